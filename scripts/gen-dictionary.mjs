@@ -1,0 +1,2 @@
+// placeholder: the data layer generates the dictionary here
+export {};
