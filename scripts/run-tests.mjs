@@ -15,11 +15,12 @@ function walk(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-const files = walk('dist/test', [])
+const distDir = process.env.DIST_DIR ?? 'dist';
+const files = walk(join(distDir, 'test'), [])
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
 if (files.length === 0) {
-  console.error('run-tests: no test files found under dist/test');
+  console.error(`run-tests: no test files found under ${distDir}/test`);
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
