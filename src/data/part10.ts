@@ -1,0 +1,322 @@
+import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createDeflateRaw } from 'node:zlib';
+import { type BulkPolicy, DatasetBuilder } from './builder.js';
+import { Dataset } from './dataset.js';
+import { decodeDataset, parseStream } from './decode.js';
+import { DicomParseError } from './errors.js';
+import { DatasetParser } from './parser.js';
+import { Tags } from './tag.js';
+import { TransferSyntax, transferSyntaxLayout } from './transfer-syntax.js';
+import { batched, datasetChunks, encodeDataset } from './writer.js';
+
+/** Implementation Class UID dicomnet writes into file meta information. */
+export const IMPLEMENTATION_CLASS_UID = '2.25.304273344099587926632463861379828245900';
+/** Implementation Version Name dicomnet writes into file meta information. */
+export const IMPLEMENTATION_VERSION_NAME = 'DICOMNET_010';
+
+/** What the start of a Part 10 file says about it. */
+export interface Part10Header {
+  /** File meta information (group 0002); empty when the file has none. */
+  meta: Dataset;
+  transferSyntaxUid: string;
+  /** Byte offset of the data set (after preamble, `DICM` and group 0002). */
+  datasetOffset: number;
+  sopClassUid: string | undefined;
+  sopInstanceUid: string | undefined;
+  /** True when the 128-byte preamble and `DICM` were present. */
+  hasPreamble: boolean;
+  /** Deviations tolerated while reading (no preamble, no meta, guessed transfer syntax). */
+  warnings: string[];
+}
+
+/** A Part 10 file read into memory, large values left as file ranges. */
+export interface Part10File extends Part10Header {
+  dataset: Dataset;
+}
+
+/** Options of {@link readPart10}. */
+export interface ReadPart10Options {
+  /** Values longer than this are not read: they become `{ kind: 'bulk', file, offset, length }`. Default 64 KiB. */
+  bulkDataThreshold?: number;
+  maxDepth?: number;
+  allowOddLengths?: boolean;
+}
+
+const PROBE = 64 * 1024;
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+function isExplicitVRAt(b: Buffer, at: number): boolean {
+  const a = b[at + 4];
+  const c = b[at + 5];
+  return a !== undefined && c !== undefined && a >= 0x41 && a <= 0x5a && c >= 0x41 && c <= 0x5a;
+}
+
+/** Guess the transfer syntax of a bare data set the way DCMTK does (group number and VR bytes). */
+function guessTransferSyntax(b: Buffer, at: number): string {
+  if (b.length < at + 8) return TransferSyntax.ImplicitVRLittleEndian;
+  const groupLE = b.readUInt16LE(at);
+  const groupBE = b.readUInt16BE(at);
+  const bigEndian = groupBE < groupLE && groupBE !== 0 && groupBE <= 0x00ff;
+  if (bigEndian) return TransferSyntax.ExplicitVRBigEndian;
+  return isExplicitVRAt(b, at)
+    ? TransferSyntax.ExplicitVRLittleEndian
+    : TransferSyntax.ImplicitVRLittleEndian;
+}
+
+/** Parse group 0002 starting at `at`; returns the meta data set and where it ends. */
+function parseMeta(b: Buffer, at: number, fileSize: number): { meta: Dataset; end: number } {
+  let end = at;
+  const explicit = isExplicitVRAt(b, at);
+  // find the end of group 0002 by walking element headers (group length may be missing or wrong)
+  while (end + 8 <= b.length && b.readUInt16LE(end) === 0x0002) {
+    let length: number;
+    let header = 8;
+    if (explicit) {
+      const vr = b.toString('latin1', end + 4, end + 6);
+      if (['OB', 'OW', 'OF', 'SQ', 'UT', 'UN', 'UC', 'UR', 'OD', 'OL', 'OV', 'SV', 'UV'].includes(vr)) {
+        if (end + 12 > b.length) break;
+        length = b.readUInt32LE(end + 8);
+        header = 12;
+      } else {
+        length = b.readUInt16LE(end + 6);
+      }
+    } else {
+      length = b.readUInt32LE(end + 4);
+    }
+    if (end + header + length > fileSize) {
+      throw new DicomParseError(
+        'ERR_LENGTH_PAST_END',
+        `file meta element at offset ${end}: value length ${length} runs past the end of the file`,
+        { offset: end },
+      );
+    }
+    if (end + header + length > b.length) {
+      throw new DicomParseError(
+        'ERR_BAD_FILE_META',
+        `file meta information at offset ${at} is larger than ${PROBE} bytes`,
+        {
+          offset: at,
+        },
+      );
+    }
+    end += header + length;
+  }
+  const meta = decodeDataset(
+    Buffer.from(b.subarray(at, end)),
+    explicit ? TransferSyntax.ExplicitVRLittleEndian : TransferSyntax.ImplicitVRLittleEndian,
+    { allowOddLengths: true },
+  );
+  return { meta, end };
+}
+
+function headerFromProbe(b: Buffer, fileSize: number): Part10Header {
+  const warnings: string[] = [];
+  let at = 0;
+  let hasPreamble = false;
+  if (b.length >= 132 && b.toString('latin1', 128, 132) === 'DICM') {
+    at = 132;
+    hasPreamble = true;
+  } else if (b.length >= 4 && b.toString('latin1', 0, 4) === 'DICM') {
+    at = 4;
+    warnings.push('no 128-byte preamble before DICM');
+  } else {
+    if (b.length < 8) {
+      throw new DicomParseError('ERR_BAD_MAGIC', `not a DICOM file: only ${b.length} bytes`, { offset: 0 });
+    }
+    const group = b.readUInt16LE(0);
+    const groupBE = b.readUInt16BE(0);
+    const plausible = (g: number) =>
+      g === 0x0002 || g === 0x0008 || (g >= 0x0002 && g <= 0x0010) || g === 0xfffe;
+    if (!plausible(group) && !plausible(groupBE)) {
+      throw new DicomParseError(
+        'ERR_BAD_MAGIC',
+        `not a DICOM file: no "DICM" at offset 128 and no data element at offset 0 (group 0x${group.toString(16).padStart(4, '0')})`,
+        { offset: 128 },
+      );
+    }
+    warnings.push('no preamble and DICM prefix: reading as a bare data set, as DCMTK does');
+  }
+  let meta = new Dataset();
+  let datasetOffset = at;
+  if (b.length >= at + 8 && b.readUInt16LE(at) === 0x0002) {
+    const parsed = parseMeta(b, at, fileSize);
+    meta = parsed.meta;
+    datasetOffset = parsed.end;
+  } else if (hasPreamble) {
+    warnings.push('no file meta information after DICM');
+  }
+  let transferSyntaxUid = meta.getString(Tags.TransferSyntaxUID);
+  if (!transferSyntaxUid) {
+    transferSyntaxUid = guessTransferSyntax(b, datasetOffset);
+    warnings.push(`no transfer syntax in file meta information: detected ${transferSyntaxUid}`);
+  }
+  return {
+    meta,
+    transferSyntaxUid,
+    datasetOffset,
+    sopClassUid: meta.getString(Tags.MediaStorageSOPClassUID) || undefined,
+    sopInstanceUid: meta.getString(Tags.MediaStorageSOPInstanceUID) || undefined,
+    hasPreamble,
+    warnings,
+  };
+}
+
+/** Read only the preamble and file meta information (quick; for C-STORE SCU). */
+export async function readPart10Header(path: string): Promise<Part10Header> {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const header = headerFromProbe(readAt(fd, 0, Math.min(size, PROBE)), size);
+    if (!header.sopClassUid || !header.sopInstanceUid) {
+      // no meta: take the SOP Class/Instance UIDs from the data set itself
+      try {
+        const file = await readPart10(path, { bulkDataThreshold: 4096 });
+        header.sopClassUid ??= file.dataset.getString(Tags.SOPClassUID) || undefined;
+        header.sopInstanceUid ??= file.dataset.getString(Tags.SOPInstanceUID) || undefined;
+      } catch {
+        // leave them undefined; the caller decides
+      }
+    }
+    return header;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Read a Part 10 file (or a bare data set, with a warning). Values longer than the bulk threshold
+ * are not read but referenced as `{ kind: 'bulk', file, offset, length }`; memory stays bounded.
+ */
+export async function readPart10(path: string, options: ReadPart10Options = {}): Promise<Part10File> {
+  const fd = openSync(path, 'r');
+  let header: Part10Header;
+  try {
+    const size = fstatSync(fd).size;
+    header = headerFromProbe(readAt(fd, 0, Math.min(size, PROBE)), size);
+    const ts = transferSyntaxLayout(header.transferSyntaxUid);
+    if (ts.deflated) {
+      closeSync(fd);
+      const builder = new DatasetBuilder({ kind: 'spill' });
+      await parseStream(
+        createReadStream(path, { start: header.datasetOffset }),
+        header.transferSyntaxUid,
+        builder,
+        {
+          bulkDataThreshold: options.bulkDataThreshold ?? 64 * 1024,
+          maxDepth: options.maxDepth,
+          allowOddLengths: options.allowOddLengths,
+        },
+      );
+      return { ...header, dataset: builder.dataset };
+    }
+    const policy: BulkPolicy = { kind: 'file-range', file: path, bigEndian: !ts.littleEndian };
+    const builder = new DatasetBuilder(policy);
+    const parser = new DatasetParser(builder, {
+      explicitVR: ts.explicitVR,
+      littleEndian: ts.littleEndian,
+      bulkDataThreshold: options.bulkDataThreshold ?? 64 * 1024,
+      baseOffset: header.datasetOffset,
+      totalLength: size - header.datasetOffset,
+      maxDepth: options.maxDepth,
+      allowOddLengths: options.allowOddLengths,
+    });
+    let position = header.datasetOffset;
+    const chunkSize = 1024 * 1024;
+    while (position < size) {
+      if (parser.skippingBulk) {
+        const n = Math.min(parser.bulkBytesRemaining, size - position);
+        parser.skipBulk(n);
+        position += n;
+        continue;
+      }
+      const chunk = readAt(fd, position, Math.min(chunkSize, size - position));
+      if (chunk.length === 0) break;
+      position += chunk.length;
+      parser.push(chunk);
+    }
+    parser.end();
+    closeSync(fd);
+    return { ...header, dataset: builder.dataset };
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    throw err;
+  }
+}
+
+/** Fields of the file meta information dicomnet writes. */
+export interface FileMetaOptions {
+  mediaStorageSopClassUid: string;
+  mediaStorageSopInstanceUid: string;
+  transferSyntaxUid: string;
+  implementationClassUid?: string;
+  implementationVersionName?: string;
+  sourceApplicationEntityTitle?: string;
+}
+
+/** The file meta information as a data set (group length computed). */
+export function fileMetaDataset(options: FileMetaOptions): Dataset {
+  const meta = new Dataset();
+  meta.set(Tags.FileMetaInformationVersion, Buffer.from([0x00, 0x01]), 'OB');
+  meta.set(Tags.MediaStorageSOPClassUID, options.mediaStorageSopClassUid, 'UI');
+  meta.set(Tags.MediaStorageSOPInstanceUID, options.mediaStorageSopInstanceUid, 'UI');
+  meta.set(Tags.TransferSyntaxUID, options.transferSyntaxUid, 'UI');
+  meta.set(Tags.ImplementationClassUID, options.implementationClassUid ?? IMPLEMENTATION_CLASS_UID, 'UI');
+  meta.set(
+    Tags.ImplementationVersionName,
+    options.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME,
+    'SH',
+  );
+  if (options.sourceApplicationEntityTitle) {
+    meta.set(Tags.SourceApplicationEntityTitle, options.sourceApplicationEntityTitle, 'AE');
+  }
+  const length = encodeDataset(meta, TransferSyntax.ExplicitVRLittleEndian).length;
+  meta.set(Tags.FileMetaInformationGroupLength, length, 'UL');
+  return meta;
+}
+
+/** Preamble (128 zero bytes), `DICM` and the file meta information group, ready to be followed by a data set. */
+export function encodeFileMetaInformation(options: FileMetaOptions): Buffer {
+  const group = encodeDataset(fileMetaDataset(options), TransferSyntax.ExplicitVRLittleEndian);
+  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), group]);
+}
+
+/**
+ * Write a Part 10 file, streaming (bulk references are copied from their files chunk by chunk).
+ * The meta fields default to the data set's SOP Class/Instance UIDs and explicit VR little endian.
+ */
+export async function writePart10(
+  path: string,
+  dataset: Dataset,
+  meta: Partial<FileMetaOptions> = {},
+): Promise<void> {
+  const options: FileMetaOptions = {
+    mediaStorageSopClassUid: meta.mediaStorageSopClassUid ?? dataset.getString(Tags.SOPClassUID) ?? '',
+    mediaStorageSopInstanceUid:
+      meta.mediaStorageSopInstanceUid ?? dataset.getString(Tags.SOPInstanceUID) ?? '',
+    transferSyntaxUid: meta.transferSyntaxUid ?? TransferSyntax.ExplicitVRLittleEndian,
+    ...meta,
+  };
+  const ts = transferSyntaxLayout(options.transferSyntaxUid);
+  const out = createWriteStream(path);
+  const head = encodeFileMetaInformation(options);
+  await new Promise<void>((resolve, reject) => out.write(head, (err) => (err ? reject(err) : resolve())));
+  const body = Readable.from(batched(datasetChunks(dataset, ts), 1024 * 1024));
+  if (ts.deflated) await pipeline(body, createDeflateRaw(), out);
+  else await pipeline(body, out);
+}
