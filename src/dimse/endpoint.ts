@@ -1,0 +1,663 @@
+import type { Readable, Writable } from 'node:stream';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import type { AssociationChannel, ChannelCloseReason, NegotiatedContext, Pdv } from '../network/channel.js';
+import { CommandField, commandFieldName, isResponse, responseFieldFor } from './command-field.js';
+import { type CommandSet, encodeCommandSet } from './command-set.js';
+import { DimseChannelClosedError, DimseProtocolError, DimseUsageError } from './errors.js';
+import { type PdvSender, type SendProgress, sendMessage } from './fragmenter.js';
+import { MessageReassembler, type ReassembledMessage } from './reassembler.js';
+import { Status, statusCategory } from './status.js';
+
+/** A DIMSE message received on the association. */
+export interface IncomingMessage {
+  contextId: number;
+  /** Abstract syntax (SOP class) of the presentation context. */
+  abstractSyntax: string;
+  /** Transfer syntax the data set is encoded in. */
+  transferSyntax: string;
+  command: CommandSet;
+  /** The data set bytes when buffered in memory. */
+  dataset?: Buffer;
+  /** Data set bytes written when the data set went to a sink. */
+  datasetBytes?: number;
+  /** The sink failed while the data set was written (later bytes were dropped); answer with a failure status. */
+  datasetError?: Error;
+}
+
+/** A DIMSE message to send. `command.hasDataset` must agree with `dataset`. */
+export interface OutgoingMessage {
+  contextId: number;
+  command: CommandSet;
+  /** Data set already encoded in the context's transfer syntax: bytes, or a stream read with backpressure. */
+  dataset?: Buffer | Readable;
+}
+
+/** What a request handler gets besides the request. */
+export interface RequestContext {
+  /**
+   * Send a response. `messageIdBeingRespondedTo` defaults to the request's
+   * Message ID. Pending statuses may be sent any number of times; one final
+   * (non-pending) response ends the operation.
+   */
+  respond(command: CommandSet, dataset?: Buffer | Readable): Promise<void>;
+  /** Aborted when the peer sends C-CANCEL-RQ for this request or the association closes. */
+  signal: AbortSignal;
+}
+
+/** Performs one incoming request (SCP side). */
+export type RequestHandler = (message: IncomingMessage, context: RequestContext) => Promise<void> | void;
+
+/** Chooses where an incoming data set goes, before its bytes arrive; undefined → buffered in memory. */
+export type DatasetSinkChooser = (command: CommandSet, contextId: number) => Writable | undefined;
+
+/** Options of {@link DimseEndpoint}. */
+export interface DimseEndpointOptions {
+  /** Performs incoming requests; without it every request is answered 0x0211 (unrecognized operation). */
+  onRequest?: RequestHandler;
+  datasetSink?: DatasetSinkChooser;
+  logger?: Logger;
+  /** Largest data set buffered in memory; a larger one aborts the association. Default 64 MiB. */
+  maxBufferedDatasetBytes?: number;
+}
+
+/**
+ * An outstanding request: iterate it for its responses (every pending one, then
+ * the final one, after which iteration ends). Iterate it once.
+ */
+export interface DimseRequest extends AsyncIterable<IncomingMessage> {
+  readonly messageId: number;
+  /**
+   * Ask the peer to stop (C-CANCEL-RQ). The peer still sends a final response
+   * (usually status Cancel), which ends the iteration. Before the request was
+   * sent (waiting for the operations window) it is withdrawn instead and the
+   * iteration throws `ERR_DIMSE_CANCELLED_BEFORE_SEND`. Never throws.
+   */
+  cancel(): void;
+}
+
+/**
+ * DIMSE over one established association, for both requestor and acceptor:
+ * sends messages without interleaving them, routes responses to the request
+ * they answer (also while the peer sends us requests, as in C-GET), performs
+ * incoming requests through {@link DimseEndpointOptions.onRequest}, honours the
+ * negotiated asynchronous operations window and aborts the association on a
+ * protocol violation.
+ */
+export class DimseEndpoint {
+  private readonly log: Logger;
+  private readonly reassembler: MessageReassembler;
+  private readonly sender: PdvSender;
+  private readonly outstanding = new Map<number, OutstandingRequest>();
+  private readonly performing = new Map<number, PerformedOperation>();
+  private readonly waitingToPerform: PerformedOperation[] = [];
+  private readonly invokeWindow: OperationWindow;
+  private readonly performLimit: number;
+  private running = 0;
+  private nextId = 1;
+  private sendChain: Promise<void> = Promise.resolve();
+  private closedError: DimseChannelClosedError | undefined;
+  private violation: Error | undefined;
+  private rejectOnClose: (err: Error) => void = () => undefined;
+  private readonly closedPromise: Promise<never>;
+
+  constructor(
+    private readonly channel: AssociationChannel,
+    private readonly options: DimseEndpointOptions = {},
+  ) {
+    this.log = options.logger ?? silentLogger();
+    this.invokeWindow = new OperationWindow(channel.negotiated.maxOperationsInvoked);
+    this.performLimit = channel.negotiated.maxOperationsPerformed;
+    this.closedPromise = new Promise<never>((_, reject) => {
+      this.rejectOnClose = reject;
+    });
+    this.closedPromise.catch(() => undefined);
+    // The channel contract does not promise that sendPdvs settles on close: race it.
+    this.sender = {
+      get maxSendPdvDataLength() {
+        return channel.maxSendPdvDataLength;
+      },
+      sendPdvs: (pdvs: Pdv[]) => Promise.race([channel.sendPdvs(pdvs), this.closedPromise]),
+    };
+    this.reassembler = new MessageReassembler({
+      onMessage: (message) => this.onMessage(message),
+      flow: channel,
+      isAcceptedContext: (id) => acceptedContext(channel, id) !== undefined,
+      chooseSink: options.datasetSink,
+      maxBufferedDatasetBytes: options.maxBufferedDatasetBytes,
+    });
+    channel.on('pdvs', (pdvs) => this.onPdvs(pdvs));
+    channel.once('closed', (reason) => {
+      void this.onClosed(reason);
+    });
+  }
+
+  /** True once the association closed; every send and request fails from then on. */
+  get closed(): boolean {
+    return this.closedError !== undefined;
+  }
+
+  /** Requests of ours still waiting for their final response. */
+  get outstandingRequests(): number {
+    return this.outstanding.size;
+  }
+
+  /** A Message ID (1..65535, wrapping) not used by any outstanding request of ours. */
+  nextMessageId(): number {
+    for (let i = 0; i < 0xffff; i++) {
+      const id = this.nextId;
+      this.nextId = id === 0xffff ? 1 : id + 1;
+      if (!this.outstanding.has(id)) return id;
+    }
+    throw new DimseUsageError(
+      'ERR_DIMSE_MESSAGE_ID_IN_USE',
+      'all 65535 message IDs are in use by outstanding requests',
+    );
+  }
+
+  /**
+   * Send one message. Messages are sent one after the other, never interleaved;
+   * resolves when the last PDV was handed to the channel. A failure after part
+   * of the message went out aborts the association (the peer could not parse
+   * what follows).
+   */
+  send(message: OutgoingMessage): Promise<void> {
+    let commandBytes: Buffer;
+    try {
+      commandBytes = this.prepare(message);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.enqueue(message, commandBytes);
+  }
+
+  /**
+   * Send a request and iterate its responses. The Message ID is
+   * `command.messageId`, or a fresh one when absent. With an asynchronous
+   * operations window (`maxOperationsInvoked` > 0) the request waits for a
+   * free slot before it is sent. The request is sent whether or not it is iterated.
+   */
+  request(message: OutgoingMessage): DimseRequest {
+    const id = message.command.messageId ?? this.nextMessageId();
+    if (this.outstanding.has(id)) {
+      throw new DimseUsageError(
+        'ERR_DIMSE_MESSAGE_ID_IN_USE',
+        `message ID ${id} is in use by an outstanding request`,
+      );
+    }
+    const command =
+      message.command.messageId === id ? message.command : { ...message.command, messageId: id };
+    const req = new OutstandingRequest(id, message.contextId, command.commandField, this);
+    this.prepare({ ...message, command });
+    if (this.closedError) {
+      req.fail(this.requestClosedError(req, this.closedError));
+      return req;
+    }
+    this.outstanding.set(id, req);
+    void this.dispatch(req, { ...message, command });
+    return req;
+  }
+
+  /** Send a request and resolve with its final response (pending responses, if any, are skipped). */
+  async requestOne(message: OutgoingMessage): Promise<IncomingMessage> {
+    let last: IncomingMessage | undefined;
+    const req = this.request(message);
+    for await (const rsp of req) last = rsp;
+    if (!last) {
+      throw new DimseChannelClosedError(
+        `${commandFieldName(message.command.commandField)} ended without a response`,
+      );
+    }
+    return last;
+  }
+
+  /** @internal Used by {@link OutstandingRequest.cancel}. */
+  sendCancel(req: OutstandingRequest): void {
+    this.send({
+      contextId: req.contextId,
+      command: {
+        commandField: CommandField.C_CANCEL_RQ,
+        messageIdBeingRespondedTo: req.messageId,
+        hasDataset: false,
+      },
+    }).catch((err: unknown) => this.log.debug({ err, messageId: req.messageId }, 'C-CANCEL-RQ not sent'));
+  }
+
+  /** @internal Used by {@link OutstandingRequest.cancel} before the request was sent. */
+  withdraw(req: OutstandingRequest): void {
+    if (this.outstanding.get(req.messageId) === req) this.outstanding.delete(req.messageId);
+  }
+
+  private prepare(message: OutgoingMessage): Buffer {
+    const { command, contextId, dataset } = message;
+    if (acceptedContext(this.channel, contextId) === undefined) {
+      throw new DimseUsageError(
+        'ERR_DIMSE_CONTEXT_NOT_ACCEPTED',
+        `presentation context ${contextId} is not an accepted context of this association`,
+      );
+    }
+    if (command.hasDataset !== (dataset !== undefined)) {
+      throw new DimseUsageError(
+        'ERR_DIMSE_INVALID_COMMAND',
+        `${commandFieldName(command.commandField)} has hasDataset: ${command.hasDataset} but ` +
+          (dataset === undefined ? 'no data set was given' : 'a data set was given'),
+      );
+    }
+    return encodeCommandSet(command);
+  }
+
+  private enqueue(message: OutgoingMessage, commandBytes: Buffer): Promise<void> {
+    const run = this.sendChain.then(() => this.transmit(message, commandBytes));
+    this.sendChain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async transmit(message: OutgoingMessage, commandBytes: Buffer): Promise<void> {
+    if (this.closedError) throw this.closedError;
+    const progress: SendProgress = { pdvsSent: false };
+    try {
+      await sendMessage(this.sender, message.contextId, commandBytes, message.dataset, progress);
+    } catch (err) {
+      if (this.closedError) throw this.closedError;
+      if (progress.pdvsSent) {
+        this.log.error(
+          { err, command: commandFieldName(message.command.commandField) },
+          'sending a DIMSE message failed half-way; aborting the association',
+        );
+        this.channel.abort();
+      }
+      throw err;
+    }
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug(describe(message.contextId, message.command), 'DIMSE sent');
+  }
+
+  private async dispatch(req: OutstandingRequest, message: OutgoingMessage): Promise<void> {
+    try {
+      await this.invokeWindow.acquire();
+    } catch (err) {
+      if (req.state !== 'withdrawn') this.finish(req, err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    if (req.state === 'withdrawn') {
+      this.invokeWindow.release();
+      return;
+    }
+    req.state = 'sent';
+    try {
+      await this.send(message);
+    } catch (err) {
+      this.finish(req, err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** Final response, failure or close: free the Message ID and the window slot. */
+  private finish(req: OutstandingRequest, error?: Error): void {
+    if (req.state === 'done') return;
+    const held = req.state === 'sent';
+    req.state = 'done';
+    if (this.outstanding.get(req.messageId) === req) this.outstanding.delete(req.messageId);
+    if (held) this.invokeWindow.release();
+    if (error) req.fail(error);
+    else req.end();
+  }
+
+  private onPdvs(pdvs: Pdv[]): void {
+    for (const pdv of pdvs) {
+      try {
+        this.reassembler.push(pdv);
+      } catch (err) {
+        this.violate(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+    }
+  }
+
+  private violate(err: Error): void {
+    if (this.violation || this.closedError) return;
+    this.violation = err;
+    this.log.error({ err }, `DIMSE protocol violation, aborting the association: ${err.message}`);
+    this.channel.abort();
+  }
+
+  private onMessage(message: ReassembledMessage): void {
+    const context = acceptedContext(this.channel, message.contextId);
+    if (!context) return;
+    const incoming: IncomingMessage = {
+      ...message,
+      abstractSyntax: context.abstractSyntax,
+      transferSyntax: context.transferSyntax,
+    };
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug(describe(message.contextId, message.command), 'DIMSE received');
+    if (isResponse(message.command.commandField)) this.onResponse(incoming);
+    else if (!this.closedError) this.onRequest(incoming);
+  }
+
+  private onResponse(message: IncomingMessage): void {
+    const { command } = message;
+    if (command.status === undefined) {
+      this.violate(
+        new DimseProtocolError(
+          'ERR_DIMSE_PDV_SEQUENCE',
+          `${commandFieldName(command.commandField)} without a Status`,
+        ),
+      );
+      return;
+    }
+    const req =
+      command.messageIdBeingRespondedTo === undefined
+        ? undefined
+        : this.outstanding.get(command.messageIdBeingRespondedTo);
+    if (req?.state !== 'sent') {
+      this.log.warn(
+        describe(message.contextId, command),
+        'dropping a DIMSE response to no outstanding request',
+      );
+      return;
+    }
+    if (command.commandField !== responseFieldFor(req.commandField)) {
+      this.log.warn(
+        {
+          ...describe(message.contextId, command),
+          expected: commandFieldName(responseFieldFor(req.commandField)),
+        },
+        'DIMSE response field does not match the request',
+      );
+    }
+    req.push(message);
+    if (statusCategory(command.status) !== 'pending') this.finish(req);
+  }
+
+  private onRequest(message: IncomingMessage): void {
+    const { command } = message;
+    if (command.commandField === CommandField.C_CANCEL_RQ) {
+      const target = command.messageIdBeingRespondedTo;
+      const op = target === undefined ? undefined : this.performing.get(target);
+      this.log.debug({ messageId: target, found: op !== undefined }, 'C-CANCEL-RQ received');
+      op?.controller.abort(new DimseRequestCancelled(target ?? 0));
+      return;
+    }
+    if (command.messageId === undefined) {
+      this.violate(
+        new DimseProtocolError(
+          'ERR_DIMSE_PDV_SEQUENCE',
+          `${commandFieldName(command.commandField)} without a Message ID`,
+        ),
+      );
+      return;
+    }
+    const op = new PerformedOperation(message, command.messageId);
+    if (this.performing.has(op.messageId)) {
+      this.log.warn(
+        describe(message.contextId, command),
+        'duplicate invocation of a Message ID being performed',
+      );
+      void this.respondTo(op, failureResponse(message, Status.DuplicateInvocation)).catch(() => undefined);
+      return;
+    }
+    this.performing.set(op.messageId, op);
+    if (this.performLimit > 0 && this.running >= this.performLimit) this.waitingToPerform.push(op);
+    else void this.perform(op);
+  }
+
+  private async perform(op: PerformedOperation): Promise<void> {
+    this.running++;
+    const context: RequestContext = {
+      respond: (command, dataset) => this.respondTo(op, command, dataset),
+      signal: op.controller.signal,
+    };
+    let failure: unknown;
+    try {
+      const handler = this.options.onRequest;
+      if (handler) await handler(op.message, context);
+      else await context.respond(failureResponse(op.message, Status.UnrecognizedOperation));
+    } catch (err) {
+      failure = err;
+      if (!this.closedError) {
+        this.log.error(
+          { err, ...describe(op.message.contextId, op.message.command) },
+          'DIMSE request handler failed',
+        );
+      }
+    }
+    if (!op.finalSent && !this.closedError) {
+      const comment =
+        failure instanceof Error ? failure.message : 'the request handler sent no final response';
+      await this.respondTo(op, {
+        ...failureResponse(op.message, Status.ProcessingFailure),
+        errorComment: comment,
+      }).catch(() => undefined);
+    }
+    this.running--;
+    this.performing.delete(op.messageId);
+    const next = this.waitingToPerform.shift();
+    if (next) void this.perform(next);
+  }
+
+  private respondTo(op: PerformedOperation, command: CommandSet, dataset?: Buffer | Readable): Promise<void> {
+    if (op.finalSent) {
+      return Promise.reject(
+        new DimseUsageError(
+          'ERR_DIMSE_INVALID_COMMAND',
+          `a final response to message ${op.messageId} was already sent; no further response is allowed`,
+        ),
+      );
+    }
+    const full =
+      command.messageIdBeingRespondedTo === undefined
+        ? { ...command, messageIdBeingRespondedTo: op.messageId }
+        : command;
+    const message: OutgoingMessage = { contextId: op.message.contextId, command: full, dataset };
+    let commandBytes: Buffer;
+    try {
+      commandBytes = this.prepare(message);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (full.status === undefined || statusCategory(full.status) !== 'pending') op.finalSent = true;
+    return this.enqueue(message, commandBytes);
+  }
+
+  private async onClosed(reason: ChannelCloseReason): Promise<void> {
+    const base = this.violation
+      ? new DimseChannelClosedError(
+          `association aborted after a DIMSE protocol violation: ${this.violation.message}`,
+          {
+            cause: this.violation,
+          },
+        )
+      : new DimseChannelClosedError(describeClose(reason), {
+          cause: reason.kind === 'transport-error' ? reason.error : undefined,
+        });
+    this.closedError = base;
+    this.rejectOnClose(base);
+    this.reassembler.close(base);
+    // Responses that were complete before the close still reach their requests.
+    await this.reassembler.settled();
+    for (const req of [...this.outstanding.values()]) this.finish(req, this.requestClosedError(req, base));
+    this.invokeWindow.failAll(base);
+    for (const op of this.performing.values()) op.controller.abort(base);
+    this.waitingToPerform.length = 0;
+  }
+
+  private requestClosedError(
+    req: OutstandingRequest,
+    base: DimseChannelClosedError,
+  ): DimseChannelClosedError {
+    return new DimseChannelClosedError(
+      `${commandFieldName(req.commandField)} (message ${req.messageId}) did not complete: ${base.message}`,
+      { cause: base },
+    );
+  }
+}
+
+/** The reason an incoming request's signal is aborted on C-CANCEL-RQ. */
+export class DimseRequestCancelled extends Error {
+  constructor(readonly messageId: number) {
+    super(`the peer cancelled message ${messageId} (C-CANCEL-RQ)`);
+    this.name = 'DimseRequestCancelled';
+  }
+}
+
+type RequestState = 'queued' | 'sent' | 'withdrawn' | 'done';
+
+class OutstandingRequest implements DimseRequest {
+  state: RequestState = 'queued';
+  private readonly queue: IncomingMessage[] = [];
+  private ended = false;
+  private error: Error | undefined;
+  private wake: (() => void) | undefined;
+  private cancelSent = false;
+
+  constructor(
+    readonly messageId: number,
+    readonly contextId: number,
+    readonly commandField: number,
+    private readonly endpoint: DimseEndpoint,
+  ) {}
+
+  cancel(): void {
+    if (this.state === 'queued') {
+      this.state = 'withdrawn';
+      this.endpoint.withdraw(this);
+      this.fail(
+        new DimseUsageError(
+          'ERR_DIMSE_CANCELLED_BEFORE_SEND',
+          `${commandFieldName(this.commandField)} (message ${this.messageId}) was cancelled before it was sent`,
+        ),
+      );
+      return;
+    }
+    if (this.state !== 'sent' || this.cancelSent) return;
+    this.cancelSent = true;
+    this.endpoint.sendCancel(this);
+  }
+
+  push(message: IncomingMessage): void {
+    this.queue.push(message);
+    this.notify();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.notify();
+  }
+
+  fail(error: Error): void {
+    this.error = error;
+    this.notify();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<IncomingMessage> {
+    for (;;) {
+      const next = this.queue.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      if (this.ended) return;
+      if (this.error) throw this.error;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
+class PerformedOperation {
+  readonly controller = new AbortController();
+  finalSent = false;
+
+  constructor(
+    readonly message: IncomingMessage,
+    readonly messageId: number,
+  ) {}
+}
+
+/** Slots for outstanding requests; 0 = unlimited. */
+class OperationWindow {
+  private active = 0;
+  private readonly waiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private failure: Error | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  acquire(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.limit <= 0 || this.active < this.limit) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next.resolve();
+    else this.active--;
+  }
+
+  failAll(err: Error): void {
+    this.failure = err;
+    for (const w of this.waiters.splice(0)) w.reject(err);
+  }
+}
+
+function acceptedContext(
+  channel: AssociationChannel,
+  contextId: number,
+): (NegotiatedContext & { transferSyntax: string }) | undefined {
+  const c = channel.negotiated.contexts.get(contextId);
+  return c?.result === 0 && c.transferSyntax !== undefined
+    ? (c as NegotiatedContext & { transferSyntax: string })
+    : undefined;
+}
+
+function failureResponse(message: IncomingMessage, status: number): CommandSet {
+  const { command } = message;
+  const rsp: CommandSet = {
+    commandField: responseFieldFor(command.commandField),
+    messageIdBeingRespondedTo: command.messageId,
+    status,
+    hasDataset: false,
+  };
+  const sopClass = command.affectedSopClassUid ?? command.requestedSopClassUid;
+  if (sopClass !== undefined) rsp.affectedSopClassUid = sopClass;
+  const instance = command.affectedSopInstanceUid ?? command.requestedSopInstanceUid;
+  if (instance !== undefined) rsp.affectedSopInstanceUid = instance;
+  return rsp;
+}
+
+function describe(contextId: number, command: CommandSet): Record<string, unknown> {
+  return {
+    command: commandFieldName(command.commandField),
+    contextId,
+    messageId: command.messageId,
+    messageIdBeingRespondedTo: command.messageIdBeingRespondedTo,
+    status: command.status,
+  };
+}
+
+function describeClose(reason: ChannelCloseReason): string {
+  switch (reason.kind) {
+    case 'released':
+      return 'the association was released';
+    case 'aborted': {
+      const who = reason.byPeer ? 'by the peer' : 'by this side';
+      const detail = reason.message ? `: ${reason.message}` : '';
+      return `the association was aborted ${who} (A-ABORT source ${reason.source}, reason ${reason.reason})${detail}`;
+    }
+    case 'transport-error':
+      return `the connection failed: ${reason.error.message}`;
+  }
+}

@@ -1,0 +1,148 @@
+import type { Readable } from 'node:stream';
+import type { AssociationChannel, Pdv } from '../network/channel.js';
+
+/** What the fragmenter needs of a channel. */
+export type PdvSender = Pick<AssociationChannel, 'sendPdvs' | 'maxSendPdvDataLength'>;
+
+/** A message's data set: bytes in memory, or a stream of bytes (read with backpressure). */
+export type DatasetSource = Buffer | Readable;
+
+/**
+ * PDV bytes handed to one `sendPdvs` call. Many small PDVs in one call let the
+ * upper layer pack them into few P-DATA-TF PDUs; the cap bounds what is held
+ * while a stream is read.
+ */
+const BATCH_BYTES = 256 * 1024;
+
+/** Whether any PDV of the message reached the channel: a failure after that leaves a partial message on the wire. */
+export interface SendProgress {
+  pdvsSent: boolean;
+}
+
+/** Split bytes into PDVs of at most `maxLength` data bytes, the last one flagged `last`. Zero bytes give one empty last PDV. */
+export function fragment(contextId: number, command: boolean, bytes: Buffer, maxLength: number): Pdv[] {
+  checkMaxLength(maxLength);
+  const pdvs: Pdv[] = [];
+  let offset = 0;
+  do {
+    const end = Math.min(bytes.length, offset + maxLength);
+    pdvs.push({ contextId, command, last: end === bytes.length, data: bytes.subarray(offset, end) });
+    offset = end;
+  } while (offset < bytes.length);
+  return pdvs;
+}
+
+/**
+ * Send one DIMSE message: the encoded command set as command PDVs, then the
+ * data set (if any) as data PDVs of at most `channel.maxSendPdvDataLength`
+ * bytes. A stream is read only as fast as `sendPdvs` resolves, so memory stays
+ * bounded whatever the data set size. Resolves with the data set bytes sent.
+ * The caller serialises messages; this function never interleaves by itself.
+ */
+export async function sendMessage(
+  channel: PdvSender,
+  contextId: number,
+  commandBytes: Buffer,
+  dataset?: DatasetSource,
+  progress: SendProgress = { pdvsSent: false },
+): Promise<number> {
+  const maxLength = channel.maxSendPdvDataLength;
+  const batch = new PdvBatch(channel, progress);
+  for (const pdv of fragment(contextId, true, commandBytes, maxLength)) await batch.add(pdv);
+  if (dataset === undefined) {
+    await batch.flush();
+    return 0;
+  }
+  if (Buffer.isBuffer(dataset)) {
+    for (const pdv of fragment(contextId, false, dataset, maxLength)) await batch.add(pdv);
+    await batch.flush();
+    return dataset.length;
+  }
+  const pending = new ByteQueue();
+  let total = 0;
+  for await (const chunk of dataset) {
+    const bytes = toBuffer(chunk);
+    total += bytes.length;
+    pending.push(bytes);
+    // Keep at least one byte back: the PDV holding the final byte must carry the last flag.
+    while (pending.length > maxLength) {
+      await batch.add({ contextId, command: false, last: false, data: pending.take(maxLength) });
+    }
+  }
+  await batch.add({ contextId, command: false, last: true, data: pending.take(pending.length) });
+  await batch.flush();
+  return total;
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new TypeError('a data set stream must yield bytes (Buffer or Uint8Array), not strings or objects');
+}
+
+function checkMaxLength(maxLength: number): void {
+  if (!Number.isInteger(maxLength) || maxLength < 1) {
+    throw new RangeError(`maximum PDV data length must be a positive integer, got ${maxLength}`);
+  }
+}
+
+/** Collects PDVs and hands them to the channel in batches of about {@link BATCH_BYTES}. */
+class PdvBatch {
+  private pdvs: Pdv[] = [];
+  private bytes = 0;
+
+  constructor(
+    private readonly channel: PdvSender,
+    private readonly progress: SendProgress,
+  ) {}
+
+  async add(pdv: Pdv): Promise<void> {
+    this.pdvs.push(pdv);
+    this.bytes += pdv.data.length;
+    if (this.bytes >= BATCH_BYTES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.pdvs.length === 0) return;
+    const pdvs = this.pdvs;
+    this.pdvs = [];
+    this.bytes = 0;
+    this.progress.pdvsSent = true;
+    await this.channel.sendPdvs(pdvs);
+  }
+}
+
+/** A FIFO of byte chunks from which fixed-size pieces are taken, copying only when a piece spans chunks. */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  length = 0;
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  take(n: number): Buffer {
+    const first = this.chunks[0];
+    if (first === undefined || n === 0) return Buffer.alloc(0);
+    if (first.length >= n) {
+      this.length -= n;
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[0]!;
+      const used = Math.min(chunk.length, n - filled);
+      chunk.copy(out, filled, 0, used);
+      filled += used;
+      if (used === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(used);
+    }
+    this.length -= n;
+    return out;
+  }
+}

@@ -1,0 +1,53 @@
+export {
+  CommandField,
+  type CommandFieldValue,
+  commandFieldName,
+  hex4,
+  isResponse,
+  Priority,
+  responseFieldFor,
+  serviceName,
+} from './command-field.js';
+export {
+  type CommandSet,
+  DATASET_PRESENT,
+  decodeCommandSet,
+  encodeCommandSet,
+  NO_DATASET,
+  type UnknownCommandElement,
+} from './command-set.js';
+export {
+  type DatasetSinkChooser,
+  DimseEndpoint,
+  type DimseEndpointOptions,
+  type DimseRequest,
+  DimseRequestCancelled,
+  type IncomingMessage,
+  type OutgoingMessage,
+  type RequestContext,
+  type RequestHandler,
+} from './endpoint.js';
+export {
+  DimseChannelClosedError,
+  DimseMalformedCommandError,
+  DimseProtocolError,
+  type DimseProtocolErrorCode,
+  DimseUsageError,
+  type DimseUsageErrorCode,
+} from './errors.js';
+export {
+  type DatasetSource,
+  fragment,
+  type PdvSender,
+  type SendProgress,
+  sendMessage,
+} from './fragmenter.js';
+export {
+  DEFAULT_MAX_BUFFERED_DATASET_BYTES,
+  DEFAULT_MAX_COMMAND_BYTES,
+  type FlowControl,
+  MessageReassembler,
+  type ReassembledMessage,
+  type ReassemblerOptions,
+} from './reassembler.js';
+export { DimseStatusError, describeStatus, Status, type StatusCategory, statusCategory } from './status.js';
