@@ -1,0 +1,209 @@
+/**
+ * The requestor side: secure an already-connected TCP socket with TLS, verify the
+ * server, report what was negotiated.
+ *
+ * Trust: the server certificate is always verified. With `ca` only those anchors
+ * are trusted (as DCMTK `+cf`/`+cd`); without `ca`, Node's bundled Mozilla root store
+ * is used — never "trust anything". The host name (or IP) is checked against the
+ * certificate unless `checkServerIdentity: false` is given explicitly (logged as a warning).
+ */
+import { createHash } from 'node:crypto';
+import { isIP, type Socket } from 'node:net';
+import { checkServerIdentity, connect, type TLSSocket } from 'node:tls';
+import { type Logger, silentLogger } from '../log.js';
+import { loadTlsCredentials, type TlsCredentials } from './credentials.js';
+import { buildSecureContext } from './context.js';
+import { describeSecureLink } from './describe.js';
+import { TlsError } from './errors.js';
+import { handshakeError, verificationError } from './handshake-errors.js';
+import { checkKeyStrength, resolveProfile } from './profiles.js';
+import type { SecureLinkInfo, TlsOptions } from './types.js';
+
+/** Options of {@link secureClientConnect}. */
+export type SecureClientOptions = TlsOptions & {
+  /** The host connected to: SNI (when a name) and identity check (unless `servername`). */
+  host: string;
+  port?: number;
+  /** Fail when the handshake takes longer (default 30 s). */
+  handshakeTimeoutMs?: number;
+};
+
+/** A secured connection and what it negotiated. */
+export interface SecureConnection {
+  socket: TLSSocket;
+  info: SecureLinkInfo;
+}
+
+const MAX_CACHED_SESSIONS = 256;
+/** Last session per (host, port, servername, trust/identity material). */
+const sessionCache = new Map<string, Buffer>();
+
+function rememberSession(key: string, session: Buffer): void {
+  sessionCache.delete(key);
+  sessionCache.set(key, session);
+  if (sessionCache.size > MAX_CACHED_SESSIONS) {
+    const oldest = sessionCache.keys().next().value;
+    if (oldest !== undefined) sessionCache.delete(oldest);
+  }
+}
+
+/** Forget every cached TLS session (e.g. after rotating trust anchors). */
+export function clearTlsSessionCache(): void {
+  sessionCache.clear();
+}
+
+function sessionKey(opts: SecureClientOptions, servername: string, creds: TlsCredentials): string {
+  // a session verified under one trust configuration must not be resumed under another
+  const h = createHash('sha256');
+  for (const part of [
+    ...(creds.ca ?? ['<system roots>']),
+    ...(creds.crl ?? []),
+    creds.cert ?? '',
+    opts.profile ?? '',
+    opts.ciphers ?? '',
+    String(opts.checkServerIdentity),
+  ])
+    h.update(part).update('\0');
+  return `${opts.host}|${opts.port ?? ''}|${servername}|${h.digest('hex')}`;
+}
+
+/** After a TLS 1.3 handshake the server may still reject our certificate; its tickets or its alert tell. */
+const TLS13_VERDICT_WAIT_MS = 250;
+
+/**
+ * Wrap a connected TCP socket in TLS as client, verify the server and describe the link.
+ *
+ * @throws TlsError with `ERR_TLS_UNTRUSTED_ISSUER`, `ERR_TLS_CERT_EXPIRED`,
+ *   `ERR_TLS_CERT_NOT_YET_VALID`, `ERR_TLS_HOSTNAME_MISMATCH`, `ERR_TLS_CERT_REVOKED`,
+ *   `ERR_TLS_PEER_CERT_REQUIRED`, `ERR_TLS_NO_SHARED_CIPHER`, `ERR_TLS_NOT_TLS`,
+ *   `ERR_TLS_HANDSHAKE_TIMEOUT`, `ERR_TLS_HANDSHAKE`, or a credential/profile error.
+ *   The socket is destroyed on failure.
+ */
+export async function secureClientConnect(
+  socket: Socket,
+  opts: SecureClientOptions,
+  log: Logger = silentLogger(),
+): Promise<SecureConnection> {
+  let resolved: ReturnType<typeof resolveProfile>;
+  let creds: TlsCredentials;
+  try {
+    resolved = resolveProfile(opts, log);
+    creds = await loadTlsCredentials(opts, log);
+    if (creds.keyObject) checkKeyStrength(resolved.profile, creds.keyObject, `our key ${creds.sources.key}`);
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+  const secureContext = buildSecureContext(creds, resolved);
+  const servername = opts.servername ?? opts.host;
+  const peer = `${opts.host}:${opts.port ?? socket.remotePort ?? '?'}`;
+  const checkIdentity = opts.checkServerIdentity !== false;
+  if (!checkIdentity)
+    log.warn(
+      { peer },
+      'TLS: server host name check disabled (checkServerIdentity: false); any trusted certificate is accepted',
+    );
+  if (!creds.ca) log.debug({ peer }, 'TLS: no CA given; verifying the server against the system root store');
+  const resumption = opts.sessionResumption !== false;
+  const key = sessionKey(opts, servername, creds);
+  const session = resumption ? sessionCache.get(key) : undefined;
+  const timeoutMs = opts.handshakeTimeoutMs ?? 30_000;
+
+  const tlsSocket = connect({
+    socket,
+    secureContext,
+    servername: isIP(servername) ? undefined : servername,
+    session,
+    rejectUnauthorized: false,
+    checkServerIdentity: () => undefined,
+    minDHSize: 2048,
+  });
+  if (resumption) tlsSocket.on('session', (s: Buffer) => rememberSession(key, s));
+
+  return new Promise<SecureConnection>((resolve, reject) => {
+    let settled = false;
+    let verdictTimer: NodeJS.Timeout | undefined;
+    const cleanup = () => {
+      clearTimeout(timer);
+      if (verdictTimer) clearTimeout(verdictTimer);
+      tlsSocket.off('error', onError);
+      tlsSocket.off('close', onClose);
+      tlsSocket.off('secureConnect', onSecureConnect);
+      tlsSocket.off('session', onTicket);
+    };
+    const fail = (err: TlsError) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      sessionCache.delete(key);
+      tlsSocket.destroy();
+      socket.destroy();
+      log.warn({ peer, code: err.code }, err.message);
+      reject(err);
+    };
+    const succeed = () => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      const info = describeSecureLink(tlsSocket, resolved.profile.name);
+      log.debug({ peer, secureLink: info }, 'TLS: secure link ready');
+      resolve({ socket: tlsSocket, info });
+    };
+    const onError = (err: Error) => fail(handshakeError(err, { side: 'client', peer }));
+    const onClose = () =>
+      fail(
+        handshakeError(Object.assign(new Error('socket disconnected'), { code: 'ECONNRESET' }), {
+          side: 'client',
+          peer,
+        }),
+      );
+    const onTicket = () => succeed();
+    const onSecureConnect = () => {
+      const cert = tlsSocket.getPeerX509Certificate();
+      if (!tlsSocket.authorized) {
+        fail(verificationError(String(tlsSocket.authorizationError ?? 'UNKNOWN'), cert, 'server'));
+        return;
+      }
+      if (checkIdentity) {
+        const mismatch = checkServerIdentity(servername, tlsSocket.getPeerCertificate());
+        if (mismatch) {
+          fail(
+            new TlsError(
+              'ERR_TLS_HOSTNAME_MISMATCH',
+              `TLS: server certificate does not match '${servername}' (${cert?.subjectAltName ? `SAN ${cert.subjectAltName}` : `subject ${cert?.subject.replace(/\n/g, ', ')}`})`,
+              { cause: mismatch },
+            ),
+          );
+          return;
+        }
+      }
+      if (cert) {
+        try {
+          checkKeyStrength(resolved.profile, cert.publicKey, 'the server certificate');
+        } catch (err) {
+          fail(err as TlsError);
+          return;
+        }
+      }
+      if (tlsSocket.getProtocol() === 'TLSv1.3' && !tlsSocket.isSessionReused()) {
+        tlsSocket.on('session', onTicket);
+        verdictTimer = setTimeout(succeed, TLS13_VERDICT_WAIT_MS);
+        return;
+      }
+      succeed();
+    };
+    const timer = setTimeout(
+      () =>
+        fail(
+          new TlsError(
+            'ERR_TLS_HANDSHAKE_TIMEOUT',
+            `TLS: handshake with ${peer} timed out after ${timeoutMs} ms`,
+          ),
+        ),
+      timeoutMs,
+    );
+    tlsSocket.on('error', onError);
+    tlsSocket.on('close', onClose);
+    tlsSocket.on('secureConnect', onSecureConnect);
+  });
+}

@@ -1,0 +1,53 @@
+/** Building OpenSSL secure contexts from resolved credentials and a resolved profile. */
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import type { TlsCredentials } from './credentials.js';
+import { TlsError } from './errors.js';
+import type { ResolvedProfile } from './profiles.js';
+
+/** `SecureContextOptions` plus TLS 1.3 `ciphersuites`, which Node accepts but @types/node 20 omits. */
+export type ContextOptions = SecureContextOptions & { ciphersuites?: string };
+
+/** Options for `tls.createSecureContext` / `tls.Server#setSecureContext`. */
+export function secureContextOptions(creds: TlsCredentials, resolved: ResolvedProfile): ContextOptions {
+  const options: ContextOptions = {
+    ciphers: resolved.ciphers,
+    ciphersuites: resolved.ciphersuites,
+    minVersion: resolved.minVersion,
+    maxVersion: resolved.maxVersion,
+    honorCipherOrder: true,
+    // DHE suites (bcp195-nd, bcp195) need DH parameters; 'auto' picks well-known groups
+    dhparam: 'auto',
+  };
+  if (creds.key && creds.cert) {
+    options.key = creds.key;
+    options.cert = creds.cert;
+  }
+  if (creds.pfx) {
+    options.pfx = creds.pfx;
+    options.passphrase = creds.pfxPassphrase;
+  }
+  if (creds.ca) options.ca = creds.ca;
+  if (creds.crl) options.crl = creds.crl;
+  return options;
+}
+
+/** Create a secure context; OpenSSL failures become a TlsError naming the inputs. */
+export function buildSecureContext(creds: TlsCredentials, resolved: ResolvedProfile): SecureContext {
+  try {
+    return createSecureContext(secureContextOptions(creds, resolved));
+  } catch (err) {
+    const message = (err as Error).message;
+    const what = /crl/i.test(message)
+      ? `CRL ${creds.sources.crl.join(', ')}`
+      : /ca|x509|cert/i.test(message)
+        ? `certificates (${[creds.sources.cert, ...creds.sources.ca].filter(Boolean).join(', ')})`
+        : 'TLS settings';
+    throw new TlsError(
+      /crl/i.test(message) ? 'ERR_TLS_CRL_FORMAT' : 'ERR_TLS_HANDSHAKE',
+      `TLS: cannot use ${what}: ${message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
