@@ -1,0 +1,522 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import {
+  type CommitmentReference,
+  type CommitmentResult,
+  type CommittedInstanceLookup,
+  checkCommitment,
+} from './commitment.js';
+import type { DicomJsonObject } from './dicom-json.js';
+import { IndexError, QueryError } from './errors.js';
+import { normalizeDate, normalizePersonName, normalizeTime, type QueryKey } from './matching.js';
+import { MppsStore } from './mpps.js';
+import type { QueryLevel, QueryModel } from './query-attributes.js';
+import { type BuiltQuery, buildFindQuery, buildRetrieveQuery } from './query-builder.js';
+import { migrate } from './schema.js';
+import { WorklistStore } from './worklist.js';
+
+/**
+ * What the index records about one received instance: the Q/R keys of PS3.4 C.6 for each
+ * level, plus where the file is. Plain values pulled from the data set by the caller;
+ * absent optional values are stored as NULL (and, on update, keep what was there).
+ */
+export interface InstanceRecord {
+  patientId?: string;
+  issuerOfPatientId?: string;
+  patientName?: string;
+  patientBirthDate?: string;
+  patientSex?: string;
+
+  studyInstanceUid: string;
+  studyDate?: string;
+  studyTime?: string;
+  accessionNumber?: string;
+  studyId?: string;
+  referringPhysicianName?: string;
+  studyDescription?: string;
+
+  seriesInstanceUid: string;
+  modality?: string;
+  seriesNumber?: string | number;
+  seriesDescription?: string;
+
+  sopInstanceUid: string;
+  sopClassUid: string;
+  instanceNumber?: string | number;
+
+  /** Absolute path of the stored file. */
+  path: string;
+  /** File size in bytes. */
+  size: number;
+  transferSyntaxUid: string;
+  /** When it was received; default now. */
+  receivedAt?: Date | string;
+  callingAet?: string;
+  /** Specific Character Set (0008,0005) of the data set, backslash-separated as in DICOM. */
+  specificCharacterSet?: string;
+}
+
+/** An instance as the index knows it. */
+export interface StoredInstance {
+  sopInstanceUid: string;
+  sopClassUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  path: string;
+  size: number;
+  transferSyntaxUid: string;
+  receivedAt: string;
+  callingAet?: string;
+}
+
+/** An instance a C-MOVE / C-GET should send. */
+export interface RetrieveItem {
+  path: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+}
+
+/** One C-FIND match: keyword → DICOM string value (`''` for a key with no value). */
+export type QueryMatch = Record<string, string>;
+
+/**
+ * The Q/R index of a storage node. The SQLite implementation is {@link SqliteIndex};
+ * a shared deployment would put the same contract on PostgreSQL.
+ */
+export interface Index extends CommittedInstanceLookup {
+  /** Insert or update one instance and its patient/study/series, in one transaction. */
+  upsertInstance(record: InstanceRecord): { created: boolean };
+  /** Remove an instance (and parents it leaves empty); returns what was removed. */
+  removeInstance(sopInstanceUid: string): StoredInstance | undefined;
+  getInstance(sopInstanceUid: string): StoredInstance | undefined;
+  /** True when the instance is indexed (and, if given, under that SOP Class). */
+  hasInstance(sopInstanceUid: string, sopClassUid?: string): boolean;
+  /** C-FIND on the patient or study root model (see {@link buildFindQuery} for the rules). */
+  find(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): QueryMatch[];
+  /** The instances a C-MOVE / C-GET designates. */
+  filesFor(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): RetrieveItem[];
+  /** Every indexed instance, in insertion order, read in pages (safe to modify the index meanwhile). */
+  allInstances(): Iterable<StoredInstance>;
+  /** Storage commitment check of a list of references. */
+  checkCommitment(
+    refs: readonly CommitmentReference[],
+    fileExists?: (path: string) => boolean,
+  ): CommitmentResult;
+  /** Modality Worklist C-FIND. */
+  findWorklist(keys: readonly QueryKey[]): DicomJsonObject[];
+  close(): void;
+}
+
+export interface SqliteIndexOptions {
+  /**
+   * `NORMAL` (default): in WAL mode a commit is durable once the WAL is checkpointed; a
+   * power cut can lose the last few transactions but never corrupts the database, and
+   * the instance files themselves are fsynced before indexing, so the startup consistency
+   * check re-indexes any file whose row was lost. `FULL` fsyncs the WAL on every commit
+   * (about one fsync per received instance) for deployments without that re-index step.
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** Milliseconds to wait for another process's write lock. */
+  busyTimeoutMs?: number;
+  /** Open read-only (tools, tests). */
+  readonly?: boolean;
+}
+
+/** File name of the index inside a storage root. */
+export const INDEX_FILE = 'index.db';
+
+interface InstanceRow {
+  pk: number;
+  series_fk: number;
+  sop_uid: string;
+  sop_class_uid: string;
+  path: string;
+  size: number;
+  transfer_syntax: string;
+  received_at: string;
+  calling_aet: string | null;
+  series_uid: string;
+  study_uid: string;
+}
+
+type Param = string | number | null;
+
+function text(value: string | undefined): string | null {
+  if (value === undefined || value === null) return null;
+  const trimmed = String(value).trim();
+  return trimmed === '' ? null : trimmed;
+}
+
+function integer(value: string | number | undefined): number | null {
+  if (value === undefined || value === null || value === '') return null;
+  const n = typeof value === 'number' ? value : Number(String(value).trim());
+  return Number.isInteger(n) ? n : null;
+}
+
+function dateText(value: string | undefined): string | null {
+  const t = text(value);
+  if (t === null) return null;
+  return normalizeDate(t) ?? t;
+}
+
+function toStored(row: InstanceRow): StoredInstance {
+  const out: StoredInstance = {
+    sopInstanceUid: row.sop_uid,
+    sopClassUid: row.sop_class_uid,
+    studyInstanceUid: row.study_uid,
+    seriesInstanceUid: row.series_uid,
+    path: row.path,
+    size: row.size,
+    transferSyntaxUid: row.transfer_syntax,
+    receivedAt: row.received_at,
+  };
+  if (row.calling_aet !== null) out.callingAet = row.calling_aet;
+  return out;
+}
+
+const INSTANCE_SELECT =
+  'SELECT i.pk, i.series_fk, i.sop_uid, i.sop_class_uid, i.path, i.size, i.transfer_syntax, i.received_at,' +
+  ' i.calling_aet, se.series_uid, st.study_uid FROM instance i JOIN series se ON se.pk = i.series_fk' +
+  ' JOIN study st ON st.pk = se.study_fk';
+
+/** Prepared statements are cached per SQL text; queries built from the same key set share one. */
+const STATEMENT_CACHE_LIMIT = 256;
+
+/**
+ * The index as an SQLite database (better-sqlite3, WAL) at `ROOT/index.db`, with
+ * patient / study / series / instance tables, the worklist and MPPS tables.
+ * Synchronous API: every call is a short transaction on one connection.
+ */
+export class SqliteIndex implements Index {
+  readonly db: Database;
+  readonly worklist: WorklistStore;
+  readonly mpps: MppsStore;
+  readonly #statements = new Map<string, Statement>();
+  readonly #s: ReturnType<typeof prepareStatements>;
+
+  /** Open (creating and migrating as needed) the index at `file`. */
+  constructor(file: string, options: SqliteIndexOptions = {}) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    try {
+      this.db = new BetterSqlite3(file, { readonly: options.readonly ?? false });
+      this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
+      if (!options.readonly) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+        this.db.pragma('foreign_keys = ON');
+        migrate(this.db);
+      }
+    } catch (err) {
+      if (err instanceof IndexError) throw err;
+      throw new IndexError(`index: cannot open ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    this.#s = prepareStatements(this.db);
+    this.worklist = new WorklistStore(this.db);
+    this.mpps = new MppsStore(this.db);
+  }
+
+  /** Open the index of a storage root (`ROOT/index.db`). */
+  static openInRoot(root: string, options?: SqliteIndexOptions): SqliteIndex {
+    return new SqliteIndex(join(root, INDEX_FILE), options);
+  }
+
+  upsertInstance(record: InstanceRecord): { created: boolean } {
+    for (const [name, uid] of [
+      ['studyInstanceUid', record.studyInstanceUid],
+      ['seriesInstanceUid', record.seriesInstanceUid],
+      ['sopInstanceUid', record.sopInstanceUid],
+      ['sopClassUid', record.sopClassUid],
+    ] as const)
+      if (typeof uid !== 'string' || uid.trim() === '')
+        throw new IndexError(`index: instance record has no ${name}`);
+    return this.db.transaction((r: InstanceRecord) => {
+      const existing = this.#s.instanceByUid.get(r.sopInstanceUid);
+      if (existing) this.#removeRows(existing);
+      this.#insertRows(r);
+      return { created: existing === undefined };
+    })(record);
+  }
+
+  #insertRows(r: InstanceRecord): void {
+    const s = this.#s;
+    const charset = text(r.specificCharacterSet);
+    const patientValues: Param[] = [
+      text(r.patientName),
+      r.patientName === undefined ? null : normalizePersonName(r.patientName),
+      dateText(r.patientBirthDate),
+      text(r.patientSex),
+      charset,
+    ];
+    const studyTime = text(r.studyTime);
+    const studyValues: Param[] = [
+      dateText(r.studyDate),
+      studyTime,
+      studyTime === null ? null : (normalizeTime(studyTime) ?? studyTime),
+      text(r.accessionNumber),
+      text(r.studyId),
+      text(r.referringPhysicianName),
+      r.referringPhysicianName === undefined ? null : normalizePersonName(r.referringPhysicianName),
+      text(r.studyDescription),
+      charset,
+    ];
+    const seriesValues: Param[] = [text(r.modality), integer(r.seriesNumber), text(r.seriesDescription)];
+    const patientId = text(r.patientId) ?? '';
+    const issuer = text(r.issuerOfPatientId) ?? '';
+
+    // The hierarchy is decided bottom-up and the first arrival wins: an existing series
+    // stays in its study and an existing study with its patient, whatever a later instance says.
+    let seriesPk: number;
+    let studyPk: number;
+    let patientPk: number;
+    const series = s.seriesByUid.get(r.seriesInstanceUid);
+    if (series) {
+      seriesPk = series.pk;
+      studyPk = series.study_fk;
+      s.updateSeries.run(...seriesValues, seriesPk);
+    }
+    const study = series ? s.studyByPk.get(series.study_fk) : s.studyByUid.get(r.studyInstanceUid);
+    if (study) {
+      studyPk = study.pk;
+      patientPk = study.patient_fk;
+      if (study.study_uid === r.studyInstanceUid) s.updateStudy.run(...studyValues, studyPk);
+      const patient = s.patientByPk.get(patientPk);
+      if (patient && patient.patient_id === patientId && patient.issuer === issuer)
+        s.updatePatient.run(...patientValues, patientPk);
+    } else {
+      const patient = s.patientByKey.get(patientId, issuer);
+      if (patient) {
+        patientPk = patient.pk;
+        s.updatePatient.run(...patientValues, patientPk);
+      } else {
+        patientPk = Number(s.insertPatient.run(patientId, issuer, ...patientValues).lastInsertRowid);
+      }
+      studyPk = Number(s.insertStudy.run(patientPk, r.studyInstanceUid, ...studyValues).lastInsertRowid);
+      s.bumpPatient.run(1, 0, 0, patientPk);
+    }
+    if (!series) {
+      seriesPk = Number(s.insertSeries.run(studyPk, r.seriesInstanceUid, ...seriesValues).lastInsertRowid);
+      s.bumpStudy.run(1, 0, studyPk);
+      s.bumpPatient.run(0, 1, 0, patientPk);
+    }
+    const receivedAt =
+      r.receivedAt === undefined
+        ? new Date().toISOString()
+        : r.receivedAt instanceof Date
+          ? r.receivedAt.toISOString()
+          : r.receivedAt;
+    s.insertInstance.run(
+      seriesPk!,
+      r.sopInstanceUid,
+      r.sopClassUid,
+      integer(r.instanceNumber),
+      r.path,
+      r.size,
+      r.transferSyntaxUid,
+      receivedAt,
+      text(r.callingAet),
+      charset,
+    );
+    s.bumpSeries.run(1, seriesPk!);
+    s.bumpStudy.run(0, 1, studyPk);
+    s.bumpPatient.run(0, 0, 1, patientPk);
+  }
+
+  /** Delete an instance row, fix the counters and drop parents left empty. */
+  #removeRows(row: InstanceRow): void {
+    const s = this.#s;
+    const series = s.seriesByPk.get(row.series_fk);
+    if (!series) throw new IndexError(`index: instance ${row.sop_uid} has no series row`);
+    const study = s.studyByPk.get(series.study_fk);
+    if (!study) throw new IndexError(`index: series ${series.series_uid} has no study row`);
+    const patientPk = study.patient_fk;
+    s.deleteInstance.run(row.pk);
+    s.bumpSeries.run(-1, series.pk);
+    s.bumpStudy.run(0, -1, study.pk);
+    s.bumpPatient.run(0, 0, -1, patientPk);
+    if (series.num_instances <= 1) {
+      s.deleteSeries.run(series.pk);
+      s.bumpStudy.run(-1, 0, study.pk);
+      s.bumpPatient.run(0, -1, 0, patientPk);
+      if (study.num_series <= 1) {
+        s.deleteStudy.run(study.pk);
+        s.bumpPatient.run(-1, 0, 0, patientPk);
+        s.deletePatientIfEmpty.run(patientPk);
+      }
+    }
+  }
+
+  removeInstance(sopInstanceUid: string): StoredInstance | undefined {
+    return this.db.transaction((uid: string) => {
+      const row = this.#s.instanceByUid.get(uid);
+      if (!row) return undefined;
+      this.#removeRows(row);
+      return toStored(row);
+    })(sopInstanceUid);
+  }
+
+  getInstance(sopInstanceUid: string): StoredInstance | undefined {
+    const row = this.#s.instanceByUid.get(sopInstanceUid);
+    return row ? toStored(row) : undefined;
+  }
+
+  hasInstance(sopInstanceUid: string, sopClassUid?: string): boolean {
+    const row = this.#s.instanceClass.get(sopInstanceUid);
+    return row !== undefined && (sopClassUid === undefined || row.sop_class_uid === sopClassUid);
+  }
+
+  lookup(sopInstanceUid: string): { sopClassUid: string; path: string } | undefined {
+    const row = this.#s.instanceClass.get(sopInstanceUid);
+    return row ? { sopClassUid: row.sop_class_uid, path: row.path } : undefined;
+  }
+
+  checkCommitment(
+    refs: readonly CommitmentReference[],
+    fileExists?: (path: string) => boolean,
+  ): CommitmentResult {
+    return checkCommitment(this, refs, fileExists);
+  }
+
+  #run(query: BuiltQuery): unknown[] {
+    let stmt = this.#statements.get(query.sql);
+    if (!stmt) {
+      if (this.#statements.size >= STATEMENT_CACHE_LIMIT) {
+        const oldest = this.#statements.keys().next().value;
+        if (oldest !== undefined) this.#statements.delete(oldest);
+      }
+      stmt = this.db.prepare(query.sql);
+      this.#statements.set(query.sql, stmt);
+    }
+    try {
+      return stmt.all(...query.params);
+    } catch (err) {
+      throw new QueryError(`query failed: ${(err as Error).message}`);
+    }
+  }
+
+  find(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): QueryMatch[] {
+    const query = buildFindQuery(model, level, keys);
+    const rows = this.#run(query) as Record<string, string | number | null>[];
+    return rows.map((row) => {
+      const match: QueryMatch = {};
+      for (const column of query.columns) {
+        const value = column.alias === undefined ? column.constant : row[column.alias];
+        if (column.keyword === 'SpecificCharacterSet' && (value === null || value === undefined)) continue;
+        match[column.keyword] = value === null || value === undefined ? '' : String(value);
+      }
+      return match;
+    });
+  }
+
+  filesFor(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): RetrieveItem[] {
+    return this.#run(buildRetrieveQuery(model, level, keys)) as RetrieveItem[];
+  }
+
+  *allInstances(): Iterable<StoredInstance> {
+    let after = 0;
+    for (;;) {
+      const page = this.#s.instancePage.all(after);
+      if (page.length === 0) return;
+      for (const row of page) yield toStored(row);
+      after = (page[page.length - 1] as InstanceRow).pk;
+    }
+  }
+
+  /** Number of rows per level (status output, tests). */
+  counts(): { patients: number; studies: number; series: number; instances: number } {
+    return this.db
+      .prepare(
+        'SELECT (SELECT count(*) FROM patient) AS patients, (SELECT count(*) FROM study) AS studies,' +
+          ' (SELECT count(*) FROM series) AS series, (SELECT count(*) FROM instance) AS instances',
+      )
+      .get() as { patients: number; studies: number; series: number; instances: number };
+  }
+
+  findWorklist(keys: readonly QueryKey[]): DicomJsonObject[] {
+    return this.worklist.find(keys);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function prepareStatements(db: Database) {
+  return {
+    instanceByUid: db.prepare<[string], InstanceRow>(`${INSTANCE_SELECT} WHERE i.sop_uid = ?`),
+    instancePage: db.prepare<[number], InstanceRow>(
+      `${INSTANCE_SELECT} WHERE i.pk > ? ORDER BY i.pk LIMIT 1000`,
+    ),
+    instanceClass: db.prepare<[string], { sop_class_uid: string; path: string }>(
+      'SELECT sop_class_uid, path FROM instance WHERE sop_uid = ?',
+    ),
+    patientByKey: db.prepare<[string, string], { pk: number }>(
+      'SELECT pk FROM patient WHERE patient_id = ? AND issuer = ?',
+    ),
+    patientByPk: db.prepare<[number], { pk: number; patient_id: string; issuer: string }>(
+      'SELECT pk, patient_id, issuer FROM patient WHERE pk = ?',
+    ),
+    studyByUid: db.prepare<
+      [string],
+      { pk: number; patient_fk: number; study_uid: string; num_series: number }
+    >('SELECT pk, patient_fk, study_uid, num_series FROM study WHERE study_uid = ?'),
+    studyByPk: db.prepare<
+      [number],
+      { pk: number; patient_fk: number; study_uid: string; num_series: number }
+    >('SELECT pk, patient_fk, study_uid, num_series FROM study WHERE pk = ?'),
+    seriesByUid: db.prepare<[string], { pk: number; study_fk: number }>(
+      'SELECT pk, study_fk FROM series WHERE series_uid = ?',
+    ),
+    seriesByPk: db.prepare<
+      [number],
+      { pk: number; study_fk: number; series_uid: string; num_instances: number }
+    >('SELECT pk, study_fk, series_uid, num_instances FROM series WHERE pk = ?'),
+    insertPatient: db.prepare<Param[]>(
+      'INSERT INTO patient (patient_id, issuer, patient_name, patient_name_norm, birth_date, sex, charset)' +
+        ' VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    updatePatient: db.prepare<Param[]>(
+      'UPDATE patient SET patient_name = COALESCE(?, patient_name), patient_name_norm = COALESCE(?, patient_name_norm),' +
+        ' birth_date = COALESCE(?, birth_date), sex = COALESCE(?, sex), charset = COALESCE(?, charset) WHERE pk = ?',
+    ),
+    insertStudy: db.prepare<Param[]>(
+      'INSERT INTO study (patient_fk, study_uid, study_date, study_time, study_time_norm, accession_number, study_id,' +
+        ' referring_physician, referring_physician_norm, description, charset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    updateStudy: db.prepare<Param[]>(
+      'UPDATE study SET study_date = COALESCE(?, study_date), study_time = COALESCE(?, study_time),' +
+        ' study_time_norm = COALESCE(?, study_time_norm), accession_number = COALESCE(?, accession_number),' +
+        ' study_id = COALESCE(?, study_id), referring_physician = COALESCE(?, referring_physician),' +
+        ' referring_physician_norm = COALESCE(?, referring_physician_norm), description = COALESCE(?, description),' +
+        ' charset = COALESCE(?, charset) WHERE pk = ?',
+    ),
+    insertSeries: db.prepare<Param[]>(
+      'INSERT INTO series (study_fk, series_uid, modality, series_number, description) VALUES (?, ?, ?, ?, ?)',
+    ),
+    updateSeries: db.prepare<Param[]>(
+      'UPDATE series SET modality = COALESCE(?, modality), series_number = COALESCE(?, series_number),' +
+        ' description = COALESCE(?, description) WHERE pk = ?',
+    ),
+    insertInstance: db.prepare<Param[]>(
+      'INSERT INTO instance (series_fk, sop_uid, sop_class_uid, instance_number, path, size, transfer_syntax,' +
+        ' received_at, calling_aet, charset) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    deleteInstance: db.prepare<[number]>('DELETE FROM instance WHERE pk = ?'),
+    deleteSeries: db.prepare<[number]>('DELETE FROM series WHERE pk = ?'),
+    deleteStudy: db.prepare<[number]>('DELETE FROM study WHERE pk = ?'),
+    deletePatientIfEmpty: db.prepare<[number]>('DELETE FROM patient WHERE pk = ? AND num_studies <= 0'),
+    bumpPatient: db.prepare<[number, number, number, number]>(
+      'UPDATE patient SET num_studies = num_studies + ?, num_series = num_series + ?,' +
+        ' num_instances = num_instances + ? WHERE pk = ?',
+    ),
+    bumpStudy: db.prepare<[number, number, number]>(
+      'UPDATE study SET num_series = num_series + ?, num_instances = num_instances + ? WHERE pk = ?',
+    ),
+    bumpSeries: db.prepare<[number, number]>(
+      'UPDATE series SET num_instances = num_instances + ? WHERE pk = ?',
+    ),
+  };
+}

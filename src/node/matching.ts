@@ -1,0 +1,312 @@
+import { QueryError } from './errors.js';
+
+/**
+ * One key of a C-FIND / C-MOVE / C-GET identifier as plain values.
+ * `value` is in DICOM matching syntax (PS3.4 C.2.2.2); empty = universal matching
+ * (the key is only asked to be returned). `items` holds the keys inside a sequence
+ * (worklist: ScheduledProcedureStepSequence).
+ */
+export interface QueryKey {
+  keyword: string;
+  vr: string;
+  value: string;
+  items?: QueryKey[];
+}
+
+/** One alternative of a value matcher (a multi-valued key matches when any alternative does). */
+export type MatchAlternative =
+  | { kind: 'exact'; value: string | number }
+  | { kind: 'wildcard'; pattern: string }
+  | { kind: 'range'; lower?: string; upper?: string };
+
+/**
+ * A parsed key. `universal`: no constraint. `empty`: the value was `""` (PS3.4 C.2.2.2.1.1
+ * "empty value matching": matches entities with no value). `values`: any alternative matches.
+ */
+export type Matcher =
+  | { kind: 'universal' }
+  | { kind: 'empty' }
+  | { kind: 'values'; vr: string; alternatives: MatchAlternative[] };
+
+/** VRs on which `*` and `?` are wildcards (PS3.4 C.2.2.2.4); on all others they are literal or invalid. */
+const WILDCARD_VRS = new Set(['AE', 'CS', 'LO', 'LT', 'PN', 'SH', 'ST', 'UC', 'UT']);
+const INTEGER_VRS = new Set(['IS', 'SS', 'US', 'SL', 'UL', 'SV', 'UV']);
+const DECIMAL_VRS = new Set(['DS', 'FL', 'FD']);
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function checkCalendarDate(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  if (day > (DAYS_IN_MONTH[month - 1] ?? 0)) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return !(month === 2 && day === 29 && !leap);
+}
+
+/** `YYYYMMDD` (the legacy `YYYY.MM.DD` is accepted) or undefined when not a valid date. */
+export function normalizeDate(value: string): string | undefined {
+  const v = value.trim();
+  const m = /^(\d{4})\.?(\d{2})\.?(\d{2})$/.exec(v);
+  if (!m) return undefined;
+  const [, y, mo, d] = m as unknown as [string, string, string, string];
+  return checkCalendarDate(Number(y), Number(mo), Number(d)) ? `${y}${mo}${d}` : undefined;
+}
+
+type Pad = 'low' | 'high';
+
+/**
+ * A time as fixed-width `HHMMSS.FFFFFF` so that text order is time order. A partial time
+ * is padded with zeros (`low`, start of its span) or nines (`high`, an upper bound for
+ * everything it covers). The legacy `HH:MM:SS` form is accepted.
+ */
+export function normalizeTime(value: string, pad: Pad = 'low'): string | undefined {
+  const v = value.trim().replace(/:/g, '');
+  const m = /^(\d{2})(\d{2})?(\d{2})?(?:\.(\d{1,6}))?$/.exec(v);
+  if (!m) return undefined;
+  const [, hh, mm, ss, frac] = m;
+  if (frac !== undefined && ss === undefined) return undefined;
+  if (Number(hh) > 23 || (mm !== undefined && Number(mm) > 59) || (ss !== undefined && Number(ss) > 60))
+    return undefined;
+  const digits = `${hh}${mm ?? ''}${ss ?? ''}`;
+  const filler = pad === 'low' ? '0' : '9';
+  return `${digits.padEnd(6, filler)}.${(frac ?? '').padEnd(6, filler)}`;
+}
+
+/**
+ * A date-time as fixed-width `YYYYMMDDHHMMSS.FFFFFF`, padded like {@link normalizeTime}.
+ * A UTC offset suffix is validated and then ignored: values are compared as written.
+ */
+export function normalizeDateTime(value: string, pad: Pad = 'low'): string | undefined {
+  const v = value.trim();
+  const m = /^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?$/.exec(v);
+  if (!m) return undefined;
+  const [, yyyy, mo, dd, hh, mi, ss, frac, offset] = m;
+  if (frac !== undefined && ss === undefined) return undefined;
+  if (mo !== undefined && (Number(mo) < 1 || Number(mo) > 12)) return undefined;
+  if (dd !== undefined && !checkCalendarDate(Number(yyyy), Number(mo), Number(dd))) return undefined;
+  if (hh !== undefined && Number(hh) > 23) return undefined;
+  if (mi !== undefined && Number(mi) > 59) return undefined;
+  if (ss !== undefined && Number(ss) > 60) return undefined;
+  if (offset !== undefined && (Number(offset.slice(1, 3)) > 14 || Number(offset.slice(3)) > 59))
+    return undefined;
+  const digits = `${yyyy}${mo ?? ''}${dd ?? ''}${hh ?? ''}${mi ?? ''}${ss ?? ''}`;
+  if (pad === 'low') {
+    const base = `${yyyy}${mo ?? '01'}${dd ?? '01'}`;
+    return `${(base + digits.slice(8)).padEnd(14, '0')}.${(frac ?? '').padEnd(6, '0')}`;
+  }
+  return `${digits.padEnd(14, '9')}.${(frac ?? '').padEnd(6, '9')}`;
+}
+
+/**
+ * Person names are matched case-insensitively on their first (alphabetic) component
+ * group, with trailing empty components dropped: `Doe^John^^` and `DOE^JOHN` are the same.
+ * This is what most archives do (dcm4chee, Orthanc); the standard leaves PN case to the SCP.
+ */
+export function normalizePersonName(value: string): string {
+  const alphabetic = value.split('=')[0] ?? '';
+  return alphabetic
+    .trim()
+    .replace(/[\^ ]+$/, '')
+    .toUpperCase();
+}
+
+/** Storage form of a value of `vr` for comparison (what index columns hold). */
+export function normalizeForMatching(vr: string, value: string): string | undefined {
+  switch (vr) {
+    case 'DA':
+      return normalizeDate(value);
+    case 'TM':
+      return normalizeTime(value, 'low');
+    case 'DT':
+      return normalizeDateTime(value, 'low');
+    case 'PN':
+      return normalizePersonName(value);
+    default:
+      return value.trim();
+  }
+}
+
+function invalid(key: QueryKey, why: string): QueryError {
+  return new QueryError(
+    `query key ${key.keyword} (${key.vr}) ${JSON.stringify(key.value)}: ${why}`,
+    key.keyword,
+  );
+}
+
+function parseRangeSide(key: QueryKey, vr: string, side: string, pad: Pad): string | undefined {
+  if (side === '') return undefined;
+  const normalized =
+    vr === 'DA' ? normalizeDate(side) : vr === 'TM' ? normalizeTime(side, pad) : normalizeDateTime(side, pad);
+  if (normalized === undefined) throw invalid(key, `"${side}" is not a valid ${vr} value`);
+  return normalized;
+}
+
+function parseTemporal(key: QueryKey, vr: string, value: string): MatchAlternative {
+  const dashes: number[] = [];
+  for (let i = value.indexOf('-'); i >= 0; i = value.indexOf('-', i + 1)) dashes.push(i);
+  if (dashes.length > 0) {
+    if (vr !== 'DT') {
+      if (dashes.length > 1) throw invalid(key, 'a range has exactly one "-"');
+      const at = dashes[0] as number;
+      return rangeOf(key, vr, value.slice(0, at), value.slice(at + 1));
+    }
+    // DT values may end in a negative UTC offset ("…-0500"): take the first '-' that splits
+    // the text into a valid range, else read it as one value with an offset.
+    for (const at of dashes) {
+      try {
+        return rangeOf(key, vr, value.slice(0, at), value.slice(at + 1));
+      } catch {
+        // not a range split; try the next '-'
+      }
+    }
+  }
+  if (vr === 'DA') {
+    const d = normalizeDate(value);
+    if (d === undefined) throw invalid(key, 'not a valid DA value (YYYYMMDD)');
+    return { kind: 'exact', value: d };
+  }
+  // A single TM/DT value stands for the whole span it covers: "1030" matches 10:30:00-10:30:59.
+  const lower = parseRangeSide(key, vr, value, 'low');
+  const upper = parseRangeSide(key, vr, value, 'high');
+  return { kind: 'range', lower, upper };
+}
+
+function rangeOf(key: QueryKey, vr: string, from: string, to: string): MatchAlternative {
+  if (from === '' && to === '') throw invalid(key, 'a range needs at least one bound');
+  const lower = parseRangeSide(key, vr, from, 'low');
+  const upper = parseRangeSide(key, vr, to, 'high');
+  if (lower !== undefined && upper !== undefined && lower > upper)
+    throw invalid(key, 'the range lower bound is after its upper bound');
+  return { kind: 'range', lower, upper };
+}
+
+/** True when the DICOM pattern has a `*` or `?` that makes it a wildcard match. */
+function hasWildcard(value: string): boolean {
+  return value.includes('*') || value.includes('?');
+}
+
+/**
+ * Parse one key's value into a {@link Matcher} (PS3.4 C.2.2.2), validating it.
+ * Throws {@link QueryError} on a malformed value.
+ */
+export function parseMatcher(key: QueryKey, vr: string = key.vr): Matcher {
+  if (typeof key.value !== 'string') throw invalid(key, 'value must be a string');
+  const raw = vr === 'PN' || WILDCARD_VRS.has(vr) ? key.value.replace(/ +$/, '') : key.value.trim();
+  if (raw === '') return { kind: 'universal' };
+  if (raw === '""') return { kind: 'empty' };
+  if (vr === 'SQ') throw invalid(key, 'sequence matching takes its keys in items');
+  // A lone '*' is universal matching (C.2.2.2.4), also for values that are absent.
+  if (raw === '*' && WILDCARD_VRS.has(vr)) return { kind: 'universal' };
+  const values = raw.split('\\');
+  const alternatives: MatchAlternative[] = [];
+  for (const one of values) {
+    const v = vr === 'PN' || WILDCARD_VRS.has(vr) ? one : one.trim();
+    if (v === '') continue;
+    if (vr === 'DA' || vr === 'TM' || vr === 'DT') {
+      if (values.length > 1) throw invalid(key, `multiple values are not allowed for ${vr}`);
+      alternatives.push(parseTemporal(key, vr, v));
+    } else if (vr === 'UI') {
+      if (hasWildcard(v)) throw invalid(key, 'wildcards are not allowed in UIDs');
+      if (!/^[0-9]+(\.[0-9]+)*$/.test(v) || v.length > 64) throw invalid(key, `"${v}" is not a valid UID`);
+      alternatives.push({ kind: 'exact', value: v });
+    } else if (INTEGER_VRS.has(vr)) {
+      if (!/^[+-]?\d+$/.test(v)) throw invalid(key, `"${v}" is not an integer`);
+      alternatives.push({ kind: 'exact', value: Number(v) });
+    } else if (DECIMAL_VRS.has(vr)) {
+      if (!Number.isFinite(Number(v))) throw invalid(key, `"${v}" is not a number`);
+      alternatives.push({ kind: 'exact', value: Number(v) });
+    } else if (WILDCARD_VRS.has(vr)) {
+      const norm = vr === 'PN' ? normalizePersonName(v) : v;
+      alternatives.push(
+        hasWildcard(norm) ? { kind: 'wildcard', pattern: norm } : { kind: 'exact', value: norm },
+      );
+    } else {
+      alternatives.push({ kind: 'exact', value: v });
+    }
+  }
+  if (alternatives.length === 0) return { kind: 'universal' };
+  return { kind: 'values', vr, alternatives };
+}
+
+/**
+ * Translate a DICOM wildcard pattern to an SQLite GLOB pattern. DICOM has no escape
+ * character, so `*` and `?` are always wildcards; the only GLOB metacharacter left to
+ * neutralise is `[` (written as the set `[[]`). GLOB is case-sensitive, which is what
+ * DICOM wants for every VR except PN (whose columns and patterns are upper-cased first).
+ */
+export function dicomWildcardToGlob(pattern: string): string {
+  return pattern.replace(/\[/g, '[[]');
+}
+
+/** Reference translation of a DICOM wildcard pattern to a whole-string regular expression. */
+export function dicomWildcardToRegExp(pattern: string): RegExp {
+  let source = '';
+  for (const ch of pattern) {
+    if (ch === '*') source += '[\\s\\S]*';
+    else if (ch === '?') source += '[\\s\\S]';
+    else source += ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`, 'u');
+}
+
+/**
+ * SQL condition for `expr` under `matcher`, pushing bound parameters onto `params`
+ * (values never enter the SQL text). Returns undefined for universal matching.
+ */
+export function matcherToSql(expr: string, matcher: Matcher, params: unknown[]): string | undefined {
+  if (matcher.kind === 'universal') return undefined;
+  if (matcher.kind === 'empty') return `(${expr} IS NULL OR ${expr} = '')`;
+  const exact: (string | number)[] = [];
+  for (const alt of matcher.alternatives) if (alt.kind === 'exact') exact.push(alt.value);
+  const ors: string[] = [];
+  if (exact.length === 1) ors.push(`${expr} = ?`);
+  else if (exact.length > 1) ors.push(`${expr} IN (${exact.map(() => '?').join(', ')})`);
+  params.push(...exact);
+  for (const alt of matcher.alternatives) {
+    if (alt.kind === 'wildcard') {
+      ors.push(`${expr} GLOB ?`);
+      params.push(dicomWildcardToGlob(alt.pattern));
+    } else if (alt.kind === 'range') {
+      const parts: string[] = [];
+      if (alt.lower !== undefined) {
+        parts.push(`${expr} >= ?`);
+        params.push(alt.lower);
+      }
+      if (alt.upper !== undefined) {
+        parts.push(`${expr} <= ?`);
+        params.push(alt.upper);
+      }
+      ors.push(`(${parts.join(' AND ')})`);
+    }
+  }
+  return ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`;
+}
+
+/**
+ * Evaluate a matcher against the stored values of one attribute in memory (worklist
+ * items, tests). `stored` are raw DICOM string values; a multi-valued attribute matches
+ * when any value does.
+ */
+export function matchesValues(matcher: Matcher, stored: readonly string[]): boolean {
+  if (matcher.kind === 'universal') return true;
+  const present = stored.filter((s) => s.trim() !== '');
+  if (matcher.kind === 'empty') return present.length === 0;
+  const { vr } = matcher;
+  for (const s of present) {
+    const norm = INTEGER_VRS.has(vr) || DECIMAL_VRS.has(vr) ? Number(s) : normalizeForMatching(vr, s);
+    if (norm === undefined) continue;
+    for (const alt of matcher.alternatives) {
+      if (alt.kind === 'exact' && norm === alt.value) return true;
+      if (
+        alt.kind === 'wildcard' &&
+        typeof norm === 'string' &&
+        dicomWildcardToRegExp(alt.pattern).test(norm)
+      )
+        return true;
+      if (alt.kind === 'range' && typeof norm === 'string') {
+        if ((alt.lower === undefined || norm >= alt.lower) && (alt.upper === undefined || norm <= alt.upper))
+          return true;
+      }
+    }
+  }
+  return false;
+}

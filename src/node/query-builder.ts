@@ -1,0 +1,170 @@
+import { QueryError } from './errors.js';
+import { matcherToSql, parseMatcher, type QueryKey } from './matching.js';
+import {
+  depth,
+  INDEXED_ATTRIBUTES,
+  LEVEL_ALIAS,
+  type QueryLevel,
+  type QueryModel,
+  levelIn,
+  levelsOf,
+  UNIQUE_KEY,
+} from './query-attributes.js';
+
+/** One returned column: the keyword it answers and the SQL alias it is read from (or a constant). */
+export interface OutputColumn {
+  keyword: string;
+  /** Column alias in the result row; undefined = a constant value. */
+  alias?: string;
+  constant?: string;
+}
+
+export interface BuiltQuery {
+  sql: string;
+  params: unknown[];
+  columns: OutputColumn[];
+}
+
+const JOINS: Record<QueryLevel, string> = {
+  PATIENT: 'patient p',
+  STUDY: 'JOIN study st ON st.patient_fk = p.pk',
+  SERIES: 'JOIN series se ON se.study_fk = st.pk',
+  IMAGE: 'JOIN instance i ON i.series_fk = se.pk',
+};
+
+/** Keys that describe the query rather than an attribute to match. */
+const CONTROL_KEYWORDS = new Set(['QueryRetrieveLevel', 'SpecificCharacterSet']);
+
+/** Check model and level; a Study Root query has no PATIENT level. */
+export function checkLevel(model: QueryModel, level: string): QueryLevel {
+  if (model !== 'patient' && model !== 'study')
+    throw new QueryError(`query: unknown information model ${JSON.stringify(model)} (patient or study)`);
+  const levels = levelsOf(model);
+  if (!(levels as readonly string[]).includes(level))
+    throw new QueryError(
+      `query: QueryRetrieveLevel ${JSON.stringify(level)} is not a level of the ${model} root model (${levels.join(', ')})`,
+      'QueryRetrieveLevel',
+    );
+  return level as QueryLevel;
+}
+
+function fromClause(deepest: QueryLevel): string {
+  const parts: string[] = [];
+  for (let d = 0; d <= depth(deepest); d++)
+    parts.push(JOINS[['PATIENT', 'STUDY', 'SERIES', 'IMAGE'][d] as QueryLevel]);
+  return parts.join(' ');
+}
+
+/**
+ * WHERE conditions for the keys at or above `level` (PS3.4 C.2.2.2). Keys below the
+ * level and keys the index does not hold are not matched (their values are ignored):
+ * the standard lets an SCP skip keys it does not support, and a finer-level key has no
+ * single value per entity of the query level. Non-unique keys above the level are
+ * matched, as dcm4chee and Orthanc do, which is what SCUs sending PatientName at STUDY
+ * level in Patient Root expect.
+ */
+function conditions(
+  model: QueryModel,
+  level: QueryLevel,
+  keys: readonly QueryKey[],
+  params: unknown[],
+): string[] {
+  const where: string[] = [];
+  for (const key of keys) {
+    if (CONTROL_KEYWORDS.has(key.keyword)) continue;
+    const attribute = INDEXED_ATTRIBUTES.get(key.keyword);
+    if (attribute === undefined || depth(levelIn(model, attribute)) > depth(level)) continue;
+    const matcher = parseMatcher(key, attribute.vr);
+    if (attribute.viaSeriesModality) {
+      if (matcher.kind === 'empty') {
+        where.push("NOT EXISTS (SELECT 1 FROM series mx WHERE mx.study_fk = st.pk AND mx.modality <> '')");
+        continue;
+      }
+      const inner = matcherToSql('mx.modality', matcher, params);
+      if (inner !== undefined)
+        where.push(`EXISTS (SELECT 1 FROM series mx WHERE mx.study_fk = st.pk AND ${inner})`);
+      continue;
+    }
+    const condition = matcherToSql(attribute.match ?? attribute.select, matcher, params);
+    if (condition !== undefined) where.push(condition);
+  }
+  return where;
+}
+
+/** SQL for a C-FIND at `level`: one row per entity of that level, with the keys to return. */
+export function buildFindQuery(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): BuiltQuery {
+  checkLevel(model, level);
+  const params: unknown[] = [];
+  const where = conditions(model, level, keys, params);
+
+  const columns: OutputColumn[] = [];
+  const selects: string[] = [];
+  const seen = new Set<string>();
+  const addColumn = (keyword: string, expr: string) => {
+    if (seen.has(keyword)) return;
+    seen.add(keyword);
+    const alias = `c${selects.length}`;
+    selects.push(`${expr} AS ${alias}`);
+    columns.push({ keyword, alias });
+  };
+  const addConstant = (keyword: string, constant: string) => {
+    if (seen.has(keyword)) return;
+    seen.add(keyword);
+    columns.push({ keyword, constant });
+  };
+
+  const charset =
+    level === 'IMAGE'
+      ? 'COALESCE(i.charset, st.charset, p.charset)'
+      : level === 'PATIENT'
+        ? 'p.charset'
+        : 'COALESCE(st.charset, p.charset)';
+  addColumn('SpecificCharacterSet', charset);
+  for (const key of keys) {
+    if (key.keyword === 'QueryRetrieveLevel') {
+      addConstant('QueryRetrieveLevel', level);
+      continue;
+    }
+    if (key.keyword === 'SpecificCharacterSet') continue;
+    const attribute = INDEXED_ATTRIBUTES.get(key.keyword);
+    if (attribute === undefined || depth(levelIn(model, attribute)) > depth(level))
+      addConstant(key.keyword, '');
+    else addColumn(key.keyword, attribute.select);
+  }
+  for (const l of levelsOf(model)) {
+    if (depth(l) > depth(level)) break;
+    const unique = INDEXED_ATTRIBUTES.get(UNIQUE_KEY[l]);
+    if (unique) addColumn(unique.keyword, unique.select);
+  }
+
+  const sql =
+    `SELECT ${selects.join(', ')} FROM ${fromClause(level)}` +
+    (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+    ` ORDER BY ${LEVEL_ALIAS[level]}.pk`;
+  return { sql, params, columns };
+}
+
+/**
+ * SQL listing the instances a C-MOVE / C-GET at `level` designates. The unique key of
+ * the level must be given with a value (PS3.4 C.4.2.2.1): a retrieve never means "everything".
+ */
+export function buildRetrieveQuery(
+  model: QueryModel,
+  level: QueryLevel,
+  keys: readonly QueryKey[],
+): BuiltQuery {
+  checkLevel(model, level);
+  const uniqueKeyword = UNIQUE_KEY[level];
+  const unique = keys.find((k) => k.keyword === uniqueKeyword);
+  if (unique === undefined || unique.value.trim() === '' || unique.value.trim() === '*')
+    throw new QueryError(`retrieve at ${level} level: ${uniqueKeyword} must be given a value`, uniqueKeyword);
+  const params: unknown[] = [];
+  const where = conditions(model, level, keys, params);
+  const sql =
+    'SELECT i.path AS path, i.sop_class_uid AS sopClassUid, i.sop_uid AS sopInstanceUid,' +
+    ' i.transfer_syntax AS transferSyntaxUid, st.study_uid AS studyInstanceUid, se.series_uid AS seriesInstanceUid' +
+    ` FROM ${fromClause('IMAGE')}` +
+    (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+    ' ORDER BY i.pk';
+  return { sql, params, columns: [] };
+}

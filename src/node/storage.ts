@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, mkdirSync, type ReadStream } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { StorageError } from './errors.js';
+import { KeyedMutex } from './lock-map.js';
+import { isSafeUid } from './uid.js';
+
+/** What to do when an instance with the same SOP Instance UID is already stored. */
+export type DuplicatePolicy = 'keep' | 'replace' | 'reject';
+
+/** The three UIDs that place an instance in the storage tree. */
+export interface InstanceLocation {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+}
+
+/**
+ * How a commit ended: `stored` (new file), `replaced` (policy replace, an older file was
+ * overwritten), `kept-existing` (policy keep: the earlier file stays, the new one is dropped),
+ * `rejected` (policy reject: same, but the caller should answer with a failure/warning status).
+ */
+export type CommitOutcome = 'stored' | 'kept-existing' | 'replaced' | 'rejected';
+
+export interface CommitResult {
+  /** Absolute path of the instance file that is now in place. */
+  path: string;
+  outcome: CommitOutcome;
+}
+
+/**
+ * Where received instances live. The filesystem implementation is {@link FileStorage};
+ * an object-store implementation would keep the same contract.
+ */
+export interface InstanceStorage {
+  /** Absolute root directory. */
+  readonly root: string;
+  /** Directory for instances being received; same file system as the tree, so commit is a rename. */
+  tempDir(): string;
+  /** A fresh, unused file name inside {@link InstanceStorage.tempDir}. */
+  createTempPath(): string;
+  /** Final path of an instance (validates the UIDs). */
+  pathFor(location: InstanceLocation): string;
+  /**
+   * Durably move a completely written temp file into place. The temp file is consumed in
+   * every outcome (moved, or deleted when dropped or on failure).
+   */
+  commit(tempFile: string, location: InstanceLocation, policy: DuplicatePolicy): Promise<CommitResult>;
+  /** Write `data` to a temp file and {@link InstanceStorage.commit} it. */
+  write(data: Uint8Array, location: InstanceLocation, policy: DuplicatePolicy): Promise<CommitResult>;
+  /** Open a stored file read-only. */
+  open(path: string): Promise<fsp.FileHandle>;
+  /** Read a whole stored file. */
+  read(path: string): Promise<Buffer>;
+  /** Stream a stored file. */
+  createReadStream(path: string): ReadStream;
+  /** True if the stored file exists. */
+  exists(path: string): Promise<boolean>;
+  /** Delete a stored file and any series/study directory it leaves empty. */
+  remove(path: string): Promise<void>;
+}
+
+/** The file-system calls {@link FileStorage} makes; replace some to inject failures in tests. */
+export interface StorageFs {
+  open(path: string, flags: string): Promise<{ sync(): Promise<void>; close(): Promise<void> }>;
+  writeFile(path: string, data: Uint8Array, options: { flag: string }): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  link(existing: string, newPath: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  mkdir(path: string, options: { recursive: true }): Promise<string | undefined>;
+  rmdir(path: string): Promise<void>;
+  stat(path: string): Promise<{ size: number }>;
+}
+
+const nodeFs: StorageFs = {
+  open: (path, flags) => fsp.open(path, flags),
+  writeFile: (path, data, options) => fsp.writeFile(path, data, options),
+  rename: (from, to) => fsp.rename(from, to),
+  link: (existing, newPath) => fsp.link(existing, newPath),
+  unlink: (path) => fsp.unlink(path),
+  mkdir: (path, options) => fsp.mkdir(path, options),
+  rmdir: (path) => fsp.rmdir(path),
+  stat: (path) => fsp.stat(path),
+};
+
+export interface FileStorageOptions {
+  /** Override file-system calls (failure injection in tests). */
+  fs?: Partial<StorageFs>;
+}
+
+/** Name of the temp directory inside the storage root. */
+export const INCOMING_DIR = '.incoming';
+
+/** Extension of stored instance files. */
+export const INSTANCE_EXTENSION = '.dcm';
+
+function errnoOf(err: unknown): string | undefined {
+  return err && typeof err === 'object' && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
+}
+
+/** Wrap a file-system failure: a full disk or quota gets its own code so the SCP can say 0xA700. */
+function storageFailure(action: string, err: unknown): StorageError {
+  if (err instanceof StorageError) return err;
+  const errno = errnoOf(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  if (errno === 'ENOSPC' || errno === 'EDQUOT')
+    return new StorageError('ERR_STORAGE_FULL', `storage: out of space while ${action} (${errno})`, {
+      cause: err,
+    });
+  return new StorageError('ERR_STORAGE_IO', `storage: ${action} failed: ${detail}`, { cause: err });
+}
+
+/**
+ * Instances as files under `ROOT/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm`.
+ *
+ * Durability: the temp file is fsynced before it is renamed (or hard-linked) into place and
+ * the series directory is fsynced after, so after `commit` resolves the instance survives a
+ * power cut; a crash before that leaves at most a temp file in `ROOT/.incoming`, which the
+ * startup consistency check deletes. Commits of one SOP Instance UID are serialized in-process.
+ */
+export class FileStorage implements InstanceStorage {
+  readonly root: string;
+  readonly #fs: StorageFs;
+  readonly #locks = new KeyedMutex();
+
+  constructor(root: string, options: FileStorageOptions = {}) {
+    this.root = resolve(root);
+    this.#fs = { ...nodeFs, ...options.fs };
+  }
+
+  tempDir(): string {
+    const dir = join(this.root, INCOMING_DIR);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  createTempPath(): string {
+    return join(this.tempDir(), `${randomUUID()}.part`);
+  }
+
+  pathFor(location: InstanceLocation): string {
+    const { studyInstanceUid, seriesInstanceUid, sopInstanceUid } = location;
+    for (const [name, uid] of [
+      ['StudyInstanceUID', studyInstanceUid],
+      ['SeriesInstanceUID', seriesInstanceUid],
+      ['SOPInstanceUID', sopInstanceUid],
+    ] as const) {
+      if (typeof uid !== 'string' || !isSafeUid(uid))
+        throw new StorageError(
+          'ERR_STORAGE_BAD_UID',
+          `storage: ${name} ${JSON.stringify(uid)} is not a valid UID (digits and dots, 1-64 characters)`,
+        );
+    }
+    return join(this.root, studyInstanceUid, seriesInstanceUid, sopInstanceUid + INSTANCE_EXTENSION);
+  }
+
+  async commit(tempFile: string, location: InstanceLocation, policy: DuplicatePolicy): Promise<CommitResult> {
+    let target: string;
+    try {
+      target = this.pathFor(location);
+    } catch (err) {
+      await this.#discard(tempFile);
+      throw err;
+    }
+    return this.#locks.run(location.sopInstanceUid, async () => {
+      try {
+        return await this.#commitLocked(tempFile, target, policy);
+      } catch (err) {
+        await this.#discard(tempFile);
+        throw storageFailure(`storing ${location.sopInstanceUid}`, err);
+      }
+    });
+  }
+
+  async write(data: Uint8Array, location: InstanceLocation, policy: DuplicatePolicy): Promise<CommitResult> {
+    const temp = this.createTempPath();
+    try {
+      await this.#fs.writeFile(temp, data, { flag: 'wx' });
+    } catch (err) {
+      await this.#discard(temp);
+      throw storageFailure(`writing ${location.sopInstanceUid}`, err);
+    }
+    return this.commit(temp, location, policy);
+  }
+
+  async #commitLocked(tempFile: string, target: string, policy: DuplicatePolicy): Promise<CommitResult> {
+    await this.#syncFile(tempFile, 'r+');
+    try {
+      return await this.#place(tempFile, target, policy);
+    } catch (err) {
+      // remove() of a sibling may have pruned the just-made series directory: make it again, once.
+      if (errnoOf(err) !== 'ENOENT') throw err;
+      return await this.#place(tempFile, target, policy);
+    }
+  }
+
+  async #place(tempFile: string, target: string, policy: DuplicatePolicy): Promise<CommitResult> {
+    const dir = dirname(target);
+    const firstCreated = await this.#fs.mkdir(dir, { recursive: true });
+    if (firstCreated !== undefined) await this.#syncNewDirectories(firstCreated, dir);
+
+    if (policy === 'replace') {
+      const existed = await this.#exists(target);
+      await this.#fs.rename(tempFile, target);
+      await this.#syncFile(dir, 'r');
+      return { path: target, outcome: existed ? 'replaced' : 'stored' };
+    }
+
+    const dropped: CommitOutcome = policy === 'keep' ? 'kept-existing' : 'rejected';
+    // link() creates the name only if it is free: no window between "exists?" and "move".
+    try {
+      await this.#fs.link(tempFile, target);
+    } catch (err) {
+      const errno = errnoOf(err);
+      if (errno === 'EEXIST') {
+        await this.#discard(tempFile);
+        return { path: target, outcome: dropped };
+      }
+      if (errno !== 'EPERM' && errno !== 'ENOTSUP' && errno !== 'EOPNOTSUPP' && errno !== 'ENOSYS') throw err;
+      // File systems without hard links: fall back to check-then-rename (safe in-process under the lock).
+      if (await this.#exists(target)) {
+        await this.#discard(tempFile);
+        return { path: target, outcome: dropped };
+      }
+      await this.#fs.rename(tempFile, target);
+      await this.#syncFile(dir, 'r');
+      return { path: target, outcome: 'stored' };
+    }
+    await this.#syncFile(dir, 'r');
+    await this.#discard(tempFile);
+    return { path: target, outcome: 'stored' };
+  }
+
+  /** fsync every directory from the root down to `leaf` that mkdir just created, and its parent. */
+  async #syncNewDirectories(firstCreated: string, leaf: string): Promise<void> {
+    const chain: string[] = [];
+    for (let d = leaf; ; d = dirname(d)) {
+      chain.push(d);
+      if (d === firstCreated || dirname(d) === d) break;
+    }
+    chain.push(dirname(firstCreated));
+    for (const d of chain) await this.#syncFile(d, 'r');
+  }
+
+  async #syncFile(path: string, flags: string): Promise<void> {
+    const handle = await this.#fs.open(path, flags);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async #exists(path: string): Promise<boolean> {
+    try {
+      await this.#fs.stat(path);
+      return true;
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async #discard(path: string): Promise<void> {
+    try {
+      await this.#fs.unlink(path);
+    } catch {
+      // Already gone, or the disk is in trouble: the startup check sweeps .incoming anyway.
+    }
+  }
+
+  #inside(path: string): string {
+    const abs = resolve(path);
+    const rel = relative(this.root, abs);
+    if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || resolve(this.root, rel) !== abs)
+      throw new StorageError('ERR_STORAGE_BAD_PATH', `storage: ${path} is not inside ${this.root}`);
+    return abs;
+  }
+
+  open(path: string): Promise<fsp.FileHandle> {
+    return fsp.open(this.#inside(path), 'r');
+  }
+
+  read(path: string): Promise<Buffer> {
+    return fsp.readFile(this.#inside(path));
+  }
+
+  createReadStream(path: string): ReadStream {
+    return createReadStream(this.#inside(path));
+  }
+
+  exists(path: string): Promise<boolean> {
+    return this.#exists(this.#inside(path));
+  }
+
+  async remove(path: string): Promise<void> {
+    const abs = this.#inside(path);
+    try {
+      await this.#fs.unlink(abs);
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw storageFailure(`removing ${abs}`, err);
+    }
+    // Drop the series and study directories if that was their last file.
+    for (let d = dirname(abs); d !== this.root && d.startsWith(this.root + sep); d = dirname(d)) {
+      try {
+        await this.#fs.rmdir(d);
+      } catch {
+        break;
+      }
+    }
+  }
+}
