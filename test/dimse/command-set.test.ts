@@ -152,7 +152,11 @@ test('malformed command sets throw DimseMalformedCommandError (kind network)', (
   const cases: [string, Buffer, RegExp][] = [
     ['empty', Buffer.alloc(0), /Command Field/],
     ['truncated header', ECHO_RQ_ID_7.subarray(0, 62), /4 trailing byte\(s\) at offset 58 are too few/],
-    ['value past the end', ECHO_RQ_ID_7.subarray(0, 66), /\(0000,0800\) at offset 58 claims 2 bytes, only 0 left/],
+    [
+      'value past the end',
+      ECHO_RQ_ID_7.subarray(0, 66),
+      /\(0000,0800\) at offset 58 claims 2 bytes, only 0 left/,
+    ],
     [
       'no command field',
       Buffer.concat([element(0x0800, us(0x0101))]),
