@@ -1,0 +1,269 @@
+import { decodeText } from './charset.js';
+import {
+  type BulkDataRef,
+  type DataElement,
+  Dataset,
+  decodeNumbers,
+  isBulkRef,
+  isEncapsulated,
+} from './dataset.js';
+import { DicomParseError } from './errors.js';
+import { parseTag, type Tag, Tags, tagHex } from './tag.js';
+import { isSingleValuedTextVR, isStringVR, isVR, usesCharacterSet, type VR } from './vr.js';
+
+/** A PN value in the DICOM JSON model (PS3.18 F.2.2). */
+export interface JsonPersonName {
+  Alphabetic?: string;
+  Ideographic?: string;
+  Phonetic?: string;
+}
+
+/** One attribute in the DICOM JSON model. */
+export interface JsonAttribute {
+  vr: string;
+  Value?: (string | number | null | JsonPersonName | JsonDataset)[];
+  InlineBinary?: string;
+  BulkDataURI?: string;
+}
+
+/** A data set in the DICOM JSON model: attributes keyed by 8-digit upper-case hex tag. */
+export type JsonDataset = { [tag: string]: JsonAttribute };
+
+/** Options of {@link datasetToJson}. */
+export interface ToJsonOptions {
+  /** URI for a value left in a file (default `file://PATH?offset=N&length=N`); return undefined to inline it. */
+  bulkDataUri?: (ref: BulkDataRef, element: DataElement) => string | undefined;
+  /** Write SV/UV as strings always (DCMTK's dcm2json does; default false: numbers when safe). */
+  int64AsString?: boolean;
+  /**
+   * Replace (0008,0005) by `ISO_IR 192`, since JSON text is Unicode (DCMTK's dcm2json does this).
+   * Default true.
+   */
+  rewriteCharacterSet?: boolean;
+  /** Read inline bytes of a bulk reference (default: not available, BulkDataURI is used). */
+  readBulk?: (ref: BulkDataRef) => Buffer;
+}
+
+/** `file://` URI of a bulk reference with its byte range. */
+export function fileBulkDataUri(ref: BulkDataRef): string {
+  return `file://${encodeURI(ref.file)}?offset=${ref.offset}&length=${ref.length}`;
+}
+
+function parseIntegerString(s: string): number | string {
+  const n = Number(s);
+  return Number.isFinite(n) ? n : s;
+}
+
+function personName(text: string): JsonPersonName | null {
+  if (text === '') return null;
+  const [a, i, p] = text.split('=');
+  const out: JsonPersonName = {};
+  const clean = (s: string | undefined) => (s ?? '').replace(/[ \0]+$/, '');
+  if (clean(a) !== '') out.Alphabetic = clean(a);
+  if (clean(i) !== '') out.Ideographic = clean(i);
+  if (clean(p) !== '') out.Phonetic = clean(p);
+  return out;
+}
+
+function textValues(ds: Dataset, el: DataElement, bytes: Buffer): string[] {
+  const text = usesCharacterSet(el.vr)
+    ? decodeText(bytes, ds.characterSet(), el.vr)
+    : bytes.toString('latin1');
+  const parts = isSingleValuedTextVR(el.vr) ? [text] : text.split('\\');
+  return parts.map((p) => {
+    if (el.vr === 'UI') return p.replace(/[\0 ]+$/, '');
+    if (isSingleValuedTextVR(el.vr)) return p.replace(/[ \0]+$/, '');
+    return p.replace(/^ +/, '').replace(/[ \0]+$/, '');
+  });
+}
+
+function numberFor(vr: VR, v: number | bigint, int64AsString: boolean): number | string {
+  if (typeof v === 'bigint') {
+    if (!int64AsString && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER))
+      return Number(v);
+    return v.toString();
+  }
+  // FL is a 32-bit float: 9 significant digits identify it (as DCMTK prints it)
+  if (vr === 'FL') return Number(v.toPrecision(9));
+  return v;
+}
+
+function elementToJson(ds: Dataset, el: DataElement, options: ToJsonOptions): JsonAttribute {
+  const out: JsonAttribute = { vr: el.vr };
+  const v = el.value;
+  if (Array.isArray(v)) {
+    if (v.length > 0) out.Value = v.map((item) => datasetToJson(item, options));
+    return out;
+  }
+  if (isEncapsulated(v)) {
+    const parts: Buffer[] = [];
+    for (const f of v.fragments) {
+      if (Buffer.isBuffer(f)) parts.push(f);
+      else if (options.readBulk) parts.push(options.readBulk(f));
+      else {
+        out.BulkDataURI = (options.bulkDataUri ?? fileBulkDataUri)(f, el) ?? fileBulkDataUri(f);
+        return out;
+      }
+    }
+    out.InlineBinary = Buffer.concat(parts).toString('base64');
+    return out;
+  }
+  if (isBulkRef(v)) {
+    const uri = (options.bulkDataUri ?? fileBulkDataUri)(v, el);
+    if (uri !== undefined || !options.readBulk) out.BulkDataURI = uri ?? fileBulkDataUri(v);
+    else out.InlineBinary = options.readBulk(v).toString('base64');
+    return out;
+  }
+  if (v.length === 0) return out;
+  if (
+    el.vr === 'OB' ||
+    el.vr === 'OW' ||
+    el.vr === 'OF' ||
+    el.vr === 'OD' ||
+    el.vr === 'OL' ||
+    el.vr === 'OV' ||
+    el.vr === 'UN'
+  ) {
+    out.InlineBinary = v.toString('base64');
+    return out;
+  }
+  if (el.vr === 'AT') {
+    const tags: string[] = [];
+    for (let i = 0; i + 4 <= v.length; i += 4)
+      tags.push(tagHex(((v.readUInt16LE(i) << 16) | v.readUInt16LE(i + 2)) >>> 0));
+    out.Value = tags;
+    return out;
+  }
+  if (el.vr === 'PN') {
+    out.Value = textValues(ds, el, v).map(personName);
+    return out;
+  }
+  if (el.vr === 'IS' || el.vr === 'DS') {
+    out.Value = textValues(ds, el, v).map((s) => (s === '' ? null : parseIntegerString(s)));
+    return out;
+  }
+  if (isStringVR(el.vr)) {
+    let values: (string | null)[] = textValues(ds, el, v).map((s) => (s === '' ? null : s));
+    if (el.tag === Tags.SpecificCharacterSet && options.rewriteCharacterSet !== false)
+      values = ['ISO_IR 192'];
+    out.Value = values;
+    return out;
+  }
+  out.Value = decodeNumbers(el.vr, v).map((n) => numberFor(el.vr, n, options.int64AsString ?? false));
+  return out;
+}
+
+/** The DICOM JSON model (PS3.18 F.2) of a data set. */
+export function datasetToJson(ds: Dataset, options: ToJsonOptions = {}): JsonDataset {
+  const out: JsonDataset = {};
+  for (const el of ds) out[tagHex(el.tag)] = elementToJson(ds, el, options);
+  return out;
+}
+
+function fail(key: string, cause: string): never {
+  throw new DicomParseError('ERR_BAD_JSON', `DICOM JSON attribute ${key}: ${cause}`);
+}
+
+function parseBulkUri(uri: string): BulkDataRef | undefined {
+  const m = /^file:\/\/(.*)\?offset=(\d+)&length=(\d+)$/.exec(uri);
+  if (!m) return undefined;
+  return { kind: 'bulk', file: decodeURI(m[1]!), offset: Number(m[2]), length: Number(m[3]) };
+}
+
+function pnText(v: unknown, key: string): string {
+  if (v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v !== 'object') fail(key, 'PN value is not an object');
+  const p = v as JsonPersonName;
+  const groups = [p.Alphabetic ?? '', p.Ideographic ?? '', p.Phonetic ?? ''];
+  while (groups.length > 1 && groups[groups.length - 1] === '') groups.pop();
+  return groups.join('=');
+}
+
+/** Build a data set from its DICOM JSON model (PS3.18 F.2). Text is stored as UTF-8 unless ASCII. */
+export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    throw new DicomParseError('ERR_BAD_JSON', 'DICOM JSON data set must be an object');
+  }
+  const ds = new Dataset(parent);
+  const entries = Object.entries(obj as Record<string, unknown>);
+  // the character set first, so text values are encoded with it
+  entries.sort((a, b) =>
+    a[0].toUpperCase() === '00080005' ? -1 : b[0].toUpperCase() === '00080005' ? 1 : 0,
+  );
+  for (const [key, raw] of entries) {
+    const tag: Tag | undefined = /^[0-9a-fA-F]{8}$/.test(key) ? parseTag(key) : undefined;
+    if (tag === undefined) fail(key, 'key is not an 8-digit hex tag');
+    if (typeof raw !== 'object' || raw === null) fail(key, 'attribute is not an object');
+    const attr = raw as JsonAttribute;
+    if (typeof attr.vr !== 'string' || !isVR(attr.vr)) fail(key, `invalid vr ${JSON.stringify(attr.vr)}`);
+    const vr = attr.vr;
+    if (attr.InlineBinary !== undefined) {
+      if (typeof attr.InlineBinary !== 'string') fail(key, 'InlineBinary is not a string');
+      ds.set(tag, Buffer.from(attr.InlineBinary, 'base64'), vr);
+      continue;
+    }
+    if (attr.BulkDataURI !== undefined) {
+      const ref = typeof attr.BulkDataURI === 'string' ? parseBulkUri(attr.BulkDataURI) : undefined;
+      ds.set(tag, ref ?? Buffer.alloc(0), vr);
+      continue;
+    }
+    const values = attr.Value ?? [];
+    if (!Array.isArray(values)) fail(key, 'Value is not an array');
+    if (vr === 'SQ') {
+      ds.set(
+        tag,
+        values.map((item) => datasetFromJson(item, ds)),
+        'SQ',
+      );
+      continue;
+    }
+    if (vr === 'PN') {
+      ds.set(
+        tag,
+        values.map((v) => pnText(v, key)),
+        vr,
+      );
+      continue;
+    }
+    if (vr === 'AT') {
+      ds.set(
+        tag,
+        values.map((v) => {
+          const t = typeof v === 'string' ? parseTag(v) : undefined;
+          if (t === undefined) fail(key, `AT value ${JSON.stringify(v)} is not a tag`);
+          return t;
+        }),
+        vr,
+      );
+      continue;
+    }
+    if (isStringVR(vr)) {
+      ds.set(
+        tag,
+        values.map((v) =>
+          v === null ? '' : typeof v === 'object' ? fail(key, 'string value expected') : String(v),
+        ),
+        vr,
+      );
+      continue;
+    }
+    if (vr === 'SV' || vr === 'UV') {
+      ds.set(
+        tag,
+        values.map((v) => BigInt(v as string | number)),
+        vr,
+      );
+      continue;
+    }
+    ds.set(
+      tag,
+      values.map((v) => {
+        if (typeof v !== 'number') fail(key, `number expected for ${vr}, got ${JSON.stringify(v)}`);
+        return v;
+      }),
+      vr,
+    );
+  }
+  return ds;
+}
