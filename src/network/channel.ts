@@ -51,12 +51,25 @@ export interface NegotiatedAssociation {
     secondaryField?: Buffer;
     positiveResponseRequested: boolean;
   };
+  /** Added by the upper layer: the acceptor's user identity server response (requestor side, when one came). */
+  userIdentityResponse?: Buffer;
+  /** Added by the upper layer: SOP class extended negotiation as answered by the acceptor (service-class-application-information per SOP class). */
+  extendedNegotiations?: { sopClassUid: string; applicationInfo: Buffer }[];
 }
 
 /** Why a channel closed. */
 export type ChannelCloseReason =
   | { kind: 'released' }
-  | { kind: 'aborted'; source: number; reason: number; byPeer: boolean; message: string }
+  | {
+      kind: 'aborted';
+      /** 0 service user, 2 service provider; -1 (added by the upper layer) when no A-ABORT was exchanged: the transport closed or a timer expired. */
+      source: number;
+      reason: number;
+      byPeer: boolean;
+      message: string;
+      /** Added by the upper layer: true when a timer (idle, ARTIM, response wait) ended the association. */
+      timeout?: boolean;
+    }
   | { kind: 'transport-error'; error: Error };
 
 /**

@@ -1,0 +1,79 @@
+import { DicomnetError, type KindedError } from '../errors.js';
+import { describeAbortReason, describeAbortSource, describeRejectReason } from './pdu/reasons.js';
+
+/** Stable codes of {@link PduParseError}. */
+export type PduParseErrorCode =
+  | 'ERR_PDU_TOO_LONG'
+  | 'ERR_PDU_MALFORMED'
+  | 'ERR_PDU_UNKNOWN_TYPE'
+  | 'ERR_PDU_UNEXPECTED_PARAMETER'
+  | 'ERR_PDU_UNRECOGNIZED_PARAMETER'
+  | 'ERR_PDU_INVALID_PARAMETER';
+
+/** Maps a parse failure to the A-ABORT reason PS3.8 9.3.8 asks for (source 2). */
+const ABORT_REASON_BY_CODE: Record<PduParseErrorCode, number> = {
+  ERR_PDU_TOO_LONG: 6,
+  ERR_PDU_MALFORMED: 6,
+  ERR_PDU_UNKNOWN_TYPE: 1,
+  ERR_PDU_UNEXPECTED_PARAMETER: 5,
+  ERR_PDU_UNRECOGNIZED_PARAMETER: 4,
+  ERR_PDU_INVALID_PARAMETER: 6,
+};
+
+/** Bytes received from the peer are not a valid PDU; the association is aborted. */
+export class PduParseError extends DicomnetError implements KindedError {
+  readonly kind = 'network' as const;
+  declare readonly code: PduParseErrorCode;
+
+  constructor(code: PduParseErrorCode, message: string) {
+    super(code, message);
+  }
+
+  /** The A-ABORT reason (source 2, service provider) this failure is answered with. */
+  get abortReason(): number {
+    return ABORT_REASON_BY_CODE[this.code];
+  }
+}
+
+/** Transport-level failure: connection refused, reset, timed out, closed early. */
+export class NetworkError extends DicomnetError implements KindedError {
+  readonly kind = 'network' as const;
+}
+
+/** The peer (or its provider) answered A-ASSOCIATE-RQ with A-ASSOCIATE-RJ. */
+export class AssociationRejectedError extends DicomnetError implements KindedError {
+  readonly kind = 'network' as const;
+
+  constructor(
+    /** 1 rejected-permanent, 2 rejected-transient. */
+    readonly result: number,
+    /** 1 service user, 2 service provider (ACSE), 3 service provider (presentation). */
+    readonly source: number,
+    readonly reason: number,
+  ) {
+    super(
+      'ERR_ASSOCIATION_REJECTED',
+      `association rejected${result === 2 ? ' (transient)' : ''}: ${describeRejectReason(source, reason)} (reason ${reason})`,
+    );
+  }
+}
+
+/** The association was aborted (A-ABORT received or sent, or transport lost). */
+export class AssociationAbortedError extends DicomnetError implements KindedError {
+  readonly kind = 'network' as const;
+
+  constructor(
+    /** 0 service user, 2 service provider; -1 when the transport closed without A-ABORT. */
+    readonly source: number,
+    readonly reason: number,
+    /** True when the peer aborted, false when we did. */
+    readonly byPeer: boolean,
+    detail?: string,
+  ) {
+    super(
+      'ERR_ASSOCIATION_ABORTED',
+      detail ??
+        `association aborted by ${byPeer ? 'peer' : 'us'}: ${describeAbortSource(source)}, ${describeAbortReason(source, reason)}`,
+    );
+  }
+}
