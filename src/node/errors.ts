@@ -6,6 +6,8 @@ export type StorageErrorCode =
   | 'ERR_STORAGE_FULL'
   /** A UID that would name a file is not a plain DICOM UID (digits and dots, 1-64 chars). */
   | 'ERR_STORAGE_BAD_UID'
+  /** The received data set lacks what storing it needs (e.g. no StudyInstanceUID). */
+  | 'ERR_STORAGE_BAD_INSTANCE'
   /** A path handed to the storage lies outside its root. */
   | 'ERR_STORAGE_BAD_PATH'
   /** Any other file-system failure while storing (the cause is attached). */
@@ -19,7 +21,7 @@ export class StorageError extends DicomnetError implements KindedError {
   constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     // A bad UID comes from the peer's data set: a DIMSE-level refusal. Disk trouble is ours.
-    this.kind = code === 'ERR_STORAGE_BAD_UID' ? 'dimse' : 'internal';
+    this.kind = code === 'ERR_STORAGE_BAD_UID' || code === 'ERR_STORAGE_BAD_INSTANCE' ? 'dimse' : 'internal';
   }
 }
 
@@ -29,12 +31,13 @@ export class StorageError extends DicomnetError implements KindedError {
  * (0xA900 "Identifier does not match SOP Class" or 0xC000 "Unable to process").
  */
 export class QueryError extends DicomnetError implements KindedError {
+  declare readonly code: 'ERR_QUERY_INVALID';
   readonly kind = 'dimse' as const;
   /** The keyword of the offending key, when one key is to blame. */
   readonly keyword: string | undefined;
 
-  constructor(message: string, keyword?: string) {
-    super('ERR_QUERY_INVALID', message);
+  constructor(code: 'ERR_QUERY_INVALID', message: string, keyword?: string) {
+    super(code, message);
     this.keyword = keyword;
   }
 }

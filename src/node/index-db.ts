@@ -198,8 +198,13 @@ export class SqliteIndex implements Index {
   readonly #statements = new Map<string, Statement>();
   readonly #s: ReturnType<typeof prepareStatements>;
 
-  /** Open (creating and migrating as needed) the index at `file`. */
-  constructor(file: string, options: SqliteIndexOptions = {}) {
+  /**
+   * Open (creating and migrating as needed) an index. `location` is a storage root
+   * directory (the index is `location/index.db`), a path ending in `.db` / `.sqlite`,
+   * or `:memory:`.
+   */
+  constructor(location: string, options: SqliteIndexOptions = {}) {
+    const file = indexFileOf(location);
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     try {
       this.db = new BetterSqlite3(file, { readonly: options.readonly ?? false });
@@ -217,11 +222,6 @@ export class SqliteIndex implements Index {
     this.#s = prepareStatements(this.db);
     this.worklist = new WorklistStore(this.db);
     this.mpps = new MppsStore(this.db);
-  }
-
-  /** Open the index of a storage root (`ROOT/index.db`). */
-  static openInRoot(root: string, options?: SqliteIndexOptions): SqliteIndex {
-    return new SqliteIndex(join(root, INDEX_FILE), options);
   }
 
   upsertInstance(record: InstanceRecord): { created: boolean } {
@@ -393,7 +393,7 @@ export class SqliteIndex implements Index {
     try {
       return stmt.all(...query.params);
     } catch (err) {
-      throw new QueryError(`query failed: ${(err as Error).message}`);
+      throw new QueryError('ERR_QUERY_INVALID', `query failed: ${(err as Error).message}`);
     }
   }
 
@@ -442,6 +442,11 @@ export class SqliteIndex implements Index {
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+function indexFileOf(location: string): string {
+  if (location === ':memory:' || /\.(db|sqlite3?)$/i.test(location)) return location;
+  return join(location, INDEX_FILE);
 }
 
 function prepareStatements(db: Database) {

@@ -127,6 +127,7 @@ export function normalizeForMatching(vr: string, value: string): string | undefi
 
 function invalid(key: QueryKey, why: string): QueryError {
   return new QueryError(
+    'ERR_QUERY_INVALID',
     `query key ${key.keyword} (${key.vr}) ${JSON.stringify(key.value)}: ${why}`,
     key.keyword,
   );

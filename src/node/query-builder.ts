@@ -38,10 +38,14 @@ const CONTROL_KEYWORDS = new Set(['QueryRetrieveLevel', 'SpecificCharacterSet'])
 /** Check model and level; a Study Root query has no PATIENT level. */
 export function checkLevel(model: QueryModel, level: string): QueryLevel {
   if (model !== 'patient' && model !== 'study')
-    throw new QueryError(`query: unknown information model ${JSON.stringify(model)} (patient or study)`);
+    throw new QueryError(
+      'ERR_QUERY_INVALID',
+      `query: unknown information model ${JSON.stringify(model)} (patient or study)`,
+    );
   const levels = levelsOf(model);
   if (!(levels as readonly string[]).includes(level))
     throw new QueryError(
+      'ERR_QUERY_INVALID',
       `query: QueryRetrieveLevel ${JSON.stringify(level)} is not a level of the ${model} root model (${levels.join(', ')})`,
       'QueryRetrieveLevel',
     );
@@ -157,7 +161,11 @@ export function buildRetrieveQuery(
   const uniqueKeyword = UNIQUE_KEY[level];
   const unique = keys.find((k) => k.keyword === uniqueKeyword);
   if (unique === undefined || unique.value.trim() === '' || unique.value.trim() === '*')
-    throw new QueryError(`retrieve at ${level} level: ${uniqueKeyword} must be given a value`, uniqueKeyword);
+    throw new QueryError(
+      'ERR_QUERY_INVALID',
+      `retrieve at ${level} level: ${uniqueKeyword} must be given a value`,
+      uniqueKeyword,
+    );
   const params: unknown[] = [];
   const where = conditions(model, level, keys, params);
   const sql =

@@ -26,6 +26,7 @@ function compile(keys: readonly QueryKey[]): CompiledKey[] {
     const tag = tagOf(key.keyword);
     if (tag === undefined)
       throw new QueryError(
+        'ERR_QUERY_INVALID',
         `worklist query: unknown attribute keyword ${JSON.stringify(key.keyword)}`,
         key.keyword,
       );
@@ -95,7 +96,8 @@ export class WorklistStore {
 
   /** Add or replace one item under `id`. */
   add(id: string, item: DicomJsonObject, source?: string): void {
-    if (!isDicomJsonObject(item)) throw new QueryError(`worklist item ${id}: not a DICOM JSON object`);
+    if (!isDicomJsonObject(item))
+      throw new QueryError('ERR_QUERY_INVALID', `worklist item ${id}: not a DICOM JSON object`);
     this.#insert.run(id, JSON.stringify(item), source ?? null, new Date().toISOString());
   }
 

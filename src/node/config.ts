@@ -1,0 +1,394 @@
+import { readFileSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { SecurityProfileName } from '../tls/types.js';
+import { ConfigError } from './errors.js';
+import type { DuplicatePolicy } from './storage.js';
+
+/** TLS listener settings of the node (file paths; loaded by the TLS layer). */
+export interface NodeTlsConfig {
+  key?: string;
+  cert?: string;
+  pfx?: string;
+  ca: string[];
+  crl: string[];
+  requirePeerCertificate: boolean;
+  profile: SecurityProfileName;
+  /** File whose first line is the private key / PKCS#12 passphrase. */
+  passphraseFile?: string;
+}
+
+/** A known remote AE: where C-MOVE sends to, and which certificate identities may use its title. */
+export interface PeerConfig {
+  host: string;
+  port: number;
+  tls: boolean;
+  /**
+   * Certificate CN / SAN values allowed to associate with this calling AE title (AE-title
+   * binding). Absent: the title is not bound to a certificate.
+   */
+  identity?: string[];
+}
+
+export interface NodeLimits {
+  maxAssociations: number;
+  maxPduLength: number;
+  idleTimeoutSeconds: number;
+}
+
+export type NodeLogFormat = 'json' | 'pretty';
+export type NodeLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Configuration of `dicomnet serve`, every field filled in. */
+export interface NodeConfig {
+  /** AE title the node answers to. */
+  aet: string;
+  /** Plain DICOM port; null = no plain listener. */
+  port: number | null;
+  /** DICOM-over-TLS port; null = no TLS listener. */
+  tlsPort: number | null;
+  /** Interface to listen on; absent = all interfaces. */
+  host?: string;
+  /** Storage root (instances + index.db). */
+  storage: string;
+  /** What a second instance with the same SOP Instance UID does. */
+  duplicates: DuplicatePolicy;
+  /** Accept associations whatever Called AE Title they ask for. */
+  acceptAnyCalledAet: boolean;
+  tls: NodeTlsConfig;
+  peers: Record<string, PeerConfig>;
+  limits: NodeLimits;
+  /** Directory of DICOM JSON worklist items; absent = no worklist. */
+  worklistDir?: string;
+  log: { level: NodeLogLevel; format: NodeLogFormat };
+}
+
+/** Values that override a config file (e.g. from the command line); undefined = not given. */
+export interface NodeConfigOverrides {
+  aet?: string;
+  port?: number | null | false;
+  tlsPort?: number | null | false;
+  host?: string;
+  storage?: string;
+  duplicates?: DuplicatePolicy;
+  acceptAnyCalledAet?: boolean;
+  tls?: Partial<NodeTlsConfig>;
+  peers?: Record<string, PeerConfig>;
+  limits?: Partial<NodeLimits>;
+  worklistDir?: string;
+  log?: Partial<NodeConfig['log']>;
+}
+
+const PROFILES = [
+  'bcp195-rfc8996',
+  'bcp195-rfc8996-mod',
+  'bcp195-nd',
+  'bcp195',
+  'bcp195-ex',
+  'aes',
+  'basic',
+  'null',
+] as const satisfies readonly SecurityProfileName[];
+const POLICIES: readonly DuplicatePolicy[] = ['keep', 'replace', 'reject'];
+const LOG_LEVELS: readonly NodeLogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_FORMATS: readonly NodeLogFormat[] = ['json', 'pretty'];
+
+/** The defaults of DESIGN.md: AE DICOMNET, port 11112, TLS port 2762, storage ./data/storage. */
+export function defaultNodeConfig(): NodeConfig {
+  return {
+    aet: 'DICOMNET',
+    port: 11112,
+    tlsPort: 2762,
+    storage: './data/storage',
+    duplicates: 'keep',
+    acceptAnyCalledAet: false,
+    tls: { ca: [], crl: [], requirePeerCertificate: false, profile: 'bcp195-rfc8996' },
+    peers: {},
+    limits: { maxAssociations: 64, maxPduLength: 65536, idleTimeoutSeconds: 300 },
+    log: { level: 'info', format: 'json' },
+  };
+}
+
+/** Builds `ConfigError`s that name the field path and, when known, the file. */
+class Checker {
+  constructor(
+    readonly source: string | undefined,
+    readonly baseDir: string,
+  ) {}
+
+  fail(path: string, message: string, got?: unknown): never {
+    const shown = got === undefined ? '' : `, got ${describe(got)}`;
+    throw new ConfigError(`config ${path}: ${message}${shown}${this.source ? ` (in ${this.source})` : ''}`);
+  }
+
+  object(path: string, value: unknown): Record<string, unknown> {
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      this.fail(path, 'must be an object', value);
+    return value as Record<string, unknown>;
+  }
+
+  known(path: string, value: Record<string, unknown>, allowed: readonly string[]): void {
+    for (const key of Object.keys(value))
+      if (!allowed.includes(key))
+        this.fail(
+          path === '' ? key : `${path}.${key}`,
+          `unknown setting (expected one of ${allowed.join(', ')})`,
+        );
+  }
+
+  string(path: string, value: unknown): string {
+    if (typeof value !== 'string' || value.trim() === '')
+      this.fail(path, 'must be a non-empty string', value);
+    return value;
+  }
+
+  path(path: string, value: unknown): string {
+    return resolve(this.baseDir, this.string(path, value));
+  }
+
+  paths(path: string, value: unknown): string[] {
+    if (value === undefined || value === null) return [];
+    const list = Array.isArray(value) ? value : [value];
+    return list.map((v, i) => this.path(Array.isArray(value) ? `${path}[${i}]` : path, v));
+  }
+
+  boolean(path: string, value: unknown): boolean {
+    if (typeof value !== 'boolean') this.fail(path, 'must be true or false', value);
+    return value;
+  }
+
+  integer(path: string, value: unknown, min: number, max: number): number {
+    const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
+      this.fail(path, `must be an integer ${min}-${max}`, value);
+    return n;
+  }
+
+  port(path: string, value: unknown): number {
+    return this.integer(path, value, 1, 65535);
+  }
+
+  /** A port, or null/false to disable the listener. */
+  optionalPort(path: string, value: unknown): number | null {
+    if (value === null || value === false) return null;
+    return this.port(path, value);
+  }
+
+  aet(path: string, value: unknown): string {
+    if (typeof value !== 'string') this.fail(path, 'must be an AE title (1-16 characters)', value);
+    const trimmed = value.trim();
+    // PS3.5 AE VR: up to 16 characters, no backslash or control characters, not all spaces.
+    if (trimmed === '' || value.length > 16 || value.includes('\\') || hasControlCharacter(value))
+      this.fail(path, 'must be an AE title (1-16 characters, no backslash or control characters)', value);
+    return trimmed;
+  }
+
+  oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[]): T {
+    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value))
+      this.fail(path, `must be one of ${allowed.join(', ')}`, value);
+    return value as T;
+  }
+}
+
+function hasControlCharacter(value: string): boolean {
+  for (const ch of value) {
+    const code = ch.charCodeAt(0);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+const TOP_LEVEL = [
+  'aet',
+  'port',
+  'tlsPort',
+  'host',
+  'storage',
+  'duplicates',
+  'acceptAnyCalledAet',
+  'tls',
+  'peers',
+  'limits',
+  'worklistDir',
+  'log',
+] as const;
+
+function parseTls(c: Checker, raw: unknown, base: NodeTlsConfig): NodeTlsConfig {
+  if (raw === undefined || raw === null) return base;
+  const t = c.object('tls', raw);
+  c.known('tls', t, [
+    'key',
+    'cert',
+    'pfx',
+    'ca',
+    'crl',
+    'requirePeerCertificate',
+    'profile',
+    'passphraseFile',
+  ]);
+  const out: NodeTlsConfig = { ...base, ca: [...base.ca], crl: [...base.crl] };
+  if (t.key !== undefined) out.key = c.path('tls.key', t.key);
+  if (t.cert !== undefined) out.cert = c.path('tls.cert', t.cert);
+  if (t.pfx !== undefined) out.pfx = c.path('tls.pfx', t.pfx);
+  if (t.ca !== undefined) out.ca = c.paths('tls.ca', t.ca);
+  if (t.crl !== undefined) out.crl = c.paths('tls.crl', t.crl);
+  if (t.requirePeerCertificate !== undefined)
+    out.requirePeerCertificate = c.boolean('tls.requirePeerCertificate', t.requirePeerCertificate);
+  if (t.profile !== undefined) out.profile = c.oneOf('tls.profile', t.profile, PROFILES);
+  if (t.passphraseFile !== undefined) out.passphraseFile = c.path('tls.passphraseFile', t.passphraseFile);
+  if (out.pfx !== undefined && (out.key !== undefined || out.cert !== undefined))
+    c.fail('tls.pfx', 'give either pfx or key and cert, not both');
+  if ((out.key === undefined) !== (out.cert === undefined))
+    c.fail(out.key === undefined ? 'tls.key' : 'tls.cert', 'key and cert must be given together');
+  return out;
+}
+
+function parsePeers(c: Checker, raw: unknown): Record<string, PeerConfig> {
+  if (raw === undefined || raw === null) return {};
+  const peers = c.object('peers', raw);
+  const out: Record<string, PeerConfig> = {};
+  for (const [aet, value] of Object.entries(peers)) {
+    const path = `peers.${aet}`;
+    c.aet(`${path} (AE title)`, aet);
+    const p = c.object(path, value);
+    c.known(path, p, ['host', 'port', 'tls', 'identity']);
+    const peer: PeerConfig = {
+      host: c.string(`${path}.host`, p.host),
+      port: c.port(`${path}.port`, p.port),
+      tls: p.tls === undefined ? false : c.boolean(`${path}.tls`, p.tls),
+    };
+    if (p.identity !== undefined) {
+      const list = Array.isArray(p.identity) ? p.identity : [p.identity];
+      peer.identity = list.map((v, i) => c.string(`${path}.identity[${i}]`, v));
+    }
+    out[aet.trim()] = peer;
+  }
+  return out;
+}
+
+function parseLimits(c: Checker, raw: unknown, base: NodeLimits): NodeLimits {
+  if (raw === undefined || raw === null) return base;
+  const l = c.object('limits', raw);
+  c.known('limits', l, ['maxAssociations', 'maxPduLength', 'idleTimeoutSeconds']);
+  return {
+    maxAssociations:
+      l.maxAssociations === undefined
+        ? base.maxAssociations
+        : c.integer('limits.maxAssociations', l.maxAssociations, 1, 100000),
+    // PS3.8: a receive limit of at least 4096 keeps every peer workable; 0 ("unlimited") is not offered.
+    maxPduLength:
+      l.maxPduLength === undefined
+        ? base.maxPduLength
+        : c.integer('limits.maxPduLength', l.maxPduLength, 4096, 0xffffffff),
+    idleTimeoutSeconds:
+      l.idleTimeoutSeconds === undefined
+        ? base.idleTimeoutSeconds
+        : c.integer('limits.idleTimeoutSeconds', l.idleTimeoutSeconds, 0, 86400),
+  };
+}
+
+function parseWith(c: Checker, raw: unknown, base: NodeConfig): NodeConfig {
+  const r = c.object('(top level)', raw);
+  c.known('', r, TOP_LEVEL);
+  const out: NodeConfig = { ...base };
+  if (r.aet !== undefined) out.aet = c.aet('aet', r.aet);
+  if (r.port !== undefined) out.port = c.optionalPort('port', r.port);
+  if (r.tlsPort !== undefined) out.tlsPort = c.optionalPort('tlsPort', r.tlsPort);
+  if (r.host !== undefined) out.host = c.string('host', r.host);
+  if (r.storage !== undefined) out.storage = c.path('storage', r.storage);
+  if (r.duplicates !== undefined) out.duplicates = c.oneOf('duplicates', r.duplicates, POLICIES);
+  if (r.acceptAnyCalledAet !== undefined)
+    out.acceptAnyCalledAet = c.boolean('acceptAnyCalledAet', r.acceptAnyCalledAet);
+  out.tls = parseTls(c, r.tls, base.tls);
+  if (r.peers !== undefined) out.peers = parsePeers(c, r.peers);
+  out.limits = parseLimits(c, r.limits, base.limits);
+  if (r.worklistDir !== undefined) out.worklistDir = c.path('worklistDir', r.worklistDir);
+  if (r.log !== undefined && r.log !== null) {
+    const l = c.object('log', r.log);
+    c.known('log', l, ['level', 'format']);
+    out.log = {
+      level: l.level === undefined ? base.log.level : c.oneOf('log.level', l.level, LOG_LEVELS),
+      format: l.format === undefined ? base.log.format : c.oneOf('log.format', l.format, LOG_FORMATS),
+    };
+  }
+  if (out.port !== null && out.port === out.tlsPort) c.fail('tlsPort', `must differ from port ${out.port}`);
+  return out;
+}
+
+/**
+ * Validate a configuration object (from JSON/YAML) and fill in the defaults. Relative
+ * paths (storage, TLS files, worklistDir) are resolved against `baseDir`.
+ * Throws {@link ConfigError} naming the bad field.
+ */
+export function parseNodeConfig(
+  raw: unknown,
+  options: { source?: string; baseDir?: string } = {},
+): NodeConfig {
+  const checker = new Checker(options.source, options.baseDir ?? process.cwd());
+  return parseWith(checker, raw ?? {}, defaultNodeConfig());
+}
+
+/**
+ * Read a JSON or YAML configuration file (by extension; other names are tried as JSON,
+ * then YAML). Relative paths inside it are resolved against the file's directory.
+ */
+export function loadNodeConfig(path: string): NodeConfig {
+  let textContent: string;
+  try {
+    textContent = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config ${path}: cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  const ext = extname(path).toLowerCase();
+  let raw: unknown;
+  try {
+    if (ext === '.json') raw = JSON.parse(textContent);
+    else if (ext === '.yaml' || ext === '.yml') raw = parseYaml(textContent);
+    else {
+      try {
+        raw = JSON.parse(textContent);
+      } catch {
+        raw = parseYaml(textContent);
+      }
+    }
+  } catch (err) {
+    throw new ConfigError(
+      `config ${path}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return parseNodeConfig(raw, { source: path, baseDir: dirname(resolve(path)) });
+}
+
+/**
+ * Apply overrides (typically command-line options) on top of a configuration; nested
+ * sections merge field by field, `undefined` means "not given", `false`/`null` ports
+ * disable a listener. The result is validated like a file. Relative paths in the
+ * overrides resolve against the current directory.
+ */
+export function mergeConfig(config: NodeConfig, overrides: NodeConfigOverrides): NodeConfig {
+  const defined = <T extends object>(o: T | undefined): Partial<T> =>
+    Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const top = defined(overrides);
+  const raw: Record<string, unknown> = { ...config, ...top };
+  raw.tls = { ...config.tls, ...defined(overrides.tls) };
+  raw.limits = { ...config.limits, ...defined(overrides.limits) };
+  raw.log = { ...config.log, ...defined(overrides.log) };
+  if (overrides.peers !== undefined) raw.peers = { ...config.peers, ...overrides.peers };
+  for (const key of ['host', 'worklistDir'] as const) if (raw[key] === undefined) delete raw[key];
+  const tls = raw.tls as Record<string, unknown>;
+  for (const key of ['key', 'cert', 'pfx', 'passphraseFile'] as const)
+    if (tls[key] === undefined) delete tls[key];
+  return parseWith(new Checker('command line', process.cwd()), raw, defaultNodeConfig());
+}

@@ -1,0 +1,73 @@
+export {
+  type CommitmentFailure,
+  CommitmentFailureReason,
+  type CommitmentReference,
+  type CommitmentResult,
+  type CommittedInstanceLookup,
+  checkCommitment,
+} from './commitment.js';
+export {
+  defaultNodeConfig,
+  loadNodeConfig,
+  mergeConfig,
+  type NodeConfig,
+  type NodeConfigOverrides,
+  type NodeLimits,
+  type NodeLogFormat,
+  type NodeLogLevel,
+  type NodeTlsConfig,
+  type PeerConfig,
+  parseNodeConfig,
+} from './config.js';
+export { type ConsistencyOptions, type ConsistencySummary, checkConsistency } from './consistency.js';
+export { type DicomJsonAttribute, type DicomJsonObject, WORKLIST_DICTIONARY } from './dicom-json.js';
+export { ConfigError, IndexError, QueryError, StorageError, type StorageErrorCode } from './errors.js';
+export {
+  INDEX_FILE,
+  type Index,
+  type InstanceRecord,
+  type QueryMatch,
+  type RetrieveItem,
+  SqliteIndex,
+  type SqliteIndexOptions,
+  type StoredInstance,
+} from './index-db.js';
+export {
+  dicomWildcardToGlob,
+  dicomWildcardToRegExp,
+  type Matcher,
+  matchesValues,
+  normalizeDate,
+  normalizeDateTime,
+  normalizePersonName,
+  normalizeTime,
+  parseMatcher,
+  type QueryKey,
+} from './matching.js';
+export {
+  MPPS_ERROR_NO_LONGER_UPDATABLE,
+  type MppsRecord,
+  type MppsResult,
+  type MppsState,
+  MppsStatus,
+  MppsStore,
+} from './mpps.js';
+export {
+  INDEXED_ATTRIBUTES,
+  type IndexedAttribute,
+  type QueryLevel,
+  type QueryModel,
+  UNIQUE_KEY,
+} from './query-attributes.js';
+export {
+  type CommitOutcome,
+  type CommitResult,
+  type DuplicatePolicy,
+  FileStorage,
+  type FileStorageOptions,
+  INCOMING_DIR,
+  type InstanceLocation,
+  type InstanceStorage,
+  type StorageFs,
+} from './storage.js';
+export { WorklistStore } from './worklist.js';
