@@ -280,11 +280,11 @@ export class FileStorage implements InstanceStorage {
     return abs;
   }
 
-  open(path: string): Promise<fsp.FileHandle> {
+  async open(path: string): Promise<fsp.FileHandle> {
     return fsp.open(this.#inside(path), 'r');
   }
 
-  read(path: string): Promise<Buffer> {
+  async read(path: string): Promise<Buffer> {
     return fsp.readFile(this.#inside(path));
   }
 
@@ -292,7 +292,7 @@ export class FileStorage implements InstanceStorage {
     return createReadStream(this.#inside(path));
   }
 
-  exists(path: string): Promise<boolean> {
+  async exists(path: string): Promise<boolean> {
     return this.#exists(this.#inside(path));
   }
 
