@@ -7,9 +7,9 @@
  * is used — never "trust anything". The host name (or IP) is checked against the
  * certificate unless `checkServerIdentity: false` is given explicitly (logged as a warning).
  */
-import { createHash } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import { isIP, type Socket } from 'node:net';
-import { checkServerIdentity, connect, type TLSSocket } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import { type Logger, silentLogger } from '../log.js';
 import { loadTlsCredentials, type TlsCredentials } from './credentials.js';
 import { buildSecureContext } from './context.js';
@@ -36,11 +36,16 @@ export interface SecureConnection {
 
 const MAX_CACHED_SESSIONS = 256;
 /** Last session per (host, port, servername, trust/identity material). */
-const sessionCache = new Map<string, Buffer>();
+interface CachedSession {
+  session: Buffer;
+  /** The verified server certificate (OpenSSL does not always keep it in resumed sessions). */
+  peer?: X509Certificate;
+}
+const sessionCache = new Map<string, CachedSession>();
 
-function rememberSession(key: string, session: Buffer): void {
+function rememberSession(key: string, entry: CachedSession): void {
   sessionCache.delete(key);
-  sessionCache.set(key, session);
+  sessionCache.set(key, entry);
   if (sessionCache.size > MAX_CACHED_SESSIONS) {
     const oldest = sessionCache.keys().next().value;
     if (oldest !== undefined) sessionCache.delete(oldest);
@@ -106,19 +111,21 @@ export async function secureClientConnect(
   if (!creds.ca) log.debug({ peer }, 'TLS: no CA given; verifying the server against the system root store');
   const resumption = opts.sessionResumption !== false;
   const key = sessionKey(opts, servername, creds);
-  const session = resumption ? sessionCache.get(key) : undefined;
+  const cached = resumption ? sessionCache.get(key) : undefined;
+  let verifiedPeer: X509Certificate | undefined;
   const timeoutMs = opts.handshakeTimeoutMs ?? 30_000;
 
   const tlsSocket = connect({
     socket,
     secureContext,
     servername: isIP(servername) ? undefined : servername,
-    session,
+    session: cached?.session,
     rejectUnauthorized: false,
     checkServerIdentity: () => undefined,
     minDHSize: 2048,
   });
-  if (resumption) tlsSocket.on('session', (s: Buffer) => rememberSession(key, s));
+  if (resumption)
+    tlsSocket.on('session', (session: Buffer) => rememberSession(key, { session, peer: verifiedPeer }));
 
   return new Promise<SecureConnection>((resolve, reject) => {
     let settled = false;
@@ -145,7 +152,7 @@ export async function secureClientConnect(
       if (settled) return;
       settled = true;
       cleanup();
-      const info = describeSecureLink(tlsSocket, resolved.profile.name);
+      const info = describeSecureLink(tlsSocket, resolved.profile.name, verifiedPeer);
       log.debug({ peer, secureLink: info }, 'TLS: secure link ready');
       resolve({ socket: tlsSocket, info });
     };
@@ -159,19 +166,26 @@ export async function secureClientConnect(
       );
     const onTicket = () => succeed();
     const onSecureConnect = () => {
-      const cert = tlsSocket.getPeerX509Certificate();
+      const resumed = tlsSocket.isSessionReused();
+      const cert = tlsSocket.getPeerX509Certificate() ?? (resumed ? cached?.peer : undefined);
+      verifiedPeer = cert;
       if (!tlsSocket.authorized) {
         fail(verificationError(String(tlsSocket.authorizationError ?? 'UNKNOWN'), cert, 'server'));
         return;
       }
-      if (checkIdentity) {
-        const mismatch = checkServerIdentity(servername, tlsSocket.getPeerCertificate());
-        if (mismatch) {
+      // a resumed session was verified (trust and name) when it was established, under the same cache key
+      if (checkIdentity && !(resumed && cert === undefined)) {
+        // OpenSSL's X509_check_host/X509_check_ip (RFC 6125: SAN first, CN only without DNS SANs)
+        const matches = cert
+          ? isIP(servername)
+            ? cert.checkIP(servername)
+            : cert.checkHost(servername)
+          : undefined;
+        if (matches === undefined) {
           fail(
             new TlsError(
               'ERR_TLS_HOSTNAME_MISMATCH',
               `TLS: server certificate does not match '${servername}' (${cert?.subjectAltName ? `SAN ${cert.subjectAltName}` : `subject ${cert?.subject.replace(/\n/g, ', ')}`})`,
-              { cause: mismatch },
             ),
           );
           return;
@@ -185,7 +199,7 @@ export async function secureClientConnect(
           return;
         }
       }
-      if (tlsSocket.getProtocol() === 'TLSv1.3' && !tlsSocket.isSessionReused()) {
+      if (tlsSocket.getProtocol() === 'TLSv1.3' && !resumed) {
         tlsSocket.on('session', onTicket);
         verdictTimer = setTimeout(succeed, TLS13_VERDICT_WAIT_MS);
         return;

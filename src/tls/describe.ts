@@ -1,4 +1,5 @@
 /** What a finished handshake negotiated, as {@link SecureLinkInfo} (LDicomNet `GetCiphersuiteTLS` & co). */
+import type { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { peerCertificateInfo } from './certificate.js';
 import { ianaName, suiteParts } from './cipher-suites.js';
@@ -17,7 +18,12 @@ function keyExchangeOf(socket: TLSSocket, protocol: string, suiteKeyExchange: st
 }
 
 /** Describe the negotiated parameters of a connected TLS socket. */
-export function describeSecureLink(socket: TLSSocket, profile: SecurityProfileName): SecureLinkInfo {
+export function describeSecureLink(
+  socket: TLSSocket,
+  profile: SecurityProfileName,
+  /** The peer certificate when the socket no longer has it (resumed sessions). */
+  peerCertificate?: X509Certificate,
+): SecureLinkInfo {
   const cipher = socket.getCipher();
   const protocol = socket.getProtocol() ?? cipher.version;
   const cipherSuite = cipher.standardName || ianaName(cipher.name) || cipher.name;
@@ -31,7 +37,7 @@ export function describeSecureLink(socket: TLSSocket, profile: SecurityProfileNa
     profile,
     resumed: socket.isSessionReused(),
   };
-  const peer = socket.getPeerX509Certificate();
+  const peer = socket.getPeerX509Certificate() ?? peerCertificate;
   if (peer) info.peerCertificate = peerCertificateInfo(peer);
   return info;
 }

@@ -168,7 +168,7 @@ export const SECURITY_PROFILES: Readonly<Record<SecurityProfileName, SecurityPro
   },
   null: {
     name: 'null',
-    title: 'Authenticated unencrypted communication (IHE ATNA, retired)',
+    title: 'Authenticated unencrypted communication (was IHE ATNA)',
     retired: true,
     minVersion: 'TLSv1',
     maxVersion: 'TLSv1.2',

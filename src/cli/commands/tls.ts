@@ -1,13 +1,41 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { Option } from 'commander';
+import { listProfileCiphers, type ProfileCipherList } from '../../tls/profiles.js';
+import type { SecurityProfileName } from '../../tls/types.js';
 import type { CliContext } from '../context.js';
+import { PROFILE_NAMES } from '../options.js';
 
-export function registerTls(program: Command, _ctx: CliContext): void {
-  program
-    .command('tls')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new UsageError('ERR_NOT_IMPLEMENTED', 'tls: not implemented yet');
+function formatList(list: ProfileCipherList): string {
+  const lines = [
+    `profile ${list.profile}: ${list.title}${list.retired ? ' (retired)' : ''}`,
+    `  protocols: ${list.minVersion} - ${list.maxVersion}; OpenSSL ${list.openssl}`,
+  ];
+  if (list.unavailableReason) lines.push(`  UNAVAILABLE: ${list.unavailableReason}`);
+  for (const suite of list.suites) {
+    const mark = suite.available
+      ? ''
+      : suite.need === 'optional'
+        ? '  (not in this OpenSSL; optional)'
+        : '  (NOT in this OpenSSL)';
+    lines.push(
+      `  ${suite.protocol}  ${suite.iana.padEnd(46)} ${suite.openssl === suite.iana ? '' : suite.openssl}${mark}`.trimEnd(),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `dicomnet tls ciphers [--profile P] [--json]`: what a profile negotiates on this platform. */
+export function registerTls(program: Command, ctx: CliContext): void {
+  const tls = program.command('tls').description('TLS information');
+  tls
+    .command('ciphers')
+    .description('list the cipher suites a security profile negotiates here (all profiles without --profile)')
+    .addOption(new Option('--profile <profile>', 'TLS security profile').choices([...PROFILE_NAMES]))
+    .option('--json', 'print JSON')
+    .action((opts: { profile?: SecurityProfileName; json?: boolean }) => {
+      const names = opts.profile ? [opts.profile] : [...PROFILE_NAMES];
+      const lists = names.map((name) => listProfileCiphers(name));
+      if (opts.json) ctx.stdout.write(`${JSON.stringify(opts.profile ? lists[0] : lists)}\n`);
+      else ctx.stdout.write(lists.map(formatList).join('\n'));
     });
 }
