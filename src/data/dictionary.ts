@@ -81,3 +81,9 @@ export function implicitVR(tag: Tag): VR {
   const first = entry.vr.slice(0, 2);
   return isVR(first) ? first : 'UN';
 }
+
+/** Every dictionary entry, by tag. */
+export function dictionaryEntries(): DictionaryEntry[] {
+  if (!byTag) load();
+  return [...byTag!.values()];
+}

@@ -16,6 +16,7 @@ export {
 export { type DecodeOptions, decodeDataset, parseStream, readDataset } from './decode.js';
 export {
   type DictionaryEntry,
+  dictionaryEntries,
   implicitVR,
   keywordOf,
   lookupKeyword,
