@@ -1,13 +1,48 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { serviceContexts } from '../../services/presentation.js';
+import { connectFromCli } from '../connect.js';
 import type { CliContext } from '../context.js';
+import {
+  addCommonNetworkOptions,
+  addTlsOptions,
+  type CliTlsOptions,
+  type CommonNetworkOptions,
+  loggerFromCli,
+} from '../options.js';
+import { addQueryOptions, queryFromCli } from '../query.js';
+import { formatRetrieve, retrieveModel } from '../retrieve.js';
 
-export function registerMove(program: Command, _ctx: CliContext): void {
-  program
+export function registerMove(program: Command, ctx: CliContext): void {
+  const cmd = program
     .command('move')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new UsageError('ERR_NOT_IMPLEMENTED', 'move: not implemented yet');
-    });
+    .description('retrieve with C-MOVE to another AE')
+    .argument('<host>', 'peer host name or address')
+    .argument('<port>', 'peer port')
+    .requiredOption('--dest <aet>', 'move destination AE title');
+  addQueryOptions(cmd, false);
+  addCommonNetworkOptions(cmd);
+  addTlsOptions(cmd, 'client');
+  cmd.action(
+    async (
+      host: string,
+      port: string,
+      opts: CommonNetworkOptions & CliTlsOptions & { k?: string[]; model: 'patient' | 'study'; dest: string },
+    ) => {
+      const log = loggerFromCli(opts);
+      const model = retrieveModel(opts.model);
+      const query = queryFromCli({ ...opts, model });
+      const assoc = await connectFromCli(host, port, opts, log, serviceContexts());
+      try {
+        const result = await assoc.move(query, opts.dest, {
+          model,
+          onProgress: (p) => ctx.stderr.write(`${formatRetrieve(p)}\n`),
+        });
+        ctx.stdout.write(`C-MOVE done: ${formatRetrieve(result)}\n`);
+      } catch (err) {
+        assoc.abort();
+        throw err;
+      }
+      await assoc.release();
+    },
+  );
 }

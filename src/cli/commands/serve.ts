@@ -1,13 +1,171 @@
-import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { createLogger, type LogFormat } from '../../log.js';
+import {
+  defaultNodeConfig,
+  loadNodeConfig,
+  mergeConfig,
+  type NodeConfig,
+  type NodeConfigOverrides,
+} from '../../node/config.js';
+import { startNode } from '../../node/node.js';
+import { createDevelopmentPki } from '../../tls/index.js';
+import type { TlsOptions } from '../../tls/types.js';
 import type { CliContext } from '../context.js';
+import { addTlsOptions, type CliTlsOptions, parsePort, readPassphraseFile } from '../options.js';
 
-export function registerServe(program: Command, _ctx: CliContext): void {
-  program
+interface ServeCliOptions extends CliTlsOptions {
+  port?: number | false;
+  tlsPort?: number | false;
+  storage?: string;
+  aet?: string;
+  config?: string;
+  host?: string;
+  pki?: string;
+  logLevel?: string;
+  logFormat?: LogFormat;
+}
+
+function portOrOff(value: string): number | false {
+  return value === 'off' || value === '0' ? false : parsePort(value);
+}
+
+/** CLI options → config overrides (only what was given). */
+function overridesFrom(opts: ServeCliOptions): NodeConfigOverrides {
+  const o: NodeConfigOverrides = {};
+  if (opts.aet) o.aet = opts.aet;
+  if (opts.port !== undefined) o.port = opts.port;
+  if (opts.tlsPort !== undefined) o.tlsPort = opts.tlsPort;
+  if (opts.storage) o.storage = opts.storage;
+  if (opts.host) o.host = opts.host;
+  const tls: NodeConfigOverrides['tls'] = {};
+  if (opts.key) tls.key = opts.key;
+  if (opts.cert) tls.cert = opts.cert;
+  if (opts.pfx) tls.pfx = opts.pfx;
+  if (opts.ca?.length) tls.ca = opts.ca;
+  if (opts.crl?.length) tls.crl = opts.crl;
+  if (opts.requirePeerCert) tls.requirePeerCertificate = true;
+  if (opts.profile) tls.profile = opts.profile;
+  if (opts.passphraseFile) tls.passphraseFile = opts.passphraseFile;
+  if (Object.keys(tls).length > 0) o.tls = tls;
+  const log: NodeConfigOverrides['log'] = {};
+  if (opts.logLevel) log.level = opts.logLevel as NodeConfig['log']['level'];
+  if (opts.logFormat) log.format = opts.logFormat;
+  if (Object.keys(log).length > 0) o.log = log;
+  return o;
+}
+
+function serverTls(config: NodeConfig, opts: ServeCliOptions): TlsOptions {
+  const t = config.tls;
+  const tls: TlsOptions = {
+    ca: t.ca,
+    crl: t.crl,
+    requirePeerCertificate: t.requirePeerCertificate,
+    profile: t.profile,
+  };
+  if (t.key) tls.key = t.key;
+  if (t.cert) tls.cert = t.cert;
+  if (t.pfx) tls.pfx = t.pfx;
+  if (t.passphraseFile) tls.passphrase = readPassphraseFile(t.passphraseFile);
+  if (opts.ciphers) tls.ciphers = opts.ciphers;
+  if (opts.tlsMin) tls.minVersion = opts.tlsMin === '1.3' ? 'TLSv1.3' : 'TLSv1.2';
+  return tls;
+}
+
+export function registerServe(program: Command, ctx: CliContext): void {
+  const cmd = program
     .command('serve')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new UsageError('ERR_NOT_IMPLEMENTED', 'serve: not implemented yet');
+    .description('run the secure DICOM node: storage, index, Query/Retrieve')
+    .option('--port <port>', 'plain DICOM port ("off" disables)', portOrOff)
+    .option('--tls-port <port>', 'TLS port ("off" disables)', portOrOff)
+    .option('--storage <dir>', 'instances and index (default ./data/storage)')
+    .option('--aet <aet>', 'AE title the node answers to (default DICOMNET)')
+    .option('--host <host>', 'address to listen on (default all interfaces)')
+    .option('--config <file>', 'configuration file (JSON or YAML)')
+    .option('--pki <dir>', 'development PKI made on first start when no key/cert is given', './data/pki')
+    .addOption(
+      new Option('--log-level <level>', 'log level').choices([
+        'trace',
+        'debug',
+        'info',
+        'warn',
+        'error',
+        'fatal',
+        'silent',
+      ]),
+    )
+    .addOption(new Option('--log-format <format>', 'log format (default json)').choices(['json', 'pretty']));
+  addTlsOptions(cmd, 'server');
+  cmd.action(async (opts: ServeCliOptions) => {
+    const base = opts.config ? loadNodeConfig(opts.config) : defaultNodeConfig();
+    const config = mergeConfig(base, overridesFrom(opts));
+    const log = createLogger({ level: config.log.level, format: config.log.format });
+    const tlsEnabled = config.tlsPort !== null;
+    let tls: TlsOptions | undefined;
+    let clientTls: TlsOptions | undefined;
+    if (tlsEnabled) {
+      if (!config.tls.key && !config.tls.cert && !config.tls.pfx) {
+        const pkiDir = resolve(opts.pki ?? './data/pki');
+        const firstStart = !existsSync(join(pkiDir, 'ca.crt'));
+        const pki = await createDevelopmentPki(pkiDir);
+        config.tls.key = pki.serverKey;
+        config.tls.cert = pki.serverCertificate;
+        if (config.tls.ca.length === 0) config.tls.ca = [pki.caCertificate];
+        clientTls = { key: pki.clientKey, cert: pki.clientCertificate, ca: [pki.caCertificate] };
+        ctx.stdout.write(
+          [
+            `development PKI ${firstStart ? 'created' : 'reused'} in ${pkiDir} (for testing only)`,
+            `  CA certificate  ${pki.caCertificate}`,
+            `  CA SHA-256      ${pki.caFingerprint256}`,
+            `  server          ${pki.serverCertificate} (SAN localhost, 127.0.0.1, ${hostname()})`,
+            `  client          ${pki.clientCertificate} / ${pki.clientKey}`,
+            '',
+          ].join('\n'),
+        );
+      }
+      tls = serverTls(config, opts);
+    }
+    const node = await startNode({
+      aet: config.aet,
+      port: config.port ?? false,
+      tlsPort: tlsEnabled ? (config.tlsPort as number) : false,
+      host: config.host,
+      storageDir: resolve(config.storage),
+      duplicates: config.duplicates,
+      acceptAnyCalledAet: config.acceptAnyCalledAet,
+      tls,
+      clientTls,
+      peers: config.peers,
+      maxAssociations: config.limits.maxAssociations,
+      maxPduLength: config.limits.maxPduLength,
+      idleTimeoutMs: config.limits.idleTimeoutSeconds * 1000,
+      logger: log,
     });
+    const lines = [`dicomnet serve: AE ${config.aet}, storage ${resolve(config.storage)}`];
+    if (node.ports.plain !== undefined) lines.push(`  plain DICOM on port ${node.ports.plain}`);
+    if (node.ports.tls !== undefined) {
+      lines.push(`  DICOM over TLS on port ${node.ports.tls}`);
+      if (clientTls) {
+        lines.push(
+          `  try: dicomnet echo --tls --ca ${clientTls.ca} --key ${clientTls.key} --cert ${clientTls.cert} --aec ${config.aet} localhost ${node.ports.tls}`,
+        );
+      }
+    }
+    ctx.stdout.write(`${lines.join('\n')}\n`);
+    log.info({ ports: node.ports, aet: config.aet }, 'node started');
+    await new Promise<void>((resolveStop) => {
+      const stop = (signal: string) => {
+        log.info({ signal }, 'shutting down');
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        void node.close(10_000).then(resolveStop);
+      };
+      const onInt = () => stop('SIGINT');
+      const onTerm = () => stop('SIGTERM');
+      process.once('SIGINT', onInt);
+      process.once('SIGTERM', onTerm);
+    });
+  });
 }

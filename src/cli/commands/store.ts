@@ -1,13 +1,83 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { DimseStatusError } from '../../dimse/index.js';
+import { storageContextsFor } from '../../services/presentation.js';
+import { connectFromCli } from '../connect.js';
 import type { CliContext } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { collectDicomFiles } from '../files.js';
+import {
+  addCommonNetworkOptions,
+  addTlsOptions,
+  type CliTlsOptions,
+  type CommonNetworkOptions,
+  loggerFromCli,
+} from '../options.js';
+import { createProgress } from '../progress.js';
 
-export function registerStore(program: Command, _ctx: CliContext): void {
-  program
+interface StoreCliOptions extends CommonNetworkOptions, CliTlsOptions {
+  asyncOps: number;
+  quiet?: boolean;
+}
+
+export function registerStore(program: Command, ctx: CliContext): void {
+  const cmd = program
     .command('store')
-    .description('(not yet implemented)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new UsageError('ERR_NOT_IMPLEMENTED', 'store: not implemented yet');
+    .description('send DICOM files (and directories, recursively) with C-STORE')
+    .argument('<host>', 'peer host name or address')
+    .argument('<port>', 'peer port')
+    .argument('<paths...>', 'DICOM files or directories')
+    .option(
+      '--async-ops <n>',
+      'C-STOREs outstanding at once (asynchronous operations window)',
+      (v) => Number.parseInt(v, 10),
+      1,
+    )
+    .option('-q, --quiet', 'no progress output');
+  addCommonNetworkOptions(cmd);
+  addTlsOptions(cmd, 'client');
+  cmd.action(async (host: string, port: string, paths: string[], opts: StoreCliOptions) => {
+    const log = loggerFromCli(opts);
+    const files = await collectDicomFiles(paths, (p, why) => log.warn(`skipping ${p}: ${why}`));
+    if (files.length === 0) {
+      ctx.stderr.write('dicomnet: no DICOM files to send\n');
+      ctx.exitCode = ExitCode.Usage;
+      return;
+    }
+    const window = Math.max(1, opts.asyncOps);
+    const assoc = await connectFromCli(host, port, opts, log, storageContextsFor(files), {
+      asyncOps: { invoked: window, performed: 1 },
     });
+    const totalBytes = files.reduce((n, f) => n + f.size, 0);
+    const progress = createProgress(files.length, totalBytes, ctx.stderr, opts.quiet);
+    let failures = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const f = files[next++] as (typeof files)[number];
+        try {
+          await assoc.store(f.path);
+        } catch (err) {
+          if (
+            !(err instanceof DimseStatusError) &&
+            (err as { code?: string }).code !== 'ERR_NO_PRESENTATION_CONTEXT'
+          )
+            throw err;
+          failures++;
+          log.error(`${f.path}: ${(err as Error).message}`);
+          ctx.stderr.write(`dicomnet: ${f.path}: ${(err as Error).message}\n`);
+        }
+        progress.tick(f.size, f.path);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(window, files.length) }, worker));
+    } catch (err) {
+      progress.stop();
+      assoc.abort();
+      throw err;
+    }
+    progress.stop();
+    await assoc.release();
+    if (failures > 0) ctx.exitCode = ExitCode.DimseFailure;
+  });
 }

@@ -1,0 +1,31 @@
+import { formatSecureLink } from '../tls/index.js';
+import { type Association, type ConnectOptions, connect } from '../services/client.js';
+import type { ProposedContext } from '../services/presentation.js';
+import type { Logger } from '../log.js';
+import { type CliTlsOptions, type CommonNetworkOptions, parsePort, tlsOptionsFromCli } from './options.js';
+
+/** Open an association from the common CLI options. */
+export async function connectFromCli(
+  host: string,
+  port: string,
+  opts: CommonNetworkOptions & CliTlsOptions,
+  log: Logger,
+  contexts: ProposedContext[],
+  extra: Partial<ConnectOptions> = {},
+): Promise<Association> {
+  const assoc = await connect({
+    host,
+    port: parsePort(port),
+    callingAet: opts.aet,
+    calledAet: opts.aec,
+    tls: tlsOptionsFromCli(opts, 'client'),
+    timeoutMs: opts.timeout !== undefined ? opts.timeout * 1000 : undefined,
+    maxPduLength: opts.maxPdu,
+    logger: log,
+    contexts,
+    ...extra,
+  });
+  if (assoc.secureLink)
+    log.info({ secureLink: assoc.secureLink }, `secure link: ${formatSecureLink(assoc.secureLink)}`);
+  return assoc;
+}

@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { UsageError } from '../errors.js';
+import { createLogger, type LogFormat, type Logger } from '../log.js';
+import type { SecurityProfileName, TlsOptions } from '../tls/types.js';
+
+/** Security profiles accepted by `--profile`. */
+export const PROFILE_NAMES: readonly SecurityProfileName[] = [
+  'bcp195-rfc8996',
+  'bcp195-rfc8996-mod',
+  'bcp195-nd',
+  'bcp195',
+  'bcp195-ex',
+  'aes',
+  'basic',
+  'null',
+];
+
+/** Options every network command shares (DESIGN.md "Common options"). */
+export interface CommonNetworkOptions {
+  aet: string;
+  aec: string;
+  timeout?: number;
+  maxPdu?: number;
+  logLevel: string;
+  logFormat: LogFormat;
+}
+
+/** TLS options as commander parses them. */
+export interface CliTlsOptions {
+  tls?: boolean;
+  key?: string;
+  cert?: string;
+  pfx?: string;
+  passphraseFile?: string;
+  ca?: string[];
+  crl?: string[];
+  requirePeerCert?: boolean;
+  profile?: SecurityProfileName;
+  ciphers?: string;
+  tlsMin?: '1.2' | '1.3';
+  noHostnameCheck?: boolean;
+  hostnameCheck?: boolean;
+}
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new UsageError('ERR_USAGE', `${name} must be a whole number, got '${value}'`);
+    return n;
+  };
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** `--log-level` and `--log-format`. */
+export function addLogOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+        .default('error'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'log format').choices(['json', 'pretty']).default('pretty'),
+    );
+}
+
+/** `--aet --aec --timeout --max-pdu` plus the log options. */
+export function addCommonNetworkOptions(cmd: Command): Command {
+  cmd
+    .option('--aet <aet>', 'calling AE title', 'DICOMNET')
+    .option('--aec <aet>', 'called AE title', 'ANY-SCP')
+    .option('--timeout <sec>', 'network timeout in seconds', positiveInt('--timeout'))
+    .option('--max-pdu <bytes>', 'largest PDU we accept', positiveInt('--max-pdu'));
+  return addLogOptions(cmd);
+}
+
+/** The TLS options of the CLI contract; `server` adds `--require-peer-cert`. */
+export function addTlsOptions(cmd: Command, side: 'client' | 'server'): Command {
+  if (side === 'client') cmd.option('--tls', 'use a secure TLS connection (PS3.15 Annex B)');
+  cmd
+    .option('--key <file>', 'private key (PEM or DER)')
+    .option('--cert <file>', 'certificate (chain), PEM or DER')
+    .option('--pfx <file>', 'PKCS#12 bundle with key and certificate')
+    .option('--passphrase-file <file>', 'file holding the private key password')
+    .option('--ca <file>', 'trusted CA certificate file or directory (repeatable)', collect)
+    .option('--crl <file>', 'certificate revocation list (repeatable)', collect)
+    .addOption(new Option('--profile <profile>', 'TLS security profile').choices([...PROFILE_NAMES]))
+    .option('--ciphers <list>', 'extra OpenSSL cipher list, checked against the profile')
+    .addOption(new Option('--tls-min <version>', 'lowest TLS version').choices(['1.2', '1.3']));
+  if (side === 'server')
+    cmd.option('--require-peer-cert', 'require a client certificate (mutual authentication)');
+  else
+    cmd.option('--no-hostname-check', 'do not verify the server host name against its certificate (warns)');
+  return cmd;
+}
+
+/** Read a password file: the first line, without its line ending. Never logged. */
+export function readPassphraseFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
+  } catch (err) {
+    throw new UsageError('ERR_USAGE', `cannot read passphrase file ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Turn the parsed TLS options into {@link TlsOptions}; undefined when TLS is not asked for. */
+export function tlsOptionsFromCli(opts: CliTlsOptions, side: 'client' | 'server'): TlsOptions | undefined {
+  if (side === 'client' && !opts.tls) return undefined;
+  const tls: TlsOptions = {};
+  if (opts.key) tls.key = opts.key;
+  if (opts.cert) tls.cert = opts.cert;
+  if (opts.pfx) tls.pfx = opts.pfx;
+  if (opts.passphraseFile) tls.passphrase = readPassphraseFile(opts.passphraseFile);
+  if (opts.ca?.length) tls.ca = opts.ca;
+  if (opts.crl?.length) tls.crl = opts.crl;
+  if (opts.profile) tls.profile = opts.profile;
+  if (opts.ciphers) tls.ciphers = opts.ciphers;
+  if (opts.tlsMin) tls.minVersion = opts.tlsMin === '1.3' ? 'TLSv1.3' : 'TLSv1.2';
+  if (side === 'server' && opts.requirePeerCert) tls.requirePeerCertificate = true;
+  if (side === 'client' && opts.hostnameCheck === false) tls.checkServerIdentity = false;
+  return tls;
+}
+
+/** Logger for a command, from `--log-level` / `--log-format`. */
+export function loggerFromCli(opts: { logLevel?: string; logFormat?: LogFormat }): Logger {
+  return createLogger({ level: opts.logLevel ?? 'warn', format: opts.logFormat ?? 'pretty' });
+}
+
+/** Parse a port argument. */
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new UsageError('ERR_USAGE', `invalid port '${value}'`);
+  return n;
+}

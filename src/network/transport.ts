@@ -1,0 +1,81 @@
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { secureClientConnect } from '../tls/index.js';
+import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
+import type { AssociationChannel } from './channel.js';
+import { requestAssociation } from './requestor.js';
+import { connectTcp } from './tcp.js';
+
+/** A presentation context as the requestor proposes it. */
+export interface ContextProposal {
+  abstractSyntax: string;
+  transferSyntaxes: string[];
+  scuRole?: boolean;
+  scpRole?: boolean;
+}
+
+/** Everything needed to open an association as requestor, over TCP or TLS. */
+export interface OpenAssociationOptions {
+  host: string;
+  port: number;
+  /** Our AE title (default `DICOMNET`). */
+  callingAet?: string;
+  /** The peer's AE title (default `ANY-SCP`). */
+  calledAet?: string;
+  contexts: ContextProposal[];
+  /** Secure the connection (PS3.15 Annex B); absent = plain TCP. */
+  tls?: TlsOptions;
+  /** Largest PDU we accept (default 16384, as DCMTK). */
+  maxPduLength?: number;
+  /** Asynchronous operations window we propose (invoked, performed); default 1/1. */
+  asyncOps?: { invoked: number; performed: number };
+  /** Connect, handshake and association timeouts in ms (default 30 s). */
+  timeoutMs?: number;
+  /** Abort after this long without traffic once established (ms; default none). */
+  idleTimeoutMs?: number;
+  logger?: Logger;
+  /** Called once the TLS handshake completes, before A-ASSOCIATE (LDicomNet `OnSecureLinkReady`). */
+  onSecureLinkReady?: (info: SecureLinkInfo) => void;
+}
+
+/** An open association and, over TLS, what the handshake negotiated. */
+export interface OpenedAssociation {
+  channel: AssociationChannel;
+  secureLink?: SecureLinkInfo;
+}
+
+/** Connect (TCP, then TLS when asked), then negotiate the association. */
+export async function openAssociation(options: OpenAssociationOptions): Promise<OpenedAssociation> {
+  const log = options.logger ?? silentLogger();
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const socket = await connectTcp({ host: options.host, port: options.port, timeoutMs });
+  let stream: Duplex = socket;
+  let secureLink: SecureLinkInfo | undefined;
+  try {
+    if (options.tls) {
+      const secured = await secureClientConnect(
+        socket,
+        { ...options.tls, host: options.host, port: options.port, handshakeTimeoutMs: timeoutMs },
+        log,
+      );
+      stream = secured.socket;
+      secureLink = secured.info;
+      options.onSecureLinkReady?.(secureLink);
+    }
+    const channel = await requestAssociation(stream, {
+      callingAet: options.callingAet ?? 'DICOMNET',
+      calledAet: options.calledAet ?? 'ANY-SCP',
+      contexts: options.contexts,
+      maxPduLength: options.maxPduLength,
+      asyncOps: options.asyncOps,
+      timeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      logger: log,
+    });
+    return { channel, secureLink };
+  } catch (err) {
+    stream.destroy();
+    throw err;
+  }
+}

@@ -1,0 +1,79 @@
+import { allTransferSyntaxes, TransferSyntax } from '../data/index.js';
+import type { AcceptorPolicy } from '../network/index.js';
+import type { SecureLinkInfo } from '../tls/types.js';
+import type { DicomServerOptions } from './server.js';
+import { isStorageSopClass, SopClass } from './sop-classes.js';
+
+/** Transfer syntaxes for commands and query identifiers, in our order of preference. */
+const UNCOMPRESSED: string[] = [
+  TransferSyntax.ExplicitVRLittleEndian,
+  TransferSyntax.ImplicitVRLittleEndian,
+  TransferSyntax.ExplicitVRBigEndian,
+];
+
+/**
+ * Storage accepts every transfer syntax dicomnet knows: instances are stored as
+ * received, never decoded. Uncompressed first, so a requestor offering several in
+ * one context gets the most interoperable.
+ */
+function storageTransferSyntaxes(): string[] {
+  const rest = allTransferSyntaxes()
+    .map((t) => t.uid)
+    .filter((uid) => !UNCOMPRESSED.includes(uid));
+  return [...UNCOMPRESSED, ...rest];
+}
+
+/** Which abstract syntaxes a server offers, from the handlers it has. */
+function offeredAbstractSyntax(options: DicomServerOptions, abstractSyntax: string): boolean {
+  const h = options.handlers ?? {};
+  switch (abstractSyntax) {
+    case SopClass.Verification:
+      return true;
+    case SopClass.PatientRootFind:
+    case SopClass.StudyRootFind:
+    case SopClass.ModalityWorklistFind:
+      return h.find !== undefined;
+    case SopClass.PatientRootMove:
+    case SopClass.StudyRootMove:
+      return h.move !== undefined;
+    case SopClass.PatientRootGet:
+    case SopClass.StudyRootGet:
+      return h.get !== undefined;
+    case SopClass.StorageCommitmentPushModel:
+    case SopClass.ModalityPerformedProcedureStep:
+      return h.nService !== undefined;
+    default:
+      return isStorageSopClass(abstractSyntax) && (h.store !== undefined || h.get !== undefined);
+  }
+}
+
+/** The acceptor policy of a {@link DicomServer} for one incoming association. */
+export function acceptancePolicy(
+  options: DicomServerOptions,
+  connection: { overLimit: boolean; secureLink?: SecureLinkInfo; remoteAddress: string },
+): AcceptorPolicy {
+  const aets = Array.isArray(options.aet) ? options.aet : [options.aet];
+  const storageSyntaxes = storageTransferSyntaxes();
+  return {
+    calledAets: options.acceptAnyCalledAet ? undefined : aets,
+    transferSyntaxesFor: (abstractSyntax: string) => {
+      if (!offeredAbstractSyntax(options, abstractSyntax)) return undefined;
+      return isStorageSopClass(abstractSyntax) ? storageSyntaxes : UNCOMPRESSED;
+    },
+    // C-GET: the requestor may act as storage SCP on this association.
+    roleSelection: (abstractSyntax: string, proposed: { scu: boolean; scp: boolean }) => ({
+      scu: proposed.scu,
+      scp: proposed.scp && isStorageSopClass(abstractSyntax),
+    }),
+    maxPduLength: options.maxPduLength,
+    maxOperationsPerformed: options.maxOperations ?? 1,
+    maxOperationsInvoked: options.maxOperations ?? 1,
+    timeoutMs: options.timeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
+    logger: options.logger,
+    onAssociationRequest: async (request) => {
+      if (connection.overLimit) return { result: 2, source: 2, reason: 2 };
+      return options.onAssociationRequest ? options.onAssociationRequest(request) : { accept: true };
+    },
+  };
+}

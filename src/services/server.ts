@@ -1,0 +1,554 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type Dataset, decodeDataset, encodeDataset } from '../data/index.js';
+import {
+  CommandField,
+  type CommandSet,
+  DimseEndpoint,
+  type IncomingMessage,
+  Status,
+  statusCategory,
+} from '../dimse/index.js';
+import { createLogger, type Logger } from '../log.js';
+import {
+  type AcceptorPolicy,
+  type AssociationChannel,
+  acceptAssociation,
+  type NegotiatedContext,
+} from '../network/index.js';
+import { createSecureAcceptor, type SecureAcceptor } from '../tls/index.js';
+import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
+import { connect } from './client.js';
+import { acceptancePolicy } from './acceptance.js';
+import { findSopClass, isStorageSopClass, SopClass } from './sop-classes.js';
+import {
+  type ReceivedInstance,
+  runStoreHandler,
+  StoreSink,
+  storeResponse,
+  unsupportedResponse,
+} from './store-sink.js';
+import { storableHeader, storeFile } from './store-scu.js';
+import { storageContextsFor } from './presentation.js';
+
+/** Who is on the other end of an association. */
+export interface AssociationInfo {
+  /** Server-unique number, for logs. */
+  id: number;
+  callingAet: string;
+  calledAet: string;
+  remoteAddress: string;
+  remotePort: number;
+  secureLink?: SecureLinkInfo;
+}
+
+/** What a handler knows about the request it answers. */
+export interface RequestContext {
+  association: AssociationInfo;
+  /** Aborted when the peer sends C-CANCEL or the association ends. */
+  signal: AbortSignal;
+  sopClassUid: string;
+}
+
+/** Where C-MOVE sends the matches, and which files they are. */
+export interface MoveTarget {
+  host: string;
+  port: number;
+  /** Called AE title of the destination (the C-MOVE destination by default). */
+  calledAet?: string;
+  tls?: TlsOptions;
+  files: string[];
+}
+
+/** An N-service request as handlers receive it. */
+export interface NRequest {
+  commandField: number;
+  sopClassUid: string;
+  sopInstanceUid?: string;
+  actionTypeId?: number;
+  eventTypeId?: number;
+  attributeIdentifierList?: number[];
+  dataset?: Dataset;
+}
+
+/** What an N-service handler answers. */
+export interface NResponse {
+  status: number;
+  sopInstanceUid?: string;
+  dataset?: Dataset;
+}
+
+/** The services a {@link DicomServer} performs; a missing handler means the service is not offered. */
+export interface ServerHandlers {
+  /** C-ECHO (offered even without a handler: answers success). */
+  echo?: (ctx: RequestContext) => Promise<number> | number;
+  /** C-STORE: `file` is the received temporary Part 10 file; move it to keep it. */
+  store?: (instance: ReceivedInstance & { association: AssociationInfo }) => Promise<number> | number;
+  /** C-FIND (patient root, study root, worklist): yield the matches. */
+  find?: (query: Dataset, ctx: RequestContext) => AsyncIterable<Dataset> | Iterable<Dataset>;
+  /** C-MOVE: say where to send which files, or answer a status (e.g. 0xA801 unknown destination). */
+  move?: (query: Dataset, ctx: RequestContext & { destination: string }) => Promise<MoveTarget | number>;
+  /** C-GET: the files to send back on the same association. */
+  get?: (query: Dataset, ctx: RequestContext) => Promise<string[] | number>;
+  /** N-ACTION, N-CREATE, N-SET, N-GET, N-DELETE, N-EVENT-REPORT. */
+  nService?: (request: NRequest, ctx: RequestContext & { peer: ServerAssociation }) => Promise<NResponse>;
+}
+
+/** Options of {@link DicomServer}. */
+export interface DicomServerOptions {
+  /** AE title(s) this server answers to. */
+  aet: string | string[];
+  /** Accept any called AE title (as DCMTK storescp does); default false: unknown titles are rejected (reason 7). */
+  acceptAnyCalledAet?: boolean;
+  /** TLS settings for secure listeners; absent = plain TCP only. */
+  tls?: TlsOptions;
+  handlers?: ServerHandlers;
+  /** Largest PDU we accept (default 16384 * 16 = 256 KiB? see below). */
+  maxPduLength?: number;
+  /** Asynchronous operations window we grant (default 1 = synchronous). */
+  maxOperations?: number;
+  /** Most associations at once; more are rejected (transient, reason 2 "local limit exceeded"). */
+  maxAssociations?: number;
+  /** Abort an association idle this long (ms); default 5 minutes. */
+  idleTimeoutMs?: number;
+  /** ARTIM / handshake timeout (ms); default 30 s. */
+  timeoutMs?: number;
+  /** Where incoming instances are written while they arrive. */
+  tempDir?: string;
+  /** Decide on an association request beyond the built-in checks (e.g. AE title ↔ certificate binding). */
+  onAssociationRequest?: AcceptorPolicy['onAssociationRequest'];
+  logger?: Logger;
+}
+
+/** Options of {@link DicomServer.listen}. */
+export interface ListenOptions {
+  port: number;
+  host?: string;
+  /** Use TLS on this listener (default: true when the server has `tls` options). */
+  secure?: boolean;
+}
+
+/** An association as the server side sees it (for N-EVENT-REPORT back to the requestor, etc.). */
+export interface ServerAssociation {
+  info: AssociationInfo;
+  /** Send a DIMSE request to the requestor on this association (e.g. N-EVENT-REPORT). */
+  request(
+    abstractSyntax: string,
+    command: Omit<CommandSet, 'messageId'>,
+    dataset?: Dataset,
+  ): Promise<CommandSet>;
+}
+
+/**
+ * A DICOM server (SCP) over plain TCP and/or TLS.
+ *
+ * Events: `'secureLinkReady'(info: SecureLinkInfo, association: { remoteAddress })` after each
+ * TLS handshake, before A-ASSOCIATE; `'association'(info)` once established;
+ * `'associationClosed'(info, reason)`; `'connectionError'(err, remoteAddress)` for failures
+ * that end one connection (TLS, bad PDUs) — the server keeps serving.
+ */
+export class DicomServer extends EventEmitter {
+  private readonly servers: Server[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly log: Logger;
+  private acceptor: SecureAcceptor | undefined;
+  private nextId = 1;
+  private active = 0;
+
+  constructor(readonly options: DicomServerOptions) {
+    super();
+    this.log = options.logger ?? createLogger({ level: 'silent' });
+  }
+
+  /** Start listening; call again for a second port (e.g. plain 11112 and TLS 2762). */
+  async listen(options: ListenOptions): Promise<{ port: number; address: string }> {
+    const secure = options.secure ?? this.options.tls !== undefined;
+    if (secure && !this.options.tls) throw new Error('a secure listener needs the server tls options');
+    if (secure && !this.acceptor)
+      this.acceptor = await createSecureAcceptor(this.options.tls as TlsOptions, this.log);
+    const server = createServer({ noDelay: true }, (socket) => this.onConnection(socket, secure));
+    server.on('error', (err) => this.log.error({ err }, 'listener error'));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.servers.push(server);
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : options.port;
+    const address = typeof addr === 'object' && addr ? addr.address : String(addr);
+    this.log.info({ port, address, secure }, 'listening');
+    return { port, address };
+  }
+
+  /** Re-read the TLS key and certificates; new associations use them, running ones are untouched. */
+  async reloadCredentials(): Promise<void> {
+    await this.acceptor?.reloadCredentials();
+  }
+
+  /** Stop listening; abort running associations after `graceMs` (default 0: at once). */
+  async close(graceMs = 0): Promise<void> {
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    this.servers.length = 0;
+    if (graceMs > 0 && this.sockets.size > 0) {
+      const deadline = Date.now() + graceMs;
+      while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const s of this.sockets) s.destroy();
+    this.acceptor?.close();
+  }
+
+  private onConnection(socket: Socket, secure: boolean): void {
+    socket.setNoDelay(true);
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    this.serve(socket, secure).catch((err: unknown) => {
+      this.log.warn({ err, remoteAddress: socket.remoteAddress }, describe(err));
+      this.emit('connectionError', err, socket.remoteAddress);
+      // end, not destroy: an A-ASSOCIATE-RJ or A-ABORT may still be on its way out
+      socket.end();
+      setTimeout(() => socket.destroy(), 2000).unref();
+    });
+  }
+
+  private async serve(socket: Socket, secure: boolean): Promise<void> {
+    const remoteAddress = socket.remoteAddress ?? '?';
+    const remotePort = socket.remotePort ?? 0;
+    let stream: Duplex = socket;
+    let secureLink: SecureLinkInfo | undefined;
+    if (secure && this.acceptor) {
+      const secured = await this.acceptor.accept(socket, {
+        handshakeTimeoutMs: this.options.timeoutMs ?? 30_000,
+      });
+      stream = secured.socket;
+      secureLink = secured.info;
+      this.emit('secureLinkReady', secureLink, { remoteAddress, remotePort });
+    }
+    const overLimit =
+      this.options.maxAssociations !== undefined && this.active >= this.options.maxAssociations;
+    const channel = await acceptAssociation(
+      stream,
+      acceptancePolicy(this.options, { overLimit, secureLink, remoteAddress }),
+    );
+    this.active++;
+    const info: AssociationInfo = {
+      id: this.nextId++,
+      callingAet: channel.negotiated.callingAet,
+      calledAet: channel.negotiated.calledAet,
+      remoteAddress,
+      remotePort,
+      secureLink,
+    };
+    this.emit('association', info);
+    channel.once('closed', (reason) => {
+      this.active--;
+      this.emit('associationClosed', info, reason);
+    });
+    new ServerAssociationRunner(channel, info, this.options, this.log);
+  }
+}
+
+/** Runs the DIMSE side of one accepted association. */
+class ServerAssociationRunner implements ServerAssociation {
+  private readonly endpoint: DimseEndpoint;
+  private readonly receiving = new Map<number, StoreSink>();
+
+  constructor(
+    private readonly channel: AssociationChannel,
+    readonly info: AssociationInfo,
+    private readonly options: DicomServerOptions,
+    private readonly log: Logger,
+  ) {
+    this.endpoint = new DimseEndpoint(channel, {
+      logger: log,
+      datasetSink: (command, contextId) => this.sinkFor(command, contextId),
+      onRequest: (msg, ctx) => this.dispatch(msg, ctx),
+    });
+    channel.on('releaseRequested', () => channel.respondRelease());
+  }
+
+  async request(
+    abstractSyntax: string,
+    command: Omit<CommandSet, 'messageId'>,
+    dataset?: Dataset,
+  ): Promise<CommandSet> {
+    const ctx = this.context(abstractSyntax);
+    const rsp = await this.endpoint.requestOne({
+      contextId: ctx.id,
+      command: { ...command, messageId: this.endpoint.nextMessageId(), hasDataset: dataset !== undefined },
+      dataset: dataset ? encodeDataset(dataset, ctx.transferSyntax as string) : undefined,
+    });
+    return rsp.command;
+  }
+
+  private sinkFor(command: CommandSet, contextId: number) {
+    if (command.commandField !== CommandField.C_STORE_RQ || !this.options.handlers?.store) return undefined;
+    const ctx = this.channel.negotiated.contexts.get(contextId) as NegotiatedContext;
+    const sink = new StoreSink(ctx, command, this.options.tempDir, this.info.callingAet);
+    this.receiving.set(command.messageId ?? 0, sink);
+    return sink.stream;
+  }
+
+  private async dispatch(
+    msg: IncomingMessage,
+    ctx: { respond(command: CommandSet, dataset?: Buffer): Promise<void>; signal: AbortSignal },
+  ): Promise<void> {
+    const handlers = this.options.handlers ?? {};
+    const requestContext: RequestContext = {
+      association: this.info,
+      signal: ctx.signal,
+      sopClassUid: msg.command.affectedSopClassUid ?? msg.command.requestedSopClassUid ?? '',
+    };
+    try {
+      switch (msg.command.commandField) {
+        case CommandField.C_ECHO_RQ: {
+          const status = handlers.echo ? await handlers.echo(requestContext) : Status.Success;
+          await ctx.respond(simpleResponse(msg, status));
+          return;
+        }
+        case CommandField.C_STORE_RQ: {
+          const sink = this.receiving.get(msg.command.messageId ?? 0);
+          this.receiving.delete(msg.command.messageId ?? 0);
+          if (!sink || !handlers.store) {
+            await sink?.discard();
+            await ctx.respond(unsupportedResponse(msg));
+            return;
+          }
+          const store = handlers.store;
+          const status = await runStoreHandler(
+            sink,
+            (i) => store(Object.assign(i, { association: this.info })),
+            this.log,
+          );
+          await ctx.respond(storeResponse(msg, status));
+          return;
+        }
+        case CommandField.C_FIND_RQ:
+          await this.find(msg, requestContext, ctx.respond);
+          return;
+        case CommandField.C_MOVE_RQ:
+          await this.move(msg, requestContext, ctx.respond);
+          return;
+        case CommandField.C_GET_RQ:
+          await this.get(msg, requestContext, ctx.respond);
+          return;
+        default:
+          if (isNRequest(msg.command.commandField) && handlers.nService) {
+            await this.nService(msg, requestContext, ctx.respond);
+            return;
+          }
+          await ctx.respond(unsupportedResponse(msg));
+      }
+    } catch (err) {
+      this.log.error({ err, association: this.info.id }, `handler failed: ${describe(err)}`);
+      await ctx.respond({
+        ...simpleResponse(msg, Status.ProcessingFailure),
+        errorComment: truncate(describe(err)),
+      });
+    }
+  }
+
+  private async find(
+    msg: IncomingMessage,
+    rc: RequestContext,
+    respond: (command: CommandSet, dataset?: Buffer) => Promise<void>,
+  ): Promise<void> {
+    const handler = this.options.handlers?.find;
+    if (!handler || !msg.dataset) {
+      await respond(
+        simpleResponse(msg, handler ? Status.IdentifierDoesNotMatchSopClass : Status.UnrecognizedOperation),
+      );
+      return;
+    }
+    const query = decodeDataset(msg.dataset, msg.transferSyntax);
+    for await (const match of handler(query, rc)) {
+      if (rc.signal.aborted) {
+        await respond(simpleResponse(msg, Status.Cancel));
+        return;
+      }
+      await respond(
+        { ...simpleResponse(msg, Status.Pending), hasDataset: true },
+        encodeDataset(match, msg.transferSyntax),
+      );
+    }
+    await respond(simpleResponse(msg, rc.signal.aborted ? Status.Cancel : Status.Success));
+  }
+
+  private async move(
+    msg: IncomingMessage,
+    rc: RequestContext,
+    respond: (command: CommandSet, dataset?: Buffer) => Promise<void>,
+  ): Promise<void> {
+    const handler = this.options.handlers?.move;
+    if (!handler || !msg.dataset) {
+      await respond(simpleResponse(msg, Status.UnrecognizedOperation));
+      return;
+    }
+    const destination = msg.command.moveDestination ?? '';
+    const target = await handler(decodeDataset(msg.dataset, msg.transferSyntax), { ...rc, destination });
+    if (typeof target === 'number') {
+      await respond(simpleResponse(msg, target));
+      return;
+    }
+    const headers = await Promise.all(target.files.map((f) => storableHeader(f)));
+    const counts = { remaining: target.files.length, completed: 0, failed: 0, warning: 0 };
+    if (target.files.length === 0) {
+      await respond(retrieveResponse(msg, Status.Success, counts));
+      return;
+    }
+    const dest = await connect({
+      host: target.host,
+      port: target.port,
+      callingAet: this.info.calledAet,
+      calledAet: target.calledAet ?? destination,
+      tls: target.tls,
+      contexts: storageContextsFor(headers),
+      logger: this.log,
+    });
+    try {
+      for (const file of target.files) {
+        if (rc.signal.aborted) break;
+        const result = await dest
+          .store(file, {
+            noThrow: true,
+            moveOriginator: { aet: this.info.callingAet, messageId: msg.command.messageId ?? 0 },
+          })
+          .catch(() => ({ status: Status.OutOfResources }));
+        tally(counts, result.status);
+        if (counts.remaining > 0) await respond(retrieveResponse(msg, Status.Pending, counts));
+      }
+    } finally {
+      await dest.release().catch(() => dest.abort());
+    }
+    await respond(retrieveResponse(msg, finalRetrieveStatus(counts, rc.signal.aborted), counts));
+  }
+
+  private async get(
+    msg: IncomingMessage,
+    rc: RequestContext,
+    respond: (command: CommandSet, dataset?: Buffer) => Promise<void>,
+  ): Promise<void> {
+    const handler = this.options.handlers?.get;
+    if (!handler || !msg.dataset) {
+      await respond(simpleResponse(msg, Status.UnrecognizedOperation));
+      return;
+    }
+    const files = await handler(decodeDataset(msg.dataset, msg.transferSyntax), rc);
+    if (typeof files === 'number') {
+      await respond(simpleResponse(msg, files));
+      return;
+    }
+    const counts = { remaining: files.length, completed: 0, failed: 0, warning: 0 };
+    for (const file of files) {
+      if (rc.signal.aborted) break;
+      const result = await storeFile(this.endpoint, this.channel.negotiated, file, { noThrow: true }).catch(
+        (err: unknown) => {
+          this.log.warn({ err, file }, `C-GET sub-operation failed: ${describe(err)}`);
+          return { status: Status.OutOfResources };
+        },
+      );
+      tally(counts, result.status);
+      if (counts.remaining > 0) await respond(retrieveResponse(msg, Status.Pending, counts));
+    }
+    await respond(retrieveResponse(msg, finalRetrieveStatus(counts, rc.signal.aborted), counts));
+  }
+
+  private async nService(
+    msg: IncomingMessage,
+    rc: RequestContext,
+    respond: (command: CommandSet, dataset?: Buffer) => Promise<void>,
+  ): Promise<void> {
+    const handler = this.options.handlers?.nService;
+    if (!handler) return;
+    const c = msg.command;
+    const result = await handler(
+      {
+        commandField: c.commandField,
+        sopClassUid: c.affectedSopClassUid ?? c.requestedSopClassUid ?? '',
+        sopInstanceUid: c.affectedSopInstanceUid ?? c.requestedSopInstanceUid,
+        actionTypeId: c.actionTypeId,
+        eventTypeId: c.eventTypeId,
+        attributeIdentifierList: c.attributeIdentifierList,
+        dataset: msg.dataset ? decodeDataset(msg.dataset, msg.transferSyntax) : undefined,
+      },
+      { ...rc, peer: this },
+    );
+    const response: CommandSet = {
+      commandField: c.commandField | 0x8000,
+      messageIdBeingRespondedTo: c.messageId,
+      affectedSopClassUid: c.affectedSopClassUid ?? c.requestedSopClassUid,
+      affectedSopInstanceUid: result.sopInstanceUid ?? c.affectedSopInstanceUid ?? c.requestedSopInstanceUid,
+      status: result.status,
+      hasDataset: result.dataset !== undefined,
+    };
+    if (c.actionTypeId !== undefined) response.actionTypeId = c.actionTypeId;
+    if (c.eventTypeId !== undefined) response.eventTypeId = c.eventTypeId;
+    await respond(response, result.dataset ? encodeDataset(result.dataset, msg.transferSyntax) : undefined);
+  }
+
+  private context(abstractSyntax: string): NegotiatedContext {
+    for (const c of this.channel.negotiated.contexts.values()) {
+      if (c.abstractSyntax === abstractSyntax && c.result === 0) return c;
+    }
+    throw new Error(`no accepted presentation context for ${abstractSyntax}`);
+  }
+}
+
+function isNRequest(field: number): boolean {
+  return field >= 0x0100 && field <= 0x0150 && (field & 0x000f) === 0;
+}
+
+function simpleResponse(msg: IncomingMessage, status: number): CommandSet {
+  return {
+    commandField: msg.command.commandField | 0x8000,
+    messageIdBeingRespondedTo: msg.command.messageId,
+    affectedSopClassUid: msg.command.affectedSopClassUid,
+    status,
+    hasDataset: false,
+  };
+}
+
+interface SubOperationCounts {
+  remaining: number;
+  completed: number;
+  failed: number;
+  warning: number;
+}
+
+function tally(counts: SubOperationCounts, status: number): void {
+  counts.remaining--;
+  const category = statusCategory(status);
+  if (category === 'success') counts.completed++;
+  else if (category === 'warning') counts.warning++;
+  else counts.failed++;
+}
+
+function finalRetrieveStatus(counts: SubOperationCounts, cancelled: boolean): number {
+  if (cancelled) return Status.Cancel;
+  if (counts.failed > 0 || counts.warning > 0) return Status.SubOperationsCompleteWithFailures;
+  return Status.Success;
+}
+
+function retrieveResponse(msg: IncomingMessage, status: number, counts: SubOperationCounts): CommandSet {
+  return {
+    ...simpleResponse(msg, status),
+    numberOfRemainingSuboperations: counts.remaining,
+    numberOfCompletedSuboperations: counts.completed,
+    numberOfFailedSuboperations: counts.failed,
+    numberOfWarningSuboperations: counts.warning,
+  };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function truncate(s: string): string {
+  return s.length > 64 ? s.slice(0, 64) : s;
+}
+
+export { findSopClass, isStorageSopClass, SopClass };

@@ -1,0 +1,124 @@
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { readPart10Header, transcode, transferSyntaxInfo } from '../data/index.js';
+import { UsageError } from '../errors.js';
+import { CommandField, type CommandSet, type DimseEndpoint, Priority } from '../dimse/index.js';
+import type { NegotiatedAssociation, NegotiatedContext } from '../network/index.js';
+import { ServiceError } from './errors.js';
+import { assertSuccess } from './status.js';
+
+/** Outcome of a C-STORE. */
+export interface StoreResult {
+  status: number;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  /** Data set bytes sent (before transcoding). */
+  bytes: number;
+}
+
+/** Options of one C-STORE. */
+export interface StoreOptions {
+  priority?: number;
+  /** C-MOVE sub-operations name the C-MOVE that caused them. */
+  moveOriginator?: { aet: string; messageId: number };
+  /** Resolve with the status instead of throwing on failure statuses. */
+  noThrow?: boolean;
+}
+
+type AcceptedContext = NegotiatedContext & { transferSyntax: string };
+
+/**
+ * The accepted context to send a file of `sopClass` in `fileTs` over: the same
+ * transfer syntax if accepted, else any uncompressed one when the file is
+ * uncompressed (the data set is transcoded on the fly).
+ */
+export function storageContextFor(
+  negotiated: NegotiatedAssociation,
+  sopClass: string,
+  fileTs: string,
+): AcceptedContext {
+  const accepted = [...negotiated.contexts.values()].filter(
+    (c): c is AcceptedContext =>
+      c.abstractSyntax === sopClass && c.result === 0 && c.transferSyntax !== undefined,
+  );
+  const same = accepted.find((c) => c.transferSyntax === fileTs);
+  if (same) return same;
+  if (transferSyntaxInfo(fileTs)?.encapsulated === false) {
+    const other = accepted.find((c) => transferSyntaxInfo(c.transferSyntax)?.encapsulated === false);
+    if (other) return other;
+  }
+  if (accepted.length === 0) {
+    throw new ServiceError(
+      'ERR_NO_PRESENTATION_CONTEXT',
+      `no accepted presentation context for SOP class ${sopClass} (the peer rejected it or it was not proposed)`,
+    );
+  }
+  throw new ServiceError(
+    'ERR_NO_PRESENTATION_CONTEXT',
+    `the peer accepted SOP class ${sopClass} only with ${accepted.map((c) => c.transferSyntax).join(', ')}, ` +
+      `but the file is ${fileTs} and dicomnet does not decompress`,
+  );
+}
+
+/** What C-STORE needs from a file's header; a file without SOP class/instance UIDs is a usage error. */
+export async function storableHeader(file: string): Promise<{
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  datasetOffset: number;
+}> {
+  const h = await readPart10Header(file);
+  if (!h.sopClassUid || !h.sopInstanceUid) {
+    throw new UsageError('ERR_USAGE', `${file}: no SOP Class UID or SOP Instance UID, cannot C-STORE it`);
+  }
+  return {
+    sopClassUid: h.sopClassUid,
+    sopInstanceUid: h.sopInstanceUid,
+    transferSyntaxUid: h.transferSyntaxUid,
+    datasetOffset: h.datasetOffset,
+  };
+}
+
+/** C-STORE a Part 10 file over `endpoint`, streaming the data set from disk. */
+export async function storeFile(
+  endpoint: DimseEndpoint,
+  negotiated: NegotiatedAssociation,
+  file: string,
+  options: StoreOptions = {},
+): Promise<StoreResult> {
+  const header = await storableHeader(file);
+  const ctx = storageContextFor(negotiated, header.sopClassUid, header.transferSyntaxUid);
+  const handle = await open(file, 'r');
+  const size = (await handle.stat()).size - header.datasetOffset;
+  let body: Readable = handle.createReadStream({ start: header.datasetOffset, highWaterMark: 1 << 20 });
+  if (ctx.transferSyntax !== header.transferSyntaxUid) {
+    body = transcode(body, header.transferSyntaxUid, ctx.transferSyntax);
+  }
+  const command: CommandSet = {
+    commandField: CommandField.C_STORE_RQ,
+    messageId: endpoint.nextMessageId(),
+    affectedSopClassUid: header.sopClassUid,
+    affectedSopInstanceUid: header.sopInstanceUid,
+    priority: options.priority ?? Priority.Medium,
+    hasDataset: true,
+  };
+  if (options.moveOriginator) {
+    command.moveOriginatorAet = options.moveOriginator.aet;
+    command.moveOriginatorMessageId = options.moveOriginator.messageId;
+  }
+  try {
+    const rsp = await endpoint.requestOne({ contextId: ctx.id, command, dataset: body });
+    if (!options.noThrow) assertSuccess(rsp.command, CommandField.C_STORE_RQ);
+    return {
+      status: rsp.command.status ?? 0,
+      sopClassUid: header.sopClassUid,
+      sopInstanceUid: header.sopInstanceUid,
+      transferSyntaxUid: ctx.transferSyntax,
+      bytes: size,
+    };
+  } finally {
+    body.destroy();
+    await handle.close().catch(() => undefined);
+  }
+}
