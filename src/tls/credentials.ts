@@ -35,7 +35,7 @@ export interface TlsCredentials {
 
 const PEM_CERT =
   /-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----[\s\S]+?-----END (?:X509 |TRUSTED )?CERTIFICATE-----/g;
-const PEM_CRL = /-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g;
+const PEM_CRL = /-----BEGIN (?:X509 )?CRL-----[\s\S]+?-----END (?:X509 )?CRL-----/g;
 const PEM_KEY = /-----BEGIN ((?:RSA |EC |ENCRYPTED )?PRIVATE KEY)-----[\s\S]+?-----END \1-----/;
 
 interface LoadedMaterial {
@@ -99,7 +99,7 @@ function parseCrls(m: LoadedMaterial): string[] {
     const blocks = m.data.toString('latin1').match(PEM_CRL) ?? [];
     if (blocks.length === 0)
       throw new TlsError('ERR_TLS_CRL_FORMAT', `TLS: CRL ${m.source} holds no PEM 'X509 CRL' block`);
-    return blocks;
+    return blocks.map((b) => b.replace(/(BEGIN|END) CRL-----/g, '$1 X509 CRL-----'));
   }
   // DER: a SEQUENCE; OpenSSL checks the rest when the context is built
   if (m.data[0] !== 0x30)

@@ -206,7 +206,8 @@ export async function createCrl(
     signingAlgorithm: signer.algorithm,
     extensions: [await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey)],
   });
-  return crl.toString('pem');
+  // OpenSSL reads only the `X509 CRL` PEM label
+  return crl.toString('pem').replace(/(BEGIN|END) CRL-----/g, '$1 X509 CRL-----');
 }
 
 /** SHA-256 fingerprint of a PEM certificate, colon-separated hex. */
