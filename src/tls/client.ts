@@ -156,13 +156,27 @@ export async function secureClientConnect(
       log.debug({ peer, secureLink: info }, 'TLS: secure link ready');
       resolve({ socket: tlsSocket, info });
     };
-    const onError = (err: Error) => fail(handshakeError(err, { side: 'client', peer }));
+    // a TLS server that refuses us sends an alert first; silence then a reset means the port is not TLS
+    const silentPeer = () => tlsSocket.bytesRead === 0 && socket.bytesRead === 0;
+    const notTls = () =>
+      new TlsError(
+        'ERR_TLS_NOT_TLS',
+        `TLS: peer at ${peer} does not speak TLS (is this a plain DICOM port?): it closed the connection without answering the TLS ClientHello`,
+      );
+    const onError = (err: Error & { code?: string }) =>
+      fail(
+        silentPeer() && (err.code === 'ECONNRESET' || err.code === 'EPIPE')
+          ? notTls()
+          : handshakeError(err, { side: 'client', peer }),
+      );
     const onClose = () =>
       fail(
-        handshakeError(Object.assign(new Error('socket disconnected'), { code: 'ECONNRESET' }), {
-          side: 'client',
-          peer,
-        }),
+        silentPeer()
+          ? notTls()
+          : handshakeError(Object.assign(new Error('socket disconnected'), { code: 'ECONNRESET' }), {
+              side: 'client',
+              peer,
+            }),
       );
     const onTicket = () => succeed();
     const onSecureConnect = () => {

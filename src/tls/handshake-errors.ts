@@ -146,7 +146,9 @@ export function handshakeError(err: unknown, ctx: HandshakeContext): TlsError {
   if (e.code === 'ECONNRESET' || e.code === 'EPIPE' || /socket disconnected|socket hang up/i.test(e.message))
     return new TlsError(
       'ERR_TLS_HANDSHAKE',
-      `TLS: ${ctx.peer} closed the connection during the TLS handshake (not a TLS port, or it rejected us)`,
+      ctx.side === 'client'
+        ? `TLS: ${ctx.peer} closed the connection during the TLS handshake (it may require, or have rejected, our client certificate; see its log)`
+        : `TLS: client ${ctx.peer} closed the connection during the TLS handshake`,
       { cause: err },
     );
   return new TlsError('ERR_TLS_HANDSHAKE', `TLS: handshake with ${ctx.peer} failed: ${reason}`, {
