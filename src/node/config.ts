@@ -116,8 +116,9 @@ class Checker {
     readonly baseDir: string,
   ) {}
 
-  fail(path: string, message: string, got?: unknown): never {
-    const shown = got === undefined ? '' : `, got ${describe(got)}`;
+  /** `got` (when passed, even as undefined) is shown as what was found. */
+  fail(path: string, message: string, ...got: unknown[]): never {
+    const shown = got.length === 0 ? '' : `, got ${describe(got[0])}`;
     throw new ConfigError(`config ${path}: ${message}${shown}${this.source ? ` (in ${this.source})` : ''}`);
   }
 

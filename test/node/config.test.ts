@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  ConfigError,
+  defaultNodeConfig,
+  loadNodeConfig,
+  mergeConfig,
+  parseNodeConfig,
+} from '../../src/node/index.js';
+import { tempRoot } from './helpers.js';
+
+// dist/test/node/config.test.js: the repository root is three levels up; else the working directory.
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = process.env.DICOMNET_REPO ?? resolve(here, '..', '..', '..');
+const examples = [join(repoRoot, 'examples'), join(process.cwd(), 'examples')];
+
+function exampleFile(name: string): string {
+  for (const dir of examples) {
+    const path = join(dir, name);
+    try {
+      loadNodeConfig(path);
+      return path;
+    } catch (err) {
+      if (!(err instanceof ConfigError) || !/cannot read/.test(err.message)) throw err;
+    }
+  }
+  throw new Error(`example ${name} not found`);
+}
+
+function rejects(raw: unknown, pattern: RegExp): void {
+  assert.throws(
+    () => parseNodeConfig(raw),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.code === 'ERR_CONFIG' &&
+      err.kind === 'usage' &&
+      pattern.test(err.message),
+    `expected ${pattern}`,
+  );
+}
+
+test('defaults follow DESIGN.md', () => {
+  const config = parseNodeConfig({});
+  assert.equal(config.aet, 'DICOMNET');
+  assert.equal(config.port, 11112);
+  assert.equal(config.tlsPort, 2762);
+  assert.equal(config.storage, './data/storage');
+  assert.equal(config.duplicates, 'keep');
+  assert.equal(config.tls.profile, 'bcp195-rfc8996');
+  assert.deepEqual(config, defaultNodeConfig());
+});
+
+test('the example YAML and JSON files load and agree', () => {
+  const yaml = loadNodeConfig(exampleFile('dicomnet.config.yaml'));
+  const json = loadNodeConfig(exampleFile('dicomnet.config.json'));
+  assert.deepEqual(json, yaml);
+  assert.equal(yaml.peers.STORESCP?.tls, true);
+  assert.deepEqual(yaml.peers.STORESCP?.identity, ['storescp.example.org']);
+  assert.equal(yaml.tls.requirePeerCertificate, true);
+  assert.ok(yaml.tls.cert?.endsWith(join('data', 'pki', 'server.crt')));
+  assert.ok(resolve(yaml.storage) === yaml.storage, 'paths are resolved against the file');
+});
+
+test('relative paths resolve against the config file; ports may be disabled', (t) => {
+  const { dir, cleanup } = tempRoot();
+  t.after(cleanup);
+  const file = join(dir, 'node.yml');
+  writeFileSync(
+    file,
+    'port: false\ntlsPort: 2763\nstorage: store\ntls: { pfx: a.p12, ca: ca.pem }\nworklistDir: wl\n',
+  );
+  const config = loadNodeConfig(file);
+  assert.equal(config.port, null);
+  assert.equal(config.storage, join(dir, 'store'));
+  assert.equal(config.tls.pfx, join(dir, 'a.p12'));
+  assert.deepEqual(config.tls.ca, [join(dir, 'ca.pem')]);
+  assert.equal(config.worklistDir, join(dir, 'wl'));
+  writeFileSync(join(dir, 'node.conf'), '{"aet": "X"}');
+  assert.equal(loadNodeConfig(join(dir, 'node.conf')).aet, 'X');
+});
+
+test('validation errors name the field', () => {
+  rejects(
+    { peers: { STORESCP: { host: 'h', port: 'abc' } } },
+    /^config peers\.STORESCP\.port: must be an integer 1-65535, got "abc"$/,
+  );
+  rejects(
+    { peers: { STORESCP: { host: 'h', port: 70000 } } },
+    /peers\.STORESCP\.port: must be an integer 1-65535, got 70000/,
+  );
+  rejects(
+    { peers: { STORESCP: { port: 104 } } },
+    /peers\.STORESCP\.host: must be a non-empty string, got nothing/,
+  );
+  rejects(
+    { peers: { 'THIS-TITLE-IS-TOO-LONG': { host: 'h', port: 104 } } },
+    /peers\.THIS-TITLE-IS-TOO-LONG \(AE title\)/,
+  );
+  rejects(
+    { peers: { A: { host: 'h', port: 1, tls: 'yes' } } },
+    /peers\.A\.tls: must be true or false, got "yes"/,
+  );
+  rejects({ peers: { A: { host: 'h', port: 1, colour: 1 } } }, /peers\.A\.colour: unknown setting/);
+  rejects({ aet: 'A\\B' }, /^config aet: must be an AE title/);
+  rejects({ aet: '' }, /^config aet:/);
+  rejects({ port: 0 }, /^config port: must be an integer 1-65535, got 0/);
+  rejects({ port: 104, tlsPort: 104 }, /tlsPort: must differ from port 104/);
+  rejects({ duplicates: 'overwrite' }, /duplicates: must be one of keep, replace, reject, got "overwrite"/);
+  rejects({ tls: { profile: 'tls13' } }, /tls\.profile: must be one of bcp195-rfc8996/);
+  rejects({ tls: { key: 'k.pem' } }, /tls\.cert: key and cert must be given together/);
+  rejects({ tls: { pfx: 'a.p12', key: 'k', cert: 'c' } }, /tls\.pfx: give either pfx or key and cert/);
+  rejects({ tls: { ca: [1] } }, /tls\.ca\[0\]: must be a non-empty string/);
+  rejects(
+    { limits: { maxPduLength: 100 } },
+    /limits\.maxPduLength: must be an integer 4096-4294967295, got 100/,
+  );
+  rejects({ log: { format: 'xml' } }, /log\.format: must be one of json, pretty/);
+  rejects({ storgae: './x' }, /^config storgae: unknown setting/);
+  rejects([], /must be an object/);
+});
+
+test('file errors: missing file, bad syntax, with the file named', (t) => {
+  const { dir, cleanup } = tempRoot();
+  t.after(cleanup);
+  assert.throws(() => loadNodeConfig(join(dir, 'none.yaml')), /cannot read/);
+  writeFileSync(join(dir, 'bad.json'), '{"aet": ');
+  assert.throws(
+    () => loadNodeConfig(join(dir, 'bad.json')),
+    (err: unknown) => err instanceof ConfigError && /bad\.json: not valid JSON/.test(err.message),
+  );
+  writeFileSync(join(dir, 'bad.yaml'), 'peers:\n  A: { host: h, port: [1\n');
+  assert.throws(() => loadNodeConfig(join(dir, 'bad.yaml')), /bad\.yaml: not valid YAML/);
+  writeFileSync(join(dir, 'typed.yaml'), 'limits:\n  maxAssociations: many\n');
+  assert.throws(
+    () => loadNodeConfig(join(dir, 'typed.yaml')),
+    /config limits\.maxAssociations: .*\(in .*typed\.yaml\)/,
+  );
+});
+
+test('mergeConfig: overrides win field by field; undefined is "not given"; result validated', () => {
+  const base = parseNodeConfig({
+    aet: 'FILEAET',
+    tls: { key: '/k.pem', cert: '/c.pem', requirePeerCertificate: true },
+    peers: { A: { host: 'a', port: 1 } },
+    limits: { maxAssociations: 5 },
+  });
+  const merged = mergeConfig(base, {
+    aet: undefined,
+    port: false,
+    tlsPort: 3000,
+    tls: { profile: 'bcp195-nd', key: undefined },
+    limits: { idleTimeoutSeconds: 10 },
+    peers: { B: { host: 'b', port: 2, tls: true } },
+  });
+  assert.equal(merged.aet, 'FILEAET');
+  assert.equal(merged.port, null);
+  assert.equal(merged.tlsPort, 3000);
+  assert.equal(merged.tls.key, '/k.pem');
+  assert.equal(merged.tls.profile, 'bcp195-nd');
+  assert.equal(merged.tls.requirePeerCertificate, true);
+  assert.deepEqual(merged.limits, { maxAssociations: 5, maxPduLength: 65536, idleTimeoutSeconds: 10 });
+  assert.deepEqual(Object.keys(merged.peers), ['A', 'B']);
+  assert.throws(() => mergeConfig(base, { tlsPort: 99999 }), /config tlsPort: .*\(in command line\)/);
+  assert.throws(() => mergeConfig(base, { duplicates: 'x' as 'keep' }), ConfigError);
+});
