@@ -1,5 +1,15 @@
+import { createRequire } from 'node:module';
 import { type DestinationStream, type Logger, pino } from 'pino';
-import pretty from 'pino-pretty';
+import type { PrettyOptions, PrettyStream } from 'pino-pretty';
+
+// pino-pretty is loaded only when asked for: it costs ~60 ms at start-up
+const require = createRequire(import.meta.url);
+function prettyStream(options: PrettyOptions): PrettyStream {
+  const mod = require('pino-pretty') as { default?: (o: PrettyOptions) => PrettyStream } & ((
+    o: PrettyOptions,
+  ) => PrettyStream);
+  return (mod.default ?? mod)(options);
+}
 
 export type { Logger } from 'pino';
 
@@ -32,7 +42,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const destination =
     options.destination ??
     (options.format === 'pretty'
-      ? pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname' })
+      ? prettyStream({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname' })
       : pino.destination({ dest: 2, sync: true }));
   return pino(
     { level, name: options.name ?? 'dicomnet', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },

@@ -1,4 +1,4 @@
-import { formatSecureLink } from '../tls/index.js';
+import { formatSecureLink } from '../tls/describe.js';
 import { type Association, type ConnectOptions, connect } from '../services/client.js';
 import type { ProposedContext } from '../services/presentation.js';
 import type { Logger } from '../log.js';

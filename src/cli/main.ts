@@ -1,18 +1,28 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
-import { registerDump } from './commands/dump.js';
-import { registerEcho } from './commands/echo.js';
-import { registerFind } from './commands/find.js';
-import { registerGet } from './commands/get.js';
-import { registerMove } from './commands/move.js';
-import { registerPki } from './commands/pki.js';
-import { registerServe } from './commands/serve.js';
-import { registerStore } from './commands/store.js';
-import { registerTls } from './commands/tls.js';
 import type { CliContext } from './context.js';
 import { describeError, ExitCode, exitCodeFor } from './exit-codes.js';
 
-export function buildProgram(ctx: CliContext): Command {
+type Register = (program: Command, ctx: CliContext) => void;
+
+/**
+ * Each command's module, loaded only when that command runs: the TLS/PKI and
+ * SQLite code must not slow down `dicomnet echo` or `dicomnet dump`.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  dump: async () => (await import('./commands/dump.js')).registerDump,
+  echo: async () => (await import('./commands/echo.js')).registerEcho,
+  store: async () => (await import('./commands/store.js')).registerStore,
+  find: async () => (await import('./commands/find.js')).registerFind,
+  move: async () => (await import('./commands/move.js')).registerMove,
+  get: async () => (await import('./commands/get.js')).registerGet,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
+  pki: async () => (await import('./commands/pki.js')).registerPki,
+  tls: async () => (await import('./commands/tls.js')).registerTls,
+};
+
+/** The CLI program with the commands `argv` needs (all of them for help and unknown commands). */
+export async function buildProgram(ctx: CliContext, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('dicomnet')
     .description('DICOM networking toolkit with first-class TLS')
     .version('0.1.0')
@@ -22,23 +32,18 @@ export function buildProgram(ctx: CliContext): Command {
       writeErr: (s) => ctx.stderr.write(s),
     })
     .showHelpAfterError(false);
-  registerDump(program, ctx);
-  registerEcho(program, ctx);
-  registerStore(program, ctx);
-  registerFind(program, ctx);
-  registerMove(program, ctx);
-  registerGet(program, ctx);
-  registerServe(program, ctx);
-  registerPki(program, ctx);
-  registerTls(program, ctx);
+  const first = argv.find((a) => !a.startsWith('-'));
+  const versionOnly = first === undefined && argv.some((a) => a === '-V' || a === '--version');
+  const names = first !== undefined && first in COMMANDS ? [first] : versionOnly ? [] : Object.keys(COMMANDS);
+  for (const name of names) (await (COMMANDS[name] as () => Promise<Register>)())(program, ctx);
   return program;
 }
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<number> {
   const context: CliContext = { stdout: process.stdout, stderr: process.stderr, exitCode: 0, ...ctx };
-  const program = buildProgram(context);
   try {
+    const program = await buildProgram(context, argv);
     await program.parseAsync(argv, { from: 'user' });
     return context.exitCode;
   } catch (err) {

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
-import { secureClientConnect } from '../tls/index.js';
+import { secureClientConnect } from '../tls/client.js';
 import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 import type { AssociationChannel } from './channel.js';
 import { requestAssociation } from './requestor.js';

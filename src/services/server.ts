@@ -17,7 +17,7 @@ import {
   acceptAssociation,
   type NegotiatedContext,
 } from '../network/index.js';
-import { createSecureAcceptor, type SecureAcceptor } from '../tls/index.js';
+import { createSecureAcceptor, type SecureAcceptor } from '../tls/acceptor.js';
 import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 import { connect } from './client.js';
 import { acceptancePolicy } from './acceptance.js';
