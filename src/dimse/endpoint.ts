@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { DicomnetError, type KindedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { AssociationChannel, ChannelCloseReason, NegotiatedContext, Pdv } from '../network/channel.js';
@@ -72,6 +73,7 @@ export interface DimseRequest extends AsyncIterable<IncomingMessage> {
    * (usually status Cancel), which ends the iteration. Before the request was
    * sent (waiting for the operations window) it is withdrawn instead and the
    * iteration throws `ERR_DIMSE_CANCELLED_BEFORE_SEND`. Never throws.
+   * Leaving a `for await` over the request early cancels it the same way.
    */
   cancel(): void;
 }
@@ -425,12 +427,14 @@ export class DimseEndpoint {
       }
     }
     if (!op.finalSent && !this.closedError) {
-      const comment =
-        failure instanceof Error ? failure.message : 'the request handler sent no final response';
-      await this.respondTo(op, {
-        ...failureResponse(op.message, Status.ProcessingFailure),
-        errorComment: comment,
-      }).catch(() => undefined);
+      // A handler that gave up because of C-CANCEL-RQ ends the operation as cancelled.
+      const cancelled = op.controller.signal.reason instanceof DimseRequestCancelled;
+      const rsp = failureResponse(op.message, cancelled ? Status.Cancel : Status.ProcessingFailure);
+      if (!cancelled) {
+        rsp.errorComment =
+          failure instanceof Error ? failure.message : 'the request handler sent no final response';
+      }
+      await this.respondTo(op, rsp).catch(() => undefined);
     }
     this.running--;
     this.performing.delete(op.messageId);
@@ -496,10 +500,11 @@ export class DimseEndpoint {
 }
 
 /** The reason an incoming request's signal is aborted on C-CANCEL-RQ. */
-export class DimseRequestCancelled extends Error {
+export class DimseRequestCancelled extends DicomnetError implements KindedError {
+  readonly kind = 'dimse' as const;
+
   constructor(readonly messageId: number) {
-    super(`the peer cancelled message ${messageId} (C-CANCEL-RQ)`);
-    this.name = 'DimseRequestCancelled';
+    super('ERR_DIMSE_CANCELLED', `the peer cancelled message ${messageId} (C-CANCEL-RQ)`);
   }
 }
 
@@ -512,6 +517,7 @@ class OutstandingRequest implements DimseRequest {
   private error: Error | undefined;
   private wake: (() => void) | undefined;
   private cancelSent = false;
+  private abandoned = false;
 
   constructor(
     readonly messageId: number,
@@ -538,6 +544,7 @@ class OutstandingRequest implements DimseRequest {
   }
 
   push(message: IncomingMessage): void {
+    if (this.abandoned) return;
     this.queue.push(message);
     this.notify();
   }
@@ -553,17 +560,26 @@ class OutstandingRequest implements DimseRequest {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<IncomingMessage> {
-    for (;;) {
-      const next = this.queue.shift();
-      if (next) {
-        yield next;
-        continue;
+    try {
+      for (;;) {
+        const next = this.queue.shift();
+        if (next) {
+          yield next;
+          continue;
+        }
+        if (this.ended) return;
+        if (this.error) throw this.error;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
       }
-      if (this.ended) return;
-      if (this.error) throw this.error;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
+    } finally {
+      // The consumer stopped early (break/return): the peer need not keep working for nobody.
+      if (!this.ended && !this.error) {
+        this.abandoned = true;
+        this.queue.length = 0;
+        this.cancel();
+      }
     }
   }
 

@@ -59,6 +59,8 @@ export class MessageReassembler {
   private readonly gate: FlowGate;
   private readonly maxBuffered: number;
   private readonly maxCommand: number;
+  /** Sinks whose data set is complete but which have not finished writing yet. */
+  private readonly finishing = new Set<DatasetTarget>();
 
   constructor(private readonly options: ReassemblerOptions) {
     this.gate = new FlowGate(options.flow);
@@ -87,6 +89,9 @@ export class MessageReassembler {
     const state = this.state;
     this.state = { kind: 'closed' };
     if (state.kind === 'dataset') state.target.abort(reason);
+    // Nothing will be answered any more: stop sinks still flushing so delivery settles.
+    for (const target of this.finishing) target.abort(reason);
+    this.finishing.clear();
     this.gate.releaseAll();
   }
 
@@ -130,7 +135,8 @@ export class MessageReassembler {
         if (pdv.last) {
           this.state = { kind: 'idle' };
           const { contextId, command, target } = state;
-          const done = target.end();
+          this.finishing.add(target);
+          const done = target.end().finally(() => this.finishing.delete(target));
           this.deliverAfter(done, (result) => ({ contextId, command, ...result }));
         }
         return;
@@ -217,6 +223,7 @@ class MemoryTarget implements DatasetTarget {
 class SinkTarget implements DatasetTarget {
   private bytes = 0;
   private error: Error | undefined;
+  private settled = false;
   private readonly finished: Promise<void>;
 
   constructor(
@@ -234,6 +241,7 @@ class SinkTarget implements DatasetTarget {
         done();
       };
       const done = () => {
+        this.settled = true;
         sink.off('finish', done);
         sink.off('error', onError);
         sink.off('close', onClose);
@@ -265,7 +273,8 @@ class SinkTarget implements DatasetTarget {
 
   abort(reason: Error): void {
     this.gate.release(this);
-    this.sink.destroy(reason);
+    // After 'finish' our error listener is gone: destroying then could raise an unhandled 'error'.
+    if (!this.settled) this.sink.destroy(reason);
   }
 }
 

@@ -595,3 +595,64 @@ test('backpressure: a slow sink pauses the channel; the data set arrives intact'
 test('every accepted test context resolves its syntaxes', () => {
   assert.ok(TEST_CONTEXTS.filter((c) => c.result === 0).every((c) => c.transferSyntax));
 });
+
+test('leaving a for-await early cancels the request; a handler that throws on cancel answers Cancel', async () => {
+  let handlerDone = false;
+  const pair = endpointPair({
+    record: true,
+    scp: {
+      onRequest: async (msg, ctx) => {
+        try {
+          for (;;) {
+            ctx.signal.throwIfAborted();
+            await ctx.respond(reply(msg, Status.Pending, { hasDataset: true }), Buffer.from('m'));
+            await tick();
+          }
+        } finally {
+          handlerDone = true;
+        }
+      },
+    },
+  });
+  const req = pair.scu.request({
+    contextId: FIND_CONTEXT,
+    command: {
+      commandField: CommandField.C_FIND_RQ,
+      messageId: 3,
+      affectedSopClassUid: FIND,
+      hasDataset: true,
+    },
+    dataset: Buffer.from('q'),
+  });
+  let n = 0;
+  for await (const _ of req) if (++n === 3) break;
+  await until(() => handlerDone && pair.scu.outstandingRequests === 0, 'the final Cancel response');
+  const finals = pair.b.sent.filter(
+    (p) => p.command && p.data.includes(Buffer.from('0000000902000000' + '00fe', 'hex')),
+  );
+  assert.equal(finals.length, 1, 'the SCP answered with status Cancel');
+});
+
+test('closing while a sink never finishes still fails the outstanding requests', async () => {
+  const stuck = new Writable({
+    write() {
+      // never calls back
+    },
+  });
+  const pair = endpointPair({ scp: { datasetSink: () => stuck, onRequest: () => undefined } });
+  const pending = pair.scu.requestOne({
+    contextId: STORAGE_CONTEXT,
+    command: {
+      commandField: CommandField.C_STORE_RQ,
+      messageId: 1,
+      affectedSopClassUid: CT,
+      hasDataset: true,
+    },
+    dataset: Buffer.alloc(1000),
+  });
+  await until(() => stuck.writableLength > 0, 'the sink to receive bytes');
+  await tick();
+  pair.b.abort();
+  await assert.rejects(pending, DimseChannelClosedError);
+  await until(() => stuck.destroyed, 'the sink to be destroyed');
+});
