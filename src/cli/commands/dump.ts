@@ -57,7 +57,6 @@ export function registerDump(program: Command, ctx: CliContext): void {
       for (const w of parsed.warnings) ctx.stderr.write(`dicomnet: warning: ${file}: ${w}\n`);
       if (opts.json) {
         const json = datasetToJson(parsed.dataset, {
-          int64AsString: true,
           bulkDataUri: (ref, el) => (el.tag === Tags.PixelData ? fileBulkDataUri(ref) : undefined),
           readBulk: readRange,
         });
