@@ -286,7 +286,7 @@ function sameJson(a: Json, b: Json, path: string): void {
   }
   if (Array.isArray(a) && Array.isArray(b)) {
     assert.equal(a.length, b.length, `${path}: array length`);
-    a.forEach((v, i) => sameJson(v, b[i]!, `${path}[${i}]`));
+    for (let i = 0; i < a.length; i++) sameJson(a[i]!, b[i]!, `${path}[${i}]`);
     return;
   }
   if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
