@@ -80,7 +80,7 @@ class Reader {
 
   /** A sub-reader over the next `n` bytes (the body of an item). */
   sub(n: number, what: string): Reader {
-    this.need(n, `${what} body`);
+    this.need(n, `${what} of length ${n}`);
     const r = new Reader(this.buf, what, this.pos, this.pos + n);
     this.pos += n;
     return r;
@@ -269,7 +269,8 @@ function decodeAssociate(r: Reader, ac: boolean): AssociateRqPdu | AssociateAcPd
   while (r.remaining > 0) {
     const type = r.u8('item type');
     r.skip(1, 'reserved');
-    const body = r.sub(r.u16('item length'), `${name} item ${hex(type)}`);
+    const itemName = ITEM_NAMES[type];
+    const body = r.sub(r.u16('item length'), `${name} item ${hex(type)}${itemName ? ` (${itemName})` : ''}`);
     switch (type) {
       case ItemType.ApplicationContext:
         if (applicationContext !== undefined)
@@ -336,6 +337,23 @@ function fixedBody(r: Reader, name: string): [number, number, number, number] {
   return [r.u8('byte 7'), r.u8('byte 8'), r.u8('byte 9'), r.u8('byte 10')];
 }
 
+const ITEM_NAMES: Record<number, string> = {
+  [ItemType.ApplicationContext]: 'application context',
+  [ItemType.PresentationContextRq]: 'presentation context',
+  [ItemType.PresentationContextAc]: 'presentation context',
+  [ItemType.UserInformation]: 'user information',
+};
+
+const PDU_NAMES: Record<number, string> = {
+  [PduType.AssociateRq]: 'A-ASSOCIATE-RQ',
+  [PduType.AssociateAc]: 'A-ASSOCIATE-AC',
+  [PduType.AssociateRj]: 'A-ASSOCIATE-RJ',
+  [PduType.PDataTf]: 'P-DATA-TF',
+  [PduType.ReleaseRq]: 'A-RELEASE-RQ',
+  [PduType.ReleaseRp]: 'A-RELEASE-RP',
+  [PduType.Abort]: 'A-ABORT',
+};
+
 function hex(n: number): string {
   return `${n.toString(16).toUpperCase().padStart(2, '0')}H`;
 }
@@ -347,7 +365,7 @@ export function isKnownPduType(type: number): boolean {
 
 /** Decode a PDU body (the bytes after the 6-byte header) of the given type. */
 export function decodePduBody(type: number, body: Buffer): Pdu {
-  const r = new Reader(body, `PDU type ${hex(type)}`);
+  const r = new Reader(body, PDU_NAMES[type] ?? `PDU type ${hex(type)}`);
   switch (type) {
     case PduType.AssociateRq:
       return decodeAssociate(r, false);
