@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BulkDataRef, type DataElement, Dataset, type EncapsulatedPixelData } from './dataset.js';
@@ -25,7 +25,14 @@ export type BulkPolicy =
 let spillDir: string | undefined;
 
 function spillSink(h: ElementHeader, directory?: string): BulkSink {
-  spillDir ??= directory ?? mkdtempSync(join(tmpdir(), 'dicomnet-bulk-'));
+  if (!spillDir) {
+    spillDir = directory ?? mkdtempSync(join(tmpdir(), 'dicomnet-bulk-'));
+    if (!directory) {
+      const created = spillDir;
+      // spilled values live as long as the process: remove them when it exits
+      process.once('exit', () => rmSync(created, { recursive: true, force: true }));
+    }
+  }
   const file = join(spillDir, `${h.valueOffset}-${Date.now()}-${Math.random().toString(36).slice(2)}.bin`);
   const fd = openSync(file, 'w');
   let length = 0;
