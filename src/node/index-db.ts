@@ -13,7 +13,7 @@ import { normalizeDate, normalizePersonName, normalizeTime, type QueryKey } from
 import { MppsStore } from './mpps.js';
 import type { QueryLevel, QueryModel } from './query-attributes.js';
 import { type BuiltQuery, buildFindQuery, buildRetrieveQuery } from './query-builder.js';
-import { migrate } from './schema.js';
+import { migrate, studyModalitiesSql } from './schema.js';
 import { WorklistStore } from './worklist.js';
 
 /**
@@ -302,6 +302,7 @@ export class SqliteIndex implements Index {
       s.bumpStudy.run(1, 0, studyPk);
       s.bumpPatient.run(0, 1, 0, patientPk);
     }
+    if (!series || seriesValues[0] !== null) s.refreshModalities.run({ pk: studyPk });
     const receivedAt =
       r.receivedAt === undefined
         ? new Date().toISOString()
@@ -341,6 +342,7 @@ export class SqliteIndex implements Index {
       s.deleteSeries.run(series.pk);
       s.bumpStudy.run(-1, 0, study.pk);
       s.bumpPatient.run(0, -1, 0, patientPk);
+      s.refreshModalities.run({ pk: study.pk });
       if (study.num_series <= 1) {
         s.deleteStudy.run(study.pk);
         s.bumpPatient.run(-1, 0, 0, patientPk);
@@ -519,6 +521,9 @@ function prepareStatements(db: Database) {
     ),
     bumpStudy: db.prepare<[number, number, number]>(
       'UPDATE study SET num_series = num_series + ?, num_instances = num_instances + ? WHERE pk = ?',
+    ),
+    refreshModalities: db.prepare<[{ pk: number }]>(
+      `UPDATE study SET modalities = (${studyModalitiesSql('@pk')}) WHERE pk = @pk`,
     ),
     bumpSeries: db.prepare<[number, number]>(
       'UPDATE series SET num_instances = num_instances + ? WHERE pk = ?',

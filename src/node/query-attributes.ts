@@ -28,9 +28,6 @@ export interface IndexedAttribute {
   viaSeriesModality?: boolean;
 }
 
-const MODALITIES_IN_STUDY =
-  "(SELECT group_concat(m, '\\') FROM (SELECT DISTINCT modality AS m FROM series WHERE study_fk = st.pk AND modality IS NOT NULL AND modality <> '' ORDER BY m))";
-
 const ATTRIBUTES: readonly IndexedAttribute[] = [
   {
     keyword: 'PatientName',
@@ -64,7 +61,7 @@ const ATTRIBUTES: readonly IndexedAttribute[] = [
     keyword: 'ModalitiesInStudy',
     vr: 'CS',
     level: 'STUDY',
-    select: MODALITIES_IN_STUDY,
+    select: 'st.modalities',
     viaSeriesModality: true,
   },
   { keyword: 'NumberOfStudyRelatedSeries', vr: 'IS', level: 'STUDY', select: 'st.num_series' },

@@ -93,7 +93,21 @@ export const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  // 2: ModalitiesInStudy kept on the study row (sorted, backslash-separated) so returning it
+  // costs a column read instead of a DISTINCT sub-query per matched study.
+  `
+  ALTER TABLE study ADD COLUMN modalities TEXT;
+  UPDATE study SET modalities = (${studyModalitiesSql('study.pk')});
+  `,
 ];
+
+/** SQL computing a study's ModalitiesInStudy value from its series. */
+export function studyModalitiesSql(studyPk: string): string {
+  return (
+    "SELECT group_concat(m, '\\') FROM (SELECT DISTINCT modality AS m FROM series" +
+    ` WHERE study_fk = ${studyPk} AND modality IS NOT NULL AND modality <> '' ORDER BY m)`
+  );
+}
 
 /** Bring the database schema up to the latest version, each step in its own transaction. */
 export function migrate(db: Database): number {

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import BetterSqlite3 from 'better-sqlite3';
 import { type InstanceRecord, type QueryKey, QueryError, SqliteIndex } from '../../src/node/index.js';
+import { MIGRATIONS } from '../../src/node/schema.js';
 import { record, tempRoot } from './helpers.js';
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
@@ -425,7 +427,7 @@ test('an index in a storage root persists across reopen; the schema version is r
   index.close();
   assert.ok(existsSync(join(dir, 'index.db')));
   const again = new SqliteIndex(join(dir, 'index.db'));
-  assert.equal(again.db.pragma('user_version', { simple: true }), 1);
+  assert.equal(again.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   assert.equal(again.hasInstance('1.2.3.4.5'), true);
   again.db.pragma('user_version = 99');
   again.close();
@@ -437,5 +439,27 @@ test('an instance record without its UIDs is refused', () => {
   assert.throws(() => index.upsertInstance(record({ sopInstanceUid: '1.2', studyInstanceUid: '' })), {
     code: 'ERR_INDEX',
   });
+  index.close();
+});
+
+test('opening a version-1 database migrates it and backfills ModalitiesInStudy', (t) => {
+  const { dir, cleanup } = tempRoot();
+  t.after(cleanup);
+  const file = join(dir, 'index.db');
+  const v1 = new BetterSqlite3(file);
+  v1.exec(MIGRATIONS[0] as string);
+  v1.pragma('user_version = 1');
+  v1.exec(`
+    INSERT INTO patient (pk, patient_id, num_studies, num_series, num_instances) VALUES (1, 'P', 1, 2, 2);
+    INSERT INTO study (pk, patient_fk, study_uid, num_series, num_instances) VALUES (1, 1, '1.2', 2, 2);
+    INSERT INTO series (pk, study_fk, series_uid, modality, num_instances) VALUES (1, 1, '1.2.1', 'MR', 1), (2, 1, '1.2.2', 'CT', 1);
+  `);
+  v1.close();
+  const index = new SqliteIndex(dir);
+  assert.equal(index.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+  assert.deepEqual(
+    index.find('study', 'STUDY', [k('ModalitiesInStudy', 'CS')]).map((r) => r.ModalitiesInStudy),
+    ['CT\\MR'],
+  );
   index.close();
 });
