@@ -9,6 +9,7 @@ import {
   IMPLEMENTATION_CLASS_UID,
   IMPLEMENTATION_VERSION_NAME,
 } from './implementation.js';
+import { encodePdu } from './pdu/encode.js';
 import {
   ASSUMED_PEER_MAX_PDU_LENGTH,
   DEFAULT_MAX_PDU_LENGTH,
@@ -213,7 +214,13 @@ export function requestAssociation(
 ): Promise<AssociationChannel> {
   const log = params.logger ?? silentLogger();
   const timeoutMs = params.timeoutMs ?? 30_000;
-  const rq = buildAssociateRq(params);
+  let rq: AssociateRqPdu;
+  try {
+    rq = buildAssociateRq(params);
+    encodePdu(rq); // surfaces encoding errors (AE title too long, oversized items) as UsageError before any I/O
+  } catch (err) {
+    return Promise.reject(err);
+  }
   if (stream.destroyed || !stream.writable) {
     return Promise.reject(
       new NetworkError('ERR_CONNECTION_CLOSED', 'transport connection is already closed'),

@@ -451,3 +451,20 @@ describe('bad input and timeouts', () => {
     });
   });
 });
+
+describe('requestor parameter errors', () => {
+  test('an AE title longer than 16 characters rejects with a usage error before any I/O', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { requestAssociation } = await import('../../src/network/index.js');
+    const stream = new PassThrough();
+    await assert.rejects(
+      requestAssociation(stream, {
+        callingAet: 'A'.repeat(17),
+        calledAet: 'B',
+        contexts: [{ abstractSyntax: VERIFICATION, transferSyntaxes: [IMPLICIT_LE] }],
+      }),
+      { code: 'ERR_AE_TITLE_TOO_LONG', kind: 'usage' },
+    );
+    assert.equal(stream.readableLength, 0);
+  });
+});

@@ -1,5 +1,8 @@
 /** Acceptance against real DCMTK 3.6.7 peers: storescp as acceptor, echoscu as requestor. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   type AssociationChannel,
@@ -15,6 +18,9 @@ import {
   IMPLICIT_LE,
   parseCommandSet,
   serveEcho,
+  commandSet,
+  ui,
+  us,
   startAcceptor,
   type TestAcceptor,
   VERIFICATION,
@@ -35,16 +41,30 @@ async function echoOver(channel: AssociationChannel, messageId: number): Promise
   return cmd.get(0x0900)?.readUInt16LE(0) ?? -1;
 }
 
+const SECONDARY_CAPTURE = '1.2.840.10008.5.1.4.1.1.7';
+
+/** One implicit VR LE data element. */
+function element(group: number, elementNo: number, value: Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h.writeUInt16LE(group, 0);
+  h.writeUInt16LE(elementNo, 2);
+  h.writeUInt32LE(value.length, 4);
+  return Buffer.concat([h, value]);
+}
+
 describe('requestor against DCMTK storescp', { skip }, () => {
   let storescp: DcmtkServer;
   let small: DcmtkServer;
+  let outDir: string;
   before(async () => {
-    storescp = await startDcmtkServer('storescp', ['--output-directory', '/tmp']);
-    small = await startDcmtkServer('storescp', ['--max-pdu', '4096', '--output-directory', '/tmp']);
+    outDir = mkdtempSync(join(tmpdir(), 'dicomnet-net-'));
+    storescp = await startDcmtkServer('storescp', ['--output-directory', outDir]);
+    small = await startDcmtkServer('storescp', ['--max-pdu', '4096', '--output-directory', outDir]);
   });
   after(async () => {
     await storescp?.stop();
     await small?.stop();
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
   });
 
   test('C-ECHO over an association negotiated with storescp, then release', async () => {
@@ -68,6 +88,46 @@ describe('requestor against DCMTK storescp', { skip }, () => {
     assert.equal(channel.maxSendPdvDataLength, 4090);
     assert.equal(await echoOver(channel, 1), 0x0000);
     await within(channel.release(), 5000, 'release');
+  });
+
+  test('C-STORE of a 40 kB data set to storescp --max-pdu 4096: fragments accepted, file stored', async () => {
+    const channel = await associate(small.port, {
+      calledAet: 'STORESCP',
+      contexts: [{ abstractSyntax: SECONDARY_CAPTURE, transferSyntaxes: [IMPLICIT_LE] }],
+    });
+    assert.equal(channel.negotiated.contexts.get(1)?.result, 0);
+    const instanceUid = '2.25.1234567890123456789';
+    const pixels = Buffer.alloc(40_000);
+    for (let i = 0; i < pixels.length; i++) pixels[i] = i & 0xff;
+    const dataset = Buffer.concat([
+      element(0x0008, 0x0016, ui(SECONDARY_CAPTURE)),
+      element(0x0008, 0x0018, ui(instanceUid)),
+      element(0x0008, 0x0060, Buffer.from('OT')),
+      element(0x0010, 0x0010, Buffer.from('TEST^NET')),
+      element(0x7fe0, 0x0010, pixels),
+    ]);
+    const command = commandSet([
+      [0x0002, ui(SECONDARY_CAPTURE)],
+      [0x0100, us(0x0001)],
+      [0x0110, us(3)],
+      [0x0700, us(0)],
+      [0x0800, us(0x0000)],
+      [0x1000, ui(instanceUid)],
+    ]);
+    const response = collectMessagePart(channel, true);
+    await channel.sendPdvs([
+      { contextId: 1, command: true, last: true, data: command },
+      { contextId: 1, command: false, last: true, data: dataset },
+    ]);
+    const cmd = parseCommandSet(
+      Buffer.concat((await within(response, 5000, 'C-STORE-RSP')).map((p) => p.data)),
+    );
+    assert.equal(cmd.get(0x0100)?.readUInt16LE(0), 0x8001);
+    assert.equal(cmd.get(0x0900)?.readUInt16LE(0), 0x0000);
+    await channel.release();
+    const stored = readdirSync(outDir).filter((f) => f.includes(instanceUid));
+    assert.equal(stored.length, 1, `stored file in ${readdirSync(outDir).join(', ')}`);
+    assert.ok(statSync(join(outDir, stored[0] as string)).size > 40_000);
   });
 
   test('a rejected abstract syntax is reported with result 3', async () => {
