@@ -12,7 +12,7 @@ import { IndexError, QueryError } from './errors.js';
 import { normalizeDate, normalizePersonName, normalizeTime, type QueryKey } from './matching.js';
 import { MppsStore } from './mpps.js';
 import type { QueryLevel, QueryModel } from './query-attributes.js';
-import { type BuiltQuery, buildFindQuery, buildRetrieveQuery } from './query-builder.js';
+import { type BuiltQuery, buildFindQuery, buildRetrieveQuery, type FindOptions } from './query-builder.js';
 import { migrate, studyModalitiesSql } from './schema.js';
 import { WorklistStore } from './worklist.js';
 
@@ -96,7 +96,7 @@ export interface Index extends CommittedInstanceLookup {
   /** True when the instance is indexed (and, if given, under that SOP Class). */
   hasInstance(sopInstanceUid: string, sopClassUid?: string): boolean;
   /** C-FIND on the patient or study root model (see {@link buildFindQuery} for the rules). */
-  find(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): QueryMatch[];
+  find(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[], options?: FindOptions): QueryMatch[];
   /** The instances a C-MOVE / C-GET designates. */
   filesFor(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): RetrieveItem[];
   /** Every indexed instance, in insertion order, read in pages (safe to modify the index meanwhile). */
@@ -399,8 +399,8 @@ export class SqliteIndex implements Index {
     }
   }
 
-  find(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): QueryMatch[] {
-    const query = buildFindQuery(model, level, keys);
+  find(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[], options?: FindOptions): QueryMatch[] {
+    const query = buildFindQuery(model, level, keys, options);
     const rows = this.#run(query) as Record<string, string | number | null>[];
     return rows.map((row) => {
       const match: QueryMatch = {};

@@ -59,6 +59,7 @@ export {
   type QueryModel,
   UNIQUE_KEY,
 } from './query-attributes.js';
+export type { FindOptions } from './query-builder.js';
 export {
   type CommitOutcome,
   type CommitResult,

@@ -175,7 +175,8 @@ function rangeOf(key: QueryKey, vr: string, from: string, to: string): MatchAlte
   if (from === '' && to === '') throw invalid(key, 'a range needs at least one bound');
   const lower = parseRangeSide(key, vr, from, 'low');
   const upper = parseRangeSide(key, vr, to, 'high');
-  if (lower !== undefined && upper !== undefined && lower > upper)
+  // TM is exempt: with combined date-time matching "2200-0600" is a night shift.
+  if (vr !== 'TM' && lower !== undefined && upper !== undefined && lower > upper)
     throw invalid(key, 'the range lower bound is after its upper bound');
   return { kind: 'range', lower, upper };
 }

@@ -72,10 +72,14 @@ function conditions(
   level: QueryLevel,
   keys: readonly QueryKey[],
   params: unknown[],
+  options: FindOptions = {},
 ): string[] {
   const where: string[] = [];
+  const combined = options.combinedDateTime ? combinedStudyDateTime(keys, params) : undefined;
+  if (combined !== undefined) where.push(combined);
   for (const key of keys) {
     if (CONTROL_KEYWORDS.has(key.keyword)) continue;
+    if (combined !== undefined && (key.keyword === 'StudyDate' || key.keyword === 'StudyTime')) continue;
     const attribute = INDEXED_ATTRIBUTES.get(key.keyword);
     if (attribute === undefined || depth(levelIn(model, attribute)) > depth(level)) continue;
     const matcher = parseMatcher(key, attribute.vr);
@@ -95,11 +99,56 @@ function conditions(
   return where;
 }
 
+/** Options of a C-FIND, from extended negotiation (PS3.4 C.5.1). */
+export interface FindOptions {
+  /**
+   * Combined date and time range matching (PS3.4 C.2.2.2.5, negotiated by the SCU):
+   * StudyDate `20240105-20240107` with StudyTime `1000-1800` means from 2024-01-05 10:00
+   * to 2024-01-07 18:00, not "10:00-18:00 on each of those days".
+   */
+  combinedDateTime?: boolean;
+}
+
+/**
+ * The combined StudyDate + StudyTime condition, or undefined when the keys do not call
+ * for one (either key universal, empty-value or multi-valued: then each matches alone).
+ */
+function combinedStudyDateTime(keys: readonly QueryKey[], params: unknown[]): string | undefined {
+  const dateKey = keys.find((k) => k.keyword === 'StudyDate');
+  const timeKey = keys.find((k) => k.keyword === 'StudyTime');
+  if (dateKey === undefined || timeKey === undefined) return undefined;
+  const date = parseMatcher(dateKey, 'DA');
+  const time = parseMatcher(timeKey, 'TM');
+  if (date.kind !== 'values' || time.kind !== 'values') return undefined;
+  const [d] = date.alternatives;
+  const [t] = time.alternatives;
+  if (d === undefined || t === undefined || t.kind !== 'range') return undefined;
+  const dateLow = d.kind === 'exact' ? String(d.value) : d.kind === 'range' ? d.lower : undefined;
+  const dateHigh = d.kind === 'exact' ? String(d.value) : d.kind === 'range' ? d.upper : undefined;
+  const stamp = "(st.study_date || COALESCE(st.study_time_norm, '000000.000000'))";
+  const parts: string[] = [];
+  // The plain date bounds repeat the combined ones so the study_date index narrows the scan.
+  if (dateLow !== undefined) {
+    parts.push('st.study_date >= ?', `${stamp} >= ?`);
+    params.push(dateLow, dateLow + (t.lower ?? '000000.000000'));
+  }
+  if (dateHigh !== undefined) {
+    parts.push('st.study_date <= ?', `${stamp} <= ?`);
+    params.push(dateHigh, dateHigh + (t.upper ?? '999999.999999'));
+  }
+  return parts.length === 0 ? undefined : `(${parts.join(' AND ')})`;
+}
+
 /** SQL for a C-FIND at `level`: one row per entity of that level, with the keys to return. */
-export function buildFindQuery(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): BuiltQuery {
+export function buildFindQuery(
+  model: QueryModel,
+  level: QueryLevel,
+  keys: readonly QueryKey[],
+  options: FindOptions = {},
+): BuiltQuery {
   checkLevel(model, level);
   const params: unknown[] = [];
-  const where = conditions(model, level, keys, params);
+  const where = conditions(model, level, keys, params, options);
 
   const columns: OutputColumn[] = [];
   const selects: string[] = [];

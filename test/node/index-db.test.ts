@@ -205,6 +205,46 @@ test('StudyDate / StudyTime ranges and empty-value matching', () => {
   index.close();
 });
 
+test('combined StudyDate + StudyTime range matching when negotiated', () => {
+  const index = open();
+  index.upsertInstance(
+    record({
+      patientId: 'P9',
+      studyInstanceUid: '1.2.3.9',
+      studyDate: '20231010',
+      studyTime: '0500',
+      seriesInstanceUid: '1.2.3.9.1',
+      sopInstanceUid: '1.2.3.9.1.1',
+    }),
+  );
+  const studies = (date: string, time: string, combinedDateTime: boolean) =>
+    uids(
+      index.find('study', 'STUDY', [k('StudyDate', 'DA', date), k('StudyTime', 'TM', time)], {
+        combinedDateTime,
+      }),
+      'StudyInstanceUID',
+    );
+  // 1.2.3.2: 20230601 09:30, 1.2.3.9: 20231010 05:00, 1.2.3.1: 20240115 10:15, 1.2.3.3: 20241231 23:59:59
+  assert.deepEqual(studies('20230601-20240115', '0930-1015', false), ['1.2.3.1', '1.2.3.2']);
+  assert.deepEqual(studies('20230601-20240115', '0930-1015', true), ['1.2.3.1', '1.2.3.2', '1.2.3.9']);
+  assert.deepEqual(studies('20230601-20240115', '0931-1014', true), ['1.2.3.9'], 'both end points exclude');
+  assert.deepEqual(
+    studies('20230601-20240115', '1000-0900', false),
+    [],
+    'separately, an inverted time range is empty',
+  );
+  assert.deepEqual(studies('20230601-20240115', '1000-0900', true), ['1.2.3.9']);
+  assert.deepEqual(studies('-20240115', '-1000', true), ['1.2.3.2', '1.2.3.9']);
+  assert.deepEqual(studies('20241231-', '2359-', true), ['1.2.3.3']);
+  assert.deepEqual(studies('20240115', '1000-1100', true), ['1.2.3.1'], 'single date + time range');
+  assert.deepEqual(
+    studies('20240101-20241231', '', true),
+    ['1.2.3.1', '1.2.3.3'],
+    'universal time: date alone',
+  );
+  index.close();
+});
+
 test('ModalitiesInStudy matches any series modality; lists and wildcards', () => {
   const index = open();
   const studies = (value: string) =>
