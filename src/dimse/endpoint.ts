@@ -261,7 +261,10 @@ export class DimseEndpoint {
     if (this.closedError) throw this.closedError;
     const progress: SendProgress = { pdvsSent: false };
     try {
-      await sendMessage(this.sender, message.contextId, commandBytes, message.dataset, progress);
+      await sendMessage(this.sender, message.contextId, commandBytes, message.dataset, {
+        progress,
+        padOddDataset: acceptedContext(this.channel, message.contextId)?.transferSyntax === DEFLATED,
+      });
     } catch (err) {
       if (this.closedError) throw this.closedError;
       if (progress.pdvsSent) {
@@ -628,6 +631,9 @@ class OperationWindow {
     for (const w of this.waiters.splice(0)) w.reject(err);
   }
 }
+
+/** Deflated Explicit VR Little Endian: its bit stream is padded to even length (PS3.5 A.5). */
+const DEFLATED = '1.2.840.10008.1.2.1.99';
 
 function acceptedContext(
   channel: AssociationChannel,

@@ -32,29 +32,45 @@ export function fragment(contextId: number, command: boolean, bytes: Buffer, max
   return pdvs;
 }
 
+/** Options of {@link sendMessage}. */
+export interface SendOptions {
+  /** Updated as PDVs reach the channel. */
+  progress?: SendProgress;
+  /**
+   * Append one 00H byte to a data set of odd length. Right for the Deflated
+   * transfer syntax only, whose bit stream PS3.5 A.5 pads to even length.
+   */
+  padOddDataset?: boolean;
+}
+
 /**
  * Send one DIMSE message: the encoded command set as command PDVs, then the
  * data set (if any) as data PDVs of at most `channel.maxSendPdvDataLength`
- * bytes. A stream is read only as fast as `sendPdvs` resolves, so memory stays
- * bounded whatever the data set size. Resolves with the data set bytes sent.
- * The caller serialises messages; this function never interleaves by itself.
+ * bytes (rounded down to even). A stream is read only as fast as `sendPdvs`
+ * resolves, so memory stays bounded whatever the data set size. Resolves with
+ * the data set bytes given (without padding). The caller serialises messages;
+ * this function never interleaves by itself.
  */
 export async function sendMessage(
   channel: PdvSender,
   contextId: number,
   commandBytes: Buffer,
   dataset?: DatasetSource,
-  progress: SendProgress = { pdvsSent: false },
+  options: SendOptions = {},
 ): Promise<number> {
-  const maxLength = channel.maxSendPdvDataLength;
-  const batch = new PdvBatch(channel, progress);
+  const maxLength = evenFragmentLength(channel.maxSendPdvDataLength);
+  const batch = new PdvBatch(channel, options.progress ?? { pdvsSent: false });
   for (const pdv of fragment(contextId, true, commandBytes, maxLength)) await batch.add(pdv);
   if (dataset === undefined) {
     await batch.flush();
     return 0;
   }
+  const pad = options.padOddDataset === true;
   if (Buffer.isBuffer(dataset)) {
-    for (const pdv of fragment(contextId, false, dataset, maxLength)) await batch.add(pdv);
+    const pdvs = fragment(contextId, false, dataset, maxLength);
+    const last = pdvs[pdvs.length - 1]!;
+    if (pad && dataset.length % 2 === 1) last.data = Buffer.concat([last.data, ZERO]);
+    for (const pdv of pdvs) await batch.add(pdv);
     await batch.flush();
     return dataset.length;
   }
@@ -69,9 +85,17 @@ export async function sendMessage(
       await batch.add({ contextId, command: false, last: false, data: pending.take(maxLength) });
     }
   }
+  if (pad && total % 2 === 1) pending.push(ZERO);
   await batch.add({ contextId, command: false, last: true, data: pending.take(pending.length) });
   await batch.flush();
   return total;
+}
+
+const ZERO = Buffer.alloc(1);
+
+/** DCMTK refuses odd fragment lengths ("DIMSE: Odd Fragment Length"), so full fragments are kept even. */
+function evenFragmentLength(max: number): number {
+  return max >= 2 ? max - (max % 2) : max;
 }
 
 function toBuffer(chunk: unknown): Buffer {

@@ -17,6 +17,7 @@ import {
 } from '../../src/dimse/index.js';
 import { endpointPair, MemorySink, tick, until } from './endpoint-helpers.js';
 import {
+  DEFLATED_STORAGE_CONTEXT,
   FIND_CONTEXT,
   GET_CONTEXT,
   REJECTED_CONTEXT,
@@ -655,4 +656,28 @@ test('closing while a sink never finishes still fails the outstanding requests',
   pair.b.abort();
   await assert.rejects(pending, DimseChannelClosedError);
   await until(() => stuck.destroyed, 'the sink to be destroyed');
+});
+
+test('a Deflated data set of odd length is padded to even on the wire (PS3.5 A.5)', async () => {
+  const lengths: number[] = [];
+  const pair = endpointPair({
+    scp: {
+      onRequest: async (msg, ctx) => {
+        lengths.push(msg.dataset!.length);
+        await ctx.respond(reply(msg, Status.Success));
+      },
+    },
+  });
+  for (const [contextId, size] of [
+    [DEFLATED_STORAGE_CONTEXT, 445],
+    [STORAGE_CONTEXT, 445],
+    [DEFLATED_STORAGE_CONTEXT, 446],
+  ] as const) {
+    await pair.scu.requestOne({
+      contextId,
+      command: { commandField: CommandField.C_STORE_RQ, affectedSopClassUid: CT, hasDataset: true },
+      dataset: Buffer.alloc(size, 1),
+    });
+  }
+  assert.deepEqual(lengths, [446, 445, 446]);
 });

@@ -20,6 +20,7 @@ export const TEST_CONTEXTS: NegotiatedContext[] = [
     requestorIsScu: true,
     requestorIsScp: false,
   },
+  ctx(11, '1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.1.2.1.99'),
 ];
 
 export const VERIFICATION_CONTEXT = 1;
@@ -27,6 +28,7 @@ export const STORAGE_CONTEXT = 3;
 export const FIND_CONTEXT = 5;
 export const GET_CONTEXT = 7;
 export const REJECTED_CONTEXT = 9;
+export const DEFLATED_STORAGE_CONTEXT = 11;
 
 function ctx(id: number, abstractSyntax: string, transferSyntax: string): NegotiatedContext {
   return { id, abstractSyntax, transferSyntax, result: 0, requestorIsScu: true, requestorIsScp: true };

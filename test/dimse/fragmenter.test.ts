@@ -155,3 +155,38 @@ test('a stream yielding strings is rejected', async () => {
     /must yield bytes/,
   );
 });
+
+test('an odd PDV limit still gives even fragments (DCMTK refuses odd ones)', async () => {
+  for (const dataset of [pattern(10_001), Readable.from([pattern(10_001)])]) {
+    const sender = recorder(4091);
+    await sendMessage(sender, 5, pattern(80), dataset);
+    const data = sender.calls.flat().filter((p) => !p.command);
+    assert.deepEqual(
+      data.map((p) => p.data.length),
+      [4090, 4090, 1821],
+    );
+  }
+});
+
+test('padOddDataset appends one 00H to an odd data set, from a Buffer or a stream', async () => {
+  for (const [length, max] of [
+    [1, 4090],
+    [4089, 4090],
+    [8181, 4090],
+    [8180, 4090],
+  ] as const) {
+    for (const dataset of [pattern(length), Readable.from([pattern(length)])]) {
+      const sender = recorder(max);
+      const sent = await sendMessage(sender, 5, pattern(80), dataset, { padOddDataset: true });
+      assert.equal(sent, length);
+      const bytes = Buffer.concat(
+        sender.calls
+          .flat()
+          .filter((p) => !p.command)
+          .map((p) => p.data),
+      );
+      const expected = length % 2 ? Buffer.concat([pattern(length), Buffer.alloc(1)]) : pattern(length);
+      assert.ok(bytes.equals(expected), `${length}`);
+    }
+  }
+});
