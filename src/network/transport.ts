@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { secureClientConnect } from '../tls/client.js';
+import { handshakeError } from '../tls/handshake-errors.js';
 import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 import type { AssociationChannel } from './channel.js';
 import { requestAssociation } from './requestor.js';
@@ -76,6 +77,20 @@ export async function openAssociation(options: OpenAssociationOptions): Promise<
     return { channel, secureLink };
   } catch (err) {
     stream.destroy();
+    // TLS 1.3: a server that refuses our certificate says so after our side saw the handshake complete
+    if (secureLink && isTlsAlert(err)) {
+      throw handshakeError((err as Error).cause ?? err, {
+        side: 'client',
+        peer: `${options.host}:${options.port}`,
+      });
+    }
     throw err;
   }
+}
+
+function isTlsAlert(err: unknown): boolean {
+  const texts = [err instanceof Error ? err.message : String(err)];
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (cause instanceof Error) texts.push(cause.message);
+  return texts.some((t) => /SSL routines|ssl3_read_bytes|alert/i.test(t));
 }
