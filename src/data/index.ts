@@ -1,6 +1,7 @@
 // Public API of the data layer: tags, VRs, dictionary, transfer syntaxes, the Dataset model,
 // streaming reader/writer, Part 10 files, DICOM JSON, character sets.
 export { type BulkPolicy, type BulkSink, DatasetBuilder } from './builder.js';
+export { readBulkData } from './bulk.js';
 export { decodeText, encodeText } from './charset.js';
 export {
   type BulkDataRef,
@@ -25,6 +26,7 @@ export {
 } from './dictionary.js';
 export { dumpDatasetText, dumpFileText } from './dump-text.js';
 export { DicomParseError, type DicomParseErrorCode } from './errors.js';
+export { type ParseEvent, parseEvents } from './events.js';
 export {
   datasetFromJson,
   datasetToJson,

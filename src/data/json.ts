@@ -40,8 +40,11 @@ export interface ToJsonOptions {
    * Default true.
    */
   rewriteCharacterSet?: boolean;
-  /** Read inline bytes of a bulk reference (default: not available, BulkDataURI is used). */
-  readBulk?: (ref: BulkDataRef) => Buffer;
+  /**
+   * Read the bytes of a bulk reference to inline them when `bulkDataUri` returns undefined
+   * (e.g. {@link readBulkData}); without it, BulkDataURI is always used.
+   */
+  readBulk?: (ref: BulkDataRef, vr: VR) => Buffer;
 }
 
 /** `file://` URI of a bulk reference with its byte range. */
@@ -99,7 +102,7 @@ function elementToJson(ds: Dataset, el: DataElement, options: ToJsonOptions): Js
     const parts: Buffer[] = [];
     for (const f of v.fragments) {
       if (Buffer.isBuffer(f)) parts.push(f);
-      else if (options.readBulk) parts.push(options.readBulk(f));
+      else if (options.readBulk) parts.push(options.readBulk(f, 'OB'));
       else {
         out.BulkDataURI = (options.bulkDataUri ?? fileBulkDataUri)(f, el) ?? fileBulkDataUri(f);
         return out;
@@ -111,7 +114,7 @@ function elementToJson(ds: Dataset, el: DataElement, options: ToJsonOptions): Js
   if (isBulkRef(v)) {
     const uri = (options.bulkDataUri ?? fileBulkDataUri)(v, el);
     if (uri !== undefined || !options.readBulk) out.BulkDataURI = uri ?? fileBulkDataUri(v);
-    else out.InlineBinary = options.readBulk(v).toString('base64');
+    else out.InlineBinary = options.readBulk(v, el.vr).toString('base64');
     return out;
   }
   if (v.length === 0) return out;

@@ -175,19 +175,18 @@ export class DatasetParser {
         { offset: this.pos },
       );
     }
+    // DCMTK accepts undefined-length sequences/items left open at the end of input; so do we,
+    // but a defined length promising more bytes than arrived is truncation
     while (this.stack.length > 1) {
       const f = this.stack[this.stack.length - 1]!;
-      if (f.end >= 0 || f.kind === 'item' || f.kind === 'fragments' || f.kind === 'sequence') {
-        if (f.end >= 0 && f.end > this.pos) {
-          throw new DicomParseError(
-            'ERR_TRUNCATED',
-            `${f.kind} ${formatTag(f.tag)} at offset ${f.offset} ends at ${f.end} but input ends at ${this.pos}`,
-            { tag: f.tag, offset: f.offset },
-          );
-        }
-        // DCMTK accepts a missing trailing delimiter at the end of input; so do we
-        this.popFrame();
+      if (f.end > this.pos) {
+        throw new DicomParseError(
+          'ERR_TRUNCATED',
+          `${f.kind} ${formatTag(f.tag)} at offset ${f.offset} ends at ${f.end} but input ends at ${this.pos}`,
+          { tag: f.tag, offset: f.offset },
+        );
       }
+      this.popFrame();
     }
   }
 

@@ -11,6 +11,7 @@ import {
   encodeDataset,
   formatTag,
   lookupTag,
+  parseEvents,
   parseKeyArgument,
   readDataset,
   TransferSyntax,
@@ -240,4 +241,34 @@ test('readDataset from a stream spills large values to a temp file and keeps mem
   assert.ok(pixel && !Buffer.isBuffer(pixel) && !Array.isArray(pixel) && pixel.kind === 'bulk');
   assert.equal(pixel.length, 3 * 1024 * 1024);
   assert.ok(encodeDataset(back, TransferSyntax.ExplicitVRLittleEndian).equals(bytes));
+});
+
+test('parseEvents yields elements, sequences and bulk chunks as the stream arrives', async () => {
+  const ds = new Dataset()
+    .set('PatientID', 'P1')
+    .set('ReferencedImageSequence', [new Dataset().set('ReferencedSOPInstanceUID', '1.2')])
+    .set('PixelData', Buffer.alloc(100_000, 1), 'OB');
+  const bytes = encodeDataset(ds, TransferSyntax.ExplicitVRLittleEndian);
+  const chunks = Array.from({ length: Math.ceil(bytes.length / 4096) }, (_, i) =>
+    bytes.subarray(i * 4096, (i + 1) * 4096),
+  );
+  const types: string[] = [];
+  let bulk = 0;
+  for await (const ev of parseEvents(Readable.from(chunks), TransferSyntax.ExplicitVRLittleEndian, {
+    bulkDataThreshold: 1024,
+  })) {
+    if (ev.type === 'bulkData') bulk += ev.chunk.length;
+    else types.push(ev.type);
+  }
+  assert.equal(bulk, 100_000);
+  assert.deepEqual(types, [
+    'sequenceStart',
+    'itemStart',
+    'element',
+    'itemEnd',
+    'sequenceEnd',
+    'element',
+    'bulkStart',
+    'bulkEnd',
+  ]);
 });

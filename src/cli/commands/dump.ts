@@ -1,10 +1,10 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
-  type BulkDataRef,
   datasetToJson,
   dumpFileText,
   fileBulkDataUri,
+  readBulkData,
   readPart10,
   Tags,
 } from '../../data/index.js';
@@ -13,26 +13,6 @@ import type { CliContext } from '../context.js';
 
 /** Values above this stay in the file while dumping (pixel data is printed as a reference). */
 const DUMP_BULK_THRESHOLD = 1024 * 1024;
-
-function readRange(ref: BulkDataRef): Buffer {
-  const fd = openSync(ref.file, 'r');
-  try {
-    const buf = Buffer.alloc(ref.length);
-    let got = 0;
-    while (got < ref.length) {
-      const n = readSync(fd, buf, got, ref.length - got, ref.offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    if (ref.bigEndian) {
-      // JSON InlineBinary is little endian; only OW-like data of a big-endian file needs swapping,
-      // which the data layer does for in-memory values; bulk ranges are rare here: keep bytes as stored
-    }
-    return buf;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export function registerDump(program: Command, ctx: CliContext): void {
   program
@@ -58,7 +38,7 @@ export function registerDump(program: Command, ctx: CliContext): void {
       if (opts.json) {
         const json = datasetToJson(parsed.dataset, {
           bulkDataUri: (ref, el) => (el.tag === Tags.PixelData ? fileBulkDataUri(ref) : undefined),
-          readBulk: readRange,
+          readBulk: readBulkData,
         });
         ctx.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
         return;
