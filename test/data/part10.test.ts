@@ -109,3 +109,28 @@ test('wrong magic is a DicomParseError ERR_BAD_MAGIC', async () => {
     (err: unknown) => err instanceof DicomParseError && err.code === 'ERR_BAD_MAGIC',
   );
 });
+
+test('every truncation and every single-byte corruption of a file gives a result or a DicomParseError', async () => {
+  const file = join(dir, 'whole.dcm');
+  await writePart10(file, sample(), { transferSyntaxUid: TransferSyntax.ExplicitVRLittleEndian });
+  const bytes = readFileSync(file);
+  const cut = join(dir, 'cut.dcm');
+  const check = async () => {
+    try {
+      await readPart10(cut, { bulkDataThreshold: 64 });
+    } catch (err) {
+      assert.ok(err instanceof DicomParseError, `${String(err)}`);
+      assert.match(err.message, /\S/);
+    }
+  };
+  for (let n = 0; n < bytes.length; n += 3) {
+    writeFileSync(cut, bytes.subarray(0, n));
+    await check();
+  }
+  for (let i = 128; i < bytes.length - 512; i += 1) {
+    const copy = Buffer.from(bytes);
+    copy[i] = copy[i]! ^ 0xff;
+    writeFileSync(cut, copy);
+    await check();
+  }
+});
