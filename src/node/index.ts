@@ -61,6 +61,7 @@ export {
 } from './query-attributes.js';
 export type { FindOptions } from './query-builder.js';
 export {
+  type CommitOptions,
   type CommitOutcome,
   type CommitResult,
   type DuplicatePolicy,

@@ -30,6 +30,8 @@ export type Matcher =
 
 /** VRs on which `*` and `?` are wildcards (PS3.4 C.2.2.2.4); on all others they are literal or invalid. */
 const WILDCARD_VRS = new Set(['AE', 'CS', 'LO', 'LT', 'PN', 'SH', 'ST', 'UC', 'UT']);
+/** VRs whose leading spaces are significant (PS3.5 6.2); on all others both ends are padding. */
+const TRAILING_SPACE_ONLY_VRS = new Set(['PN', 'LT', 'ST', 'UT', 'UC']);
 const INTEGER_VRS = new Set(['IS', 'SS', 'US', 'SL', 'UL', 'SV', 'UV']);
 const DECIMAL_VRS = new Set(['DS', 'FL', 'FD']);
 
@@ -192,16 +194,16 @@ function hasWildcard(value: string): boolean {
  */
 export function parseMatcher(key: QueryKey, vr: string = key.vr): Matcher {
   if (typeof key.value !== 'string') throw invalid(key, 'value must be a string');
-  const raw = vr === 'PN' || WILDCARD_VRS.has(vr) ? key.value.replace(/ +$/, '') : key.value.trim();
+  const raw = TRAILING_SPACE_ONLY_VRS.has(vr) ? key.value.replace(/ +$/, '') : key.value.trim();
   if (raw === '') return { kind: 'universal' };
   if (raw === '""') return { kind: 'empty' };
   if (vr === 'SQ') throw invalid(key, 'sequence matching takes its keys in items');
-  // A lone '*' is universal matching (C.2.2.2.4), also for values that are absent.
-  if (raw === '*' && WILDCARD_VRS.has(vr)) return { kind: 'universal' };
+  // A lone '*' (or '**'…) is universal matching (C.2.2.2.4), also for values that are absent.
+  if (/^\*+$/.test(raw) && WILDCARD_VRS.has(vr)) return { kind: 'universal' };
   const values = raw.split('\\');
   const alternatives: MatchAlternative[] = [];
   for (const one of values) {
-    const v = vr === 'PN' || WILDCARD_VRS.has(vr) ? one : one.trim();
+    const v = TRAILING_SPACE_ONLY_VRS.has(vr) ? one.replace(/ +$/, '') : one.trim();
     if (v === '') continue;
     if (vr === 'DA' || vr === 'TM' || vr === 'DT') {
       if (values.length > 1) throw invalid(key, `multiple values are not allowed for ${vr}`);

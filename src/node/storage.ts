@@ -23,6 +23,15 @@ export interface InstanceLocation {
  */
 export type CommitOutcome = 'stored' | 'kept-existing' | 'replaced' | 'rejected';
 
+export interface CommitOptions {
+  /**
+   * Runs after the file is in place, still holding the per-UID lock: index the instance
+   * here so that concurrent stores of one SOP Instance UID update file and index in the
+   * same order. Its error is passed through (the file stays; the caller decides).
+   */
+  whileLocked?: (result: CommitResult) => void | Promise<void>;
+}
+
 export interface CommitResult {
   /** Absolute path of the instance file that is now in place. */
   path: string;
@@ -46,7 +55,12 @@ export interface InstanceStorage {
    * Durably move a completely written temp file into place. The temp file is consumed in
    * every outcome (moved, or deleted when dropped or on failure).
    */
-  commit(tempFile: string, location: InstanceLocation, policy: DuplicatePolicy): Promise<CommitResult>;
+  commit(
+    tempFile: string,
+    location: InstanceLocation,
+    policy: DuplicatePolicy,
+    options?: CommitOptions,
+  ): Promise<CommitResult>;
   /** Write `data` to a temp file and {@link InstanceStorage.commit} it. */
   write(data: Uint8Array, location: InstanceLocation, policy: DuplicatePolicy): Promise<CommitResult>;
   /** Open a stored file read-only. */
@@ -66,6 +80,7 @@ export interface StorageFs {
   open(path: string, flags: string): Promise<{ sync(): Promise<void>; close(): Promise<void> }>;
   writeFile(path: string, data: Uint8Array, options: { flag: string }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  copyFile(from: string, to: string): Promise<void>;
   link(existing: string, newPath: string): Promise<void>;
   unlink(path: string): Promise<void>;
   mkdir(path: string, options: { recursive: true }): Promise<string | undefined>;
@@ -77,6 +92,7 @@ const nodeFs: StorageFs = {
   open: (path, flags) => fsp.open(path, flags),
   writeFile: (path, data, options) => fsp.writeFile(path, data, options),
   rename: (from, to) => fsp.rename(from, to),
+  copyFile: (from, to) => fsp.copyFile(from, to),
   link: (existing, newPath) => fsp.link(existing, newPath),
   unlink: (path) => fsp.unlink(path),
   mkdir: (path, options) => fsp.mkdir(path, options),
@@ -157,7 +173,12 @@ export class FileStorage implements InstanceStorage {
     return join(this.root, studyInstanceUid, seriesInstanceUid, sopInstanceUid + INSTANCE_EXTENSION);
   }
 
-  async commit(tempFile: string, location: InstanceLocation, policy: DuplicatePolicy): Promise<CommitResult> {
+  async commit(
+    tempFile: string,
+    location: InstanceLocation,
+    policy: DuplicatePolicy,
+    options: CommitOptions = {},
+  ): Promise<CommitResult> {
     let target: string;
     try {
       target = this.pathFor(location);
@@ -166,12 +187,15 @@ export class FileStorage implements InstanceStorage {
       throw err;
     }
     return this.#locks.run(location.sopInstanceUid, async () => {
+      let result: CommitResult;
       try {
-        return await this.#commitLocked(tempFile, target, policy);
+        result = await this.#commitLocked(tempFile, target, policy);
       } catch (err) {
         await this.#discard(tempFile);
         throw storageFailure(`storing ${location.sopInstanceUid}`, err);
       }
+      if (options.whileLocked) await options.whileLocked(result);
+      return result;
     });
   }
 
@@ -191,9 +215,30 @@ export class FileStorage implements InstanceStorage {
     try {
       return await this.#place(tempFile, target, policy);
     } catch (err) {
+      const errno = errnoOf(err);
+      if (errno === 'EXDEV') return await this.#placeFromOtherFileSystem(tempFile, target, policy);
       // remove() of a sibling may have pruned the just-made series directory: make it again, once.
-      if (errnoOf(err) !== 'ENOENT') throw err;
+      if (errno !== 'ENOENT') throw err;
       return await this.#place(tempFile, target, policy);
+    }
+  }
+
+  /** A temp file outside this file system: copy it into our temp dir first, then place that. */
+  async #placeFromOtherFileSystem(
+    tempFile: string,
+    target: string,
+    policy: DuplicatePolicy,
+  ): Promise<CommitResult> {
+    const local = this.createTempPath();
+    try {
+      await this.#fs.copyFile(tempFile, local);
+      await this.#syncFile(local, 'r+');
+      const result = await this.#place(local, target, policy);
+      await this.#discard(tempFile);
+      return result;
+    } catch (err) {
+      await this.#discard(local);
+      throw err;
     }
   }
 

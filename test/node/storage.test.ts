@@ -212,3 +212,51 @@ test('KeyedMutex serializes per key and forgets drained keys', async () => {
   assert.equal(await mutex.run('a', async () => 'after failure'), 'after failure');
   assert.equal(mutex.size, 0);
 });
+
+test('a temp file on another file system (EXDEV) is copied in, then placed', async (t) => {
+  const { dir, cleanup } = tempRoot();
+  t.after(cleanup);
+  const elsewhere = tempRoot('dicomnet-elsewhere-');
+  t.after(elsewhere.cleanup);
+  const storage = new FileStorage(dir, {
+    fs: {
+      link: async (from, to) => {
+        if (!from.startsWith(dir)) throw errno('EXDEV');
+        await import('node:fs/promises').then((fsp) => fsp.link(from, to));
+      },
+    },
+  });
+  const foreign = join(elsewhere.dir, 'x.part');
+  writeFileSync(foreign, 'from afar');
+  const result = await storage.commit(foreign, LOC, 'keep');
+  assert.equal(result.outcome, 'stored');
+  assert.equal(readFileSync(result.path, 'utf8'), 'from afar');
+  assert.equal(existsSync(foreign), false);
+  assert.deepEqual(readdirSync(storage.tempDir()), []);
+});
+
+test('whileLocked runs inside the per-UID lock, in commit order', async (t) => {
+  const { dir, cleanup } = tempRoot();
+  t.after(cleanup);
+  const storage = new FileStorage(dir);
+  const log: string[] = [];
+  await Promise.all(
+    [0, 1, 2].map((i) =>
+      storage.commit(temp(storage, `v${i}`), LOC, 'replace', {
+        whileLocked: async (result) => {
+          log.push(`start ${i} ${result.outcome}`);
+          await new Promise((r) => setTimeout(r, 5));
+          log.push(`end ${i} ${readFileSync(result.path, 'utf8')}`);
+        },
+      }),
+    ),
+  );
+  assert.deepEqual(log, [
+    'start 0 stored',
+    'end 0 v0',
+    'start 1 replaced',
+    'end 1 v1',
+    'start 2 replaced',
+    'end 2 v2',
+  ]);
+});
