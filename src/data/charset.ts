@@ -35,6 +35,8 @@ export function decodeText(
     return Buffer.from(bytes).toString('latin1');
   }
   if (terms.length === 1 && terms[0] === 'ISO_IR 192') return Buffer.from(bytes).toString('utf8');
+  // Latin-9 is missing from dicom-character-set's table
+  if (terms.length === 1 && terms[0] === 'ISO_IR 203') return iconv.decode(Buffer.from(bytes), 'iso-8859-15');
   try {
     return convertBytes(terms.join('\\'), bytes, { vr });
   } catch {

@@ -93,6 +93,18 @@ test('character sets: single-byte, UTF-8, GB18030, ISO 2022 (IR 87 / IR 149)', (
   assert.equal(decodeText(Buffer.from([0x4d, 0xfc, 0x6c, 0x6c, 0x65, 0x72]), ['ISO_IR 100'], 'PN'), 'Müller');
   assert.equal(decodeText(Buffer.from([0xbb, 0xee, 0xd8, 0xe1]), ['ISO_IR 144'], 'LO'), 'Люис');
   assert.equal(decodeText(Buffer.from([0xc4, 0xe9, 0xef, 0xed]), ['ISO_IR 126'], 'LO'), 'Διον');
+  assert.equal(decodeText(Buffer.from([0xa4, 0x41]), ['ISO_IR 203'], 'LO'), '€A');
+  assert.equal(decodeText(Buffer.from([0xe0]), ['ISO_IR 138'], 'LO'), 'א');
+  assert.equal(decodeText(Buffer.from([0xb1]), ['ISO_IR 13'], 'LO'), 'ｱ');
+  // ISO 2022 IR 159 (JIS X 0212) via ESC $ ( D
+  assert.equal(
+    decodeText(
+      Buffer.from([0x1b, 0x24, 0x28, 0x44, 0x30, 0x21, 0x1b, 0x28, 0x42]),
+      ['', 'ISO 2022 IR 159'],
+      'LO',
+    ),
+    '丂',
+  );
   assert.equal(
     decodeText(Buffer.from('Wang^XiaoDong=王^小東', 'utf8'), ['ISO_IR 192'], 'PN'),
     'Wang^XiaoDong=王^小東',
