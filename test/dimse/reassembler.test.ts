@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import {
   CommandField,
   type CommandSet,
@@ -258,4 +259,67 @@ test('close() destroys a sink that is still being written', async () => {
   r.push(pdvs.at(-1)!);
   await r.settled();
   assert.equal(messages.length, 0);
+});
+
+test('property: any sequence of fragmented messages reassembles to the same messages', async () => {
+  const msg = fc.record({
+    contextId: fc.constantFrom(1, 3),
+    messageId: fc.integer({ min: 0, max: 0xffff }),
+    dataset: fc.option(fc.uint8Array({ maxLength: 3000 }), { nil: undefined }),
+  });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(msg, { maxLength: 8 }),
+      fc.integer({ min: 2, max: 1200 }),
+      async (list, max) => {
+        const { r, messages } = setup();
+        for (const m of list) {
+          const command: CommandSet = {
+            commandField: 0x0020,
+            messageId: m.messageId,
+            hasDataset: m.dataset !== undefined,
+          };
+          const pdvs = fragment(m.contextId, true, encodeCommandSet(command), max);
+          if (m.dataset) pdvs.push(...fragment(m.contextId, false, Buffer.from(m.dataset), max));
+          for (const pdv of pdvs) r.push(pdv);
+        }
+        await r.settled();
+        assert.equal(messages.length, list.length);
+        list.forEach((m, i) => {
+          assert.equal(messages[i]!.contextId, m.contextId);
+          assert.equal(messages[i]!.command.messageId, m.messageId);
+          assert.deepEqual(messages[i]!.dataset, m.dataset ? Buffer.from(m.dataset) : undefined);
+        });
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test('property: arbitrary PDV sequences only ever raise the typed DIMSE errors', async () => {
+  const valid = encodeCommandSet(STORE);
+  const pdv = fc.record({
+    contextId: fc.constantFrom(1, 3, 5),
+    command: fc.boolean(),
+    last: fc.boolean(),
+    data: fc.oneof(
+      fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
+      fc.constant(valid),
+      fc.integer({ min: 0, max: valid.length }).map((n) => valid.subarray(0, n)),
+    ),
+  });
+  fc.assert(
+    fc.property(fc.array(pdv, { maxLength: 12 }), (pdvs) => {
+      const { r } = setup({ maxBufferedDatasetBytes: 100 });
+      for (const p of pdvs) {
+        try {
+          r.push(p);
+        } catch (err) {
+          if (!(err instanceof DimseProtocolError || err instanceof DimseMalformedCommandError)) throw err;
+          return;
+        }
+      }
+    }),
+    { numRuns: 1000 },
+  );
 });
