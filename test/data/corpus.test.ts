@@ -72,6 +72,13 @@ const NESTED = `
 (0009,0010) LO [ACME 1.0]
 (0009,1001) UN 01\\02\\03\\04
 (0009,1002) OB 0a\\0b
+(0009,1010) SQ (Sequence with undefined length)
+  (fffe,e000) na (Item with undefined length)
+    (0009,0010) LO [ACME 1.0]
+    (0009,1001) LO [private text]
+    (0010,0020) LO [INNER]
+  (fffe,e00d) na (ItemDelimitationItem)
+(fffe,e0dd) na (SequenceDelimitationItem)
 (0010,0020) LO [PID]
 (0018,9219) SS -3
 (0020,9165) AT (0010,0020)\\(0020,000d)
@@ -265,6 +272,10 @@ before(async () => {
   jobs.push(must('img2dcm', ['-i', 'BMP', 'big.bmp', 'img2dcm-bmp.dcm']));
   files.push('img2dcm-bmp.dcm');
   await Promise.all(jobs);
+  // a private sequence read back as UN of undefined length (CP-246) after implicit -> explicit
+  await must('dcmconv', ['+ti', '-e', 'nested.dcm', 'nested-implicit-undefined.dcm']);
+  await must('dcmconv', ['+te', '-e', 'nested-implicit-undefined.dcm', 'nested-un-cp246.dcm']);
+  files.push('nested-implicit-undefined.dcm', 'nested-un-cp246.dcm');
   for (const f of files.filter((name) => /jpeg|rle|jpegls/.test(name))) {
     const copy = f.replace(/\.dcm$/, '-nopixel.dcm');
     await must('cp', [f, copy]);
