@@ -442,7 +442,13 @@ export class SqliteIndex implements Index {
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    try {
+      // Refresh planner statistics for the next start (cheap: only tables that changed much).
+      if (!this.db.readonly) this.db.pragma('optimize');
+    } finally {
+      this.db.close();
+    }
   }
 }
 
