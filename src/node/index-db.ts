@@ -10,11 +10,11 @@ import {
 import type { DicomJsonObject } from './dicom-json.js';
 import { IndexError, QueryError } from './errors.js';
 import { normalizeDate, normalizePersonName, normalizeTime, type QueryKey } from './matching.js';
-import { MppsStore } from './mpps.js';
+import { type MppsSteps, MppsStore } from './mpps.js';
 import type { QueryLevel, QueryModel } from './query-attributes.js';
 import { type BuiltQuery, buildFindQuery, buildRetrieveQuery, type FindOptions } from './query-builder.js';
 import { migrate, studyModalitiesSql } from './schema.js';
-import { WorklistStore } from './worklist.js';
+import { type Worklist, WorklistStore } from './worklist.js';
 
 /**
  * What the index records about one received instance: the Q/R keys of PS3.4 C.6 for each
@@ -88,6 +88,10 @@ export type QueryMatch = Record<string, string>;
  * a shared deployment would put the same contract on PostgreSQL.
  */
 export interface Index extends CommittedInstanceLookup {
+  /** Modality Worklist items (scheduled procedure steps). */
+  readonly worklist: Worklist;
+  /** Modality Performed Procedure Steps. */
+  readonly mpps: MppsSteps;
   /** Insert or update one instance and its patient/study/series, in one transaction. */
   upsertInstance(record: InstanceRecord): { created: boolean };
   /** Remove an instance (and parents it leaves empty); returns what was removed. */

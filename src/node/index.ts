@@ -50,6 +50,7 @@ export {
   type MppsResult,
   type MppsState,
   MppsStatus,
+  type MppsSteps,
   MppsStore,
 } from './mpps.js';
 export {
@@ -72,4 +73,4 @@ export {
   type InstanceStorage,
   type StorageFs,
 } from './storage.js';
-export { WorklistStore } from './worklist.js';
+export { type Worklist, WorklistStore } from './worklist.js';

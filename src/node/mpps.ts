@@ -55,12 +55,19 @@ function stateOf(attributes: DicomJsonObject): string | undefined {
   return attribute === undefined ? undefined : (stringValues(attribute)[0]?.trim() ?? '');
 }
 
+/** The MPPS table as the SCP uses it (storage-agnostic; {@link MppsStore} is the SQLite one). */
+export interface MppsSteps {
+  create(sopInstanceUid: string, attributes: DicomJsonObject, callingAet?: string): MppsResult;
+  set(sopInstanceUid: string, modifications: DicomJsonObject): MppsResult;
+  get(sopInstanceUid: string): MppsRecord | undefined;
+}
+
 /**
  * Modality Performed Procedure Step SCP state (PS3.4 F.7): N-CREATE opens a step
  * IN PROGRESS; N-SET updates it while it is IN PROGRESS and may end it as COMPLETED or
  * DISCONTINUED; after that the step is frozen (0110, Error ID A710).
  */
-export class MppsStore {
+export class MppsStore implements MppsSteps {
   readonly #get: Statement<[string], MppsRow>;
   readonly #insert: Statement<[string, string, string, string | null, string, string]>;
   readonly #update: Statement<[string, string, string, string]>;

@@ -75,12 +75,21 @@ function project(item: DicomJsonObject, keys: readonly CompiledKey[]): DicomJson
   return out;
 }
 
+/** The worklist as the SCP uses it (storage-agnostic; {@link WorklistStore} is the SQLite one). */
+export interface Worklist {
+  add(id: string, item: DicomJsonObject, source?: string): void;
+  remove(id: string): boolean;
+  loadDirectory(dir: string): number;
+  find(keys: readonly QueryKey[]): DicomJsonObject[];
+  count(): number;
+}
+
 /**
  * Modality Worklist: scheduled procedure steps as DICOM JSON items, loaded from a
  * directory or added through the API, matched in memory (a worklist holds hundreds
  * of items, not millions).
  */
-export class WorklistStore {
+export class WorklistStore implements Worklist {
   readonly #db: Database;
   readonly #insert: Statement<[string, string, string | null, string]>;
   readonly #all: Statement<[], { json: string }>;
