@@ -90,6 +90,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   private idleTimer: NodeJS.Timeout | undefined;
   private negotiatedValue: NegotiatedAssociation | undefined;
   private paused = false;
+  private held = false;
   private discarding = false;
   private depth = 0;
   private readonly deferred: (() => void)[] = [];
@@ -150,11 +151,20 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     return (peer > 0 ? peer : UNLIMITED_PEER_PDU_CAP) - 6;
   }
 
-  /** Called once negotiation settled: from now on DIMSE sees the channel. */
+  /**
+   * Called once negotiation settled: from now on DIMSE sees the channel.
+   * PDUs that arrived with the A-ASSOCIATE-AC are held until the code awaiting
+   * the channel has run, so its 'pdvs' listener sees them.
+   */
   establish(negotiated: NegotiatedAssociation): void {
     this.negotiatedValue = negotiated;
     this.framer.limits = { ...this.framer.limits, maxPDataLength: this.ownMaxPduLength };
     this.resetIdle();
+    this.held = true;
+    setImmediate(() => {
+      this.held = false;
+      if (!this.paused) this.pump();
+    });
   }
 
   // ---- driving the state machine -------------------------------------------------
@@ -223,7 +233,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   }
 
   private pump(): void {
-    while (!this.paused && !this.discarding && this.fsm.state !== 'Sta1') {
+    while (!this.paused && !this.held && !this.discarding && this.fsm.state !== 'Sta1') {
       let pdu: Pdu;
       try {
         const frame = this.framer.next();

@@ -468,3 +468,46 @@ describe('requestor parameter errors', () => {
     assert.equal(stream.readableLength, 0);
   });
 });
+
+describe('PDUs arriving together with the A-ASSOCIATE-AC', () => {
+  test('a P-DATA-TF in the same TCP chunk as the AC reaches a listener attached after await', async () => {
+    const { decodePdu } = await import('../../src/network/index.js');
+    const server = createServer((socket) => {
+      socket.once('data', (chunk: Buffer) => {
+        const rq = decodePdu(chunk);
+        if (rq.type !== 'A-ASSOCIATE-RQ') return;
+        const ui = emptyUserInformation();
+        ui.maxLength = 16384;
+        const ac = encodePdu({
+          type: 'A-ASSOCIATE-AC',
+          protocolVersion: 1,
+          calledAet: rq.calledAet,
+          callingAet: rq.callingAet,
+          applicationContext: rq.applicationContext,
+          presentationContexts: [{ id: 1, result: 0, transferSyntax: IMPLICIT_LE }],
+          userInfo: ui,
+        });
+        const data = encodePdu({
+          type: 'P-DATA-TF',
+          pdvs: [{ contextId: 1, command: true, last: true, data: Buffer.from('hello!') }],
+        });
+        socket.write(Buffer.concat([ac, data]));
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const channel = await associate(port);
+      const got = await within(
+        new Promise<Pdv[]>((resolve) => channel.on('pdvs', resolve)),
+        2000,
+        'P-DATA delivered after the AC',
+      );
+      assert.equal(got[0]?.data.toString(), 'hello!');
+      channel.abort();
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
