@@ -190,13 +190,15 @@ export class DimseEndpoint {
     const command =
       message.command.messageId === id ? message.command : { ...message.command, messageId: id };
     const req = new OutstandingRequest(id, message.contextId, command.commandField, this);
-    this.prepare({ ...message, command });
+    const outgoing = { ...message, command };
+    const commandBytes = this.prepare(outgoing);
     if (this.closedError) {
       req.fail(this.requestClosedError(req, this.closedError));
+      req.markTransmitted();
       return req;
     }
     this.outstanding.set(id, req);
-    void this.dispatch(req, { ...message, command });
+    void this.dispatch(req, outgoing, commandBytes);
     return req;
   }
 
@@ -280,22 +282,30 @@ export class DimseEndpoint {
       this.log.debug(describe(message.contextId, message.command), 'DIMSE sent');
   }
 
-  private async dispatch(req: OutstandingRequest, message: OutgoingMessage): Promise<void> {
+  private async dispatch(
+    req: OutstandingRequest,
+    message: OutgoingMessage,
+    commandBytes: Buffer,
+  ): Promise<void> {
     try {
       await this.invokeWindow.acquire();
     } catch (err) {
       if (req.state !== 'withdrawn') this.finish(req, err instanceof Error ? err : new Error(String(err)));
+      req.markTransmitted();
       return;
     }
     if (req.state === 'withdrawn') {
       this.invokeWindow.release();
+      req.markTransmitted();
       return;
     }
     req.state = 'sent';
     try {
-      await this.send(message);
+      await this.enqueue(message, commandBytes);
     } catch (err) {
       this.finish(req, err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      req.markTransmitted();
     }
   }
 
@@ -521,13 +531,19 @@ class OutstandingRequest implements DimseRequest {
   private wake: (() => void) | undefined;
   private cancelSent = false;
   private abandoned = false;
+  private readonly transmitted: Promise<void>;
+  markTransmitted: () => void = () => undefined;
 
   constructor(
     readonly messageId: number,
     readonly contextId: number,
     readonly commandField: number,
     private readonly endpoint: DimseEndpoint,
-  ) {}
+  ) {
+    this.transmitted = new Promise((resolve) => {
+      this.markTransmitted = resolve;
+    });
+  }
 
   cancel(): void {
     if (this.state === 'queued') {
@@ -570,7 +586,12 @@ class OutstandingRequest implements DimseRequest {
           yield next;
           continue;
         }
-        if (this.ended) return;
+        if (this.ended) {
+          // A peer may answer before our data set is fully sent: the caller must not
+          // tear down the data set source while it is still being read.
+          await this.transmitted;
+          return;
+        }
         if (this.error) throw this.error;
         await new Promise<void>((resolve) => {
           this.wake = resolve;

@@ -6,10 +6,11 @@ import {
   CommandField,
   type CommandSet,
   DimseChannelClosedError,
-  type DimseEndpoint,
+  DimseEndpoint,
   DimseRequestCancelled,
   DimseUsageError,
   encodeCommandSet,
+  fragment,
   type IncomingMessage,
   type RequestContext,
   Status,
@@ -17,6 +18,7 @@ import {
 } from '../../src/dimse/index.js';
 import { endpointPair, MemorySink, tick, until } from './endpoint-helpers.js';
 import {
+  createChannelPair,
   DEFLATED_STORAGE_CONTEXT,
   FIND_CONTEXT,
   GET_CONTEXT,
@@ -680,4 +682,60 @@ test('a Deflated data set of odd length is padded to even on the wire (PS3.5 A.5
     });
   }
   assert.deepEqual(lengths, [446, 445, 446]);
+});
+
+test('an early final response does not end the request before its data set is sent', async () => {
+  const [a, b] = createChannelPair();
+  b.on('pdvs', () => undefined);
+  const scu = new DimseEndpoint(a);
+  let produced = 0;
+  let release: (() => void) | undefined;
+  const body = new Readable({
+    read() {
+      if (produced === 3) {
+        this.push(null);
+        return;
+      }
+      produced++;
+      if (produced === 2) release = () => this.push(Buffer.alloc(100_000, 2));
+      else this.push(Buffer.alloc(100_000, 1));
+    },
+  });
+  let resolved = false;
+  const pending = scu
+    .requestOne({
+      contextId: STORAGE_CONTEXT,
+      command: {
+        commandField: CommandField.C_STORE_RQ,
+        messageId: 1,
+        affectedSopClassUid: CT,
+        hasDataset: true,
+      },
+      dataset: body,
+    })
+    .then((rsp) => {
+      resolved = true;
+      return rsp;
+    });
+  await until(() => release !== undefined, 'the stream to stall');
+  a.inject(
+    fragment(
+      STORAGE_CONTEXT,
+      true,
+      encodeCommandSet({
+        commandField: CommandField.C_STORE_RSP,
+        messageIdBeingRespondedTo: 1,
+        status: Status.OutOfResources,
+        hasDataset: false,
+      }),
+      1000,
+    ),
+  );
+  for (let i = 0; i < 20; i++) await tick();
+  assert.equal(resolved, false, 'resolved while the data set was still being read');
+  release!();
+  const rsp = await pending;
+  assert.equal(rsp.command.status, Status.OutOfResources);
+  assert.equal(produced, 3);
+  assert.equal(a.aborts, 0);
 });
