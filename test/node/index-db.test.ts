@@ -262,6 +262,14 @@ test('keys below the level are ignored and returned empty; unknown keys returned
   assert.equal(rows.length, 4, 'Modality at STUDY level does not filter');
   assert.equal(rows[0]?.Modality, '');
   assert.equal(rows[0]?.PatientWeight, '');
+  const patients = index.find('patient', 'PATIENT', [k('StudyDate', 'DA', '19000101')]);
+  assert.equal(patients.length, 3, 'a STUDY key at PATIENT level does not filter');
+  assert.equal(patients[0]?.StudyDate, '');
+  // A non-unique key above the level (PatientName at STUDY in Patient Root) is matched.
+  assert.deepEqual(
+    uids(index.find('patient', 'STUDY', [k('PatientName', 'PN', 'smith*')]), 'StudyInstanceUID'),
+    ['1.2.3.3'],
+  );
   index.close();
 });
 
