@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { DicomnetError, type KindedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
@@ -7,7 +7,7 @@ import { CommandField, commandFieldName, isResponse, responseFieldFor } from './
 import { type CommandSet, encodeCommandSet } from './command-set.js';
 import { DimseChannelClosedError, DimseProtocolError, DimseUsageError } from './errors.js';
 import { type PdvSender, type SendProgress, sendMessage } from './fragmenter.js';
-import { MessageReassembler, type ReassembledMessage } from './reassembler.js';
+import { type DatasetSinkChooser, MessageReassembler, type ReassembledMessage } from './reassembler.js';
 import { Status, statusCategory } from './status.js';
 
 /** A DIMSE message received on the association. */
@@ -48,9 +48,6 @@ export interface RequestContext {
 
 /** Performs one incoming request (SCP side). */
 export type RequestHandler = (message: IncomingMessage, context: RequestContext) => Promise<void> | void;
-
-/** Chooses where an incoming data set goes, before its bytes arrive; undefined → buffered in memory. */
-export type DatasetSinkChooser = (command: CommandSet, contextId: number) => Writable | undefined;
 
 /** Options of {@link DimseEndpoint}. */
 export interface DimseEndpointOptions {

@@ -17,7 +17,6 @@ export {
   type UnknownCommandElement,
 } from './command-set.js';
 export {
-  type DatasetSinkChooser,
   DimseEndpoint,
   type DimseEndpointOptions,
   type DimseRequest,
@@ -45,6 +44,7 @@ export {
 export {
   DEFAULT_MAX_BUFFERED_DATASET_BYTES,
   DEFAULT_MAX_COMMAND_BYTES,
+  type DatasetSinkChooser,
   type FlowControl,
   MessageReassembler,
   type ReassembledMessage,

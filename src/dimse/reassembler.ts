@@ -21,6 +21,15 @@ export interface ReassembledMessage {
   datasetError?: Error;
 }
 
+/**
+ * Where an incoming data set goes, chosen after its command arrived: a Writable
+ * (e.g. a temporary file), `'discard'` (count the bytes, keep nothing — for a
+ * request that will be refused anyway), or undefined to buffer it in memory.
+ * A chooser that throws has the data set discarded and the message delivered
+ * with `datasetError`.
+ */
+export type DatasetSinkChooser = (command: CommandSet, contextId: number) => Writable | 'discard' | undefined;
+
 /** Pause/resume of the PDV source (the channel). */
 export interface FlowControl {
   pause(): void;
@@ -35,8 +44,8 @@ export interface ReassemblerOptions {
   flow: FlowControl;
   /** True when `contextId` names an accepted presentation context. */
   isAcceptedContext: (contextId: number) => boolean;
-  /** Chosen once per message with a data set, before its bytes arrive; undefined → buffer in memory. */
-  chooseSink?: (command: CommandSet, contextId: number) => Writable | undefined;
+  /** Chosen once per message with a data set, before its bytes arrive. */
+  chooseSink?: DatasetSinkChooser;
   maxBufferedDatasetBytes?: number;
   maxCommandBytes?: number;
 }
@@ -167,9 +176,18 @@ export class MessageReassembler {
       this.deliverAfter(Promise.resolve({}), () => ({ contextId, command }));
       return;
     }
-    const sink = this.options.chooseSink?.(command, contextId);
-    const target = sink ? new SinkTarget(sink, this.gate) : new MemoryTarget(this.maxBuffered);
-    this.state = { kind: 'dataset', contextId, command, target };
+    this.state = { kind: 'dataset', contextId, command, target: this.targetFor(command, contextId) };
+  }
+
+  private targetFor(command: CommandSet, contextId: number): DatasetTarget {
+    let sink: Writable | 'discard' | undefined;
+    try {
+      sink = this.options.chooseSink?.(command, contextId);
+    } catch (err) {
+      return new DiscardTarget(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (sink === 'discard') return new DiscardTarget();
+    return sink ? new SinkTarget(sink, this.gate) : new MemoryTarget(this.maxBuffered);
   }
 
   private deliverAfter(
@@ -217,6 +235,25 @@ class MemoryTarget implements DatasetTarget {
   abort(): void {
     this.chunks.length = 0;
   }
+}
+
+/** Counts a data set's bytes and drops them. */
+class DiscardTarget implements DatasetTarget {
+  private bytes = 0;
+
+  constructor(private readonly error?: Error) {}
+
+  write(data: Buffer): void {
+    this.bytes += data.length;
+  }
+
+  end(): Promise<DatasetResult> {
+    return Promise.resolve(
+      this.error ? { datasetBytes: this.bytes, datasetError: this.error } : { datasetBytes: this.bytes },
+    );
+  }
+
+  abort(): void {}
 }
 
 /** Writes a data set to a consumer's Writable, pausing the channel while the sink is full. */

@@ -323,3 +323,26 @@ test('property: arbitrary PDV sequences only ever raise the typed DIMSE errors',
     { numRuns: 1000 },
   );
 });
+
+test("'discard' counts the data set bytes and keeps none; a throwing chooser discards with datasetError", async () => {
+  for (const [chooser, error] of [
+    [() => 'discard' as const, undefined],
+    [
+      () => {
+        throw new Error('no space for a temp file');
+      },
+      /no space for a temp file/,
+    ],
+  ] as const) {
+    const { r, messages, flow } = setup({ chooseSink: chooser, maxBufferedDatasetBytes: 10 });
+    for (const pdv of message(3, STORE, Buffer.alloc(5000), 100)) r.push(pdv);
+    for (const pdv of message(1, ECHO)) r.push(pdv);
+    await r.settled();
+    assert.equal(messages.length, 2);
+    assert.equal(messages[0]!.dataset, undefined);
+    assert.equal(messages[0]!.datasetBytes, 5000);
+    if (error) assert.match(String(messages[0]!.datasetError), error);
+    else assert.equal(messages[0]!.datasetError, undefined);
+    assert.equal(flow.paused, 0);
+  }
+});
