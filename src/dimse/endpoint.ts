@@ -53,7 +53,9 @@ export type RequestHandler = (message: IncomingMessage, context: RequestContext)
 export interface DimseEndpointOptions {
   /** Performs incoming requests; without it every request is answered 0x0211 (unrecognized operation). */
   onRequest?: RequestHandler;
+  /** Where incoming data sets go (a Writable, `'discard'`, or undefined = memory), chosen per message from its command. */
   datasetSink?: DatasetSinkChooser;
+  /** Protocol violations, failed handlers and dropped responses are logged here (default: silent). */
   logger?: Logger;
   /** Largest data set buffered in memory; a larger one aborts the association. Default 64 MiB. */
   maxBufferedDatasetBytes?: number;
@@ -61,7 +63,9 @@ export interface DimseEndpointOptions {
 
 /**
  * An outstanding request: iterate it for its responses (every pending one, then
- * the final one, after which iteration ends). Iterate it once.
+ * the final one, after which iteration ends). Iterate it once. Responses that
+ * arrive before they are iterated are queued without limit (pausing the
+ * association for one slow consumer could starve the others).
  */
 export interface DimseRequest extends AsyncIterable<IncomingMessage> {
   readonly messageId: number;
@@ -82,6 +86,17 @@ export interface DimseRequest extends AsyncIterable<IncomingMessage> {
  * incoming requests through {@link DimseEndpointOptions.onRequest}, honours the
  * negotiated asynchronous operations window and aborts the association on a
  * protocol violation.
+ *
+ * @example
+ * const endpoint = new DimseEndpoint(channel, {
+ *   onRequest: async (msg, { respond }) =>
+ *     respond({ commandField: CommandField.C_ECHO_RSP, status: Status.Success, hasDataset: false }),
+ * });
+ * const rsp = await endpoint.requestOne({
+ *   contextId: 1,
+ *   command: { commandField: CommandField.C_ECHO_RQ, messageId: endpoint.nextMessageId(),
+ *              affectedSopClassUid: '1.2.840.10008.1.1', hasDataset: false },
+ * });
  */
 export class DimseEndpoint {
   private readonly log: Logger;
