@@ -288,6 +288,8 @@ class SinkTarget implements DatasetTarget {
       sink.on('finish', done);
       sink.on('error', onError);
       sink.on('close', onClose);
+      // A sink handed over already destroyed would never emit 'close' again.
+      if (sink.destroyed) onClose();
     });
   }
 

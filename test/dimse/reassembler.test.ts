@@ -346,3 +346,14 @@ test("'discard' counts the data set bytes and keeps none; a throwing chooser dis
     assert.equal(flow.paused, 0);
   }
 });
+
+test('a sink that is already destroyed does not stall delivery', async () => {
+  const sink = new SlowSink();
+  sink.destroy();
+  const { r, messages } = setup({ chooseSink: () => sink });
+  for (const pdv of message(3, STORE, Buffer.alloc(300), 100)) r.push(pdv);
+  for (const pdv of message(1, ECHO)) r.push(pdv);
+  await r.settled();
+  assert.equal(messages.length, 2);
+  assert.match(String(messages[0]!.datasetError), /closed before it finished/);
+});
