@@ -93,7 +93,7 @@ export class MessageReassembler {
     return this.delivery;
   }
 
-  /** Stop: destroy a sink that is still being written and drop anything not yet delivered. */
+  /** Stop: ignore further PDVs and destroy sinks still being written or flushing (their messages arrive with `datasetError`). */
   close(reason: Error): void {
     const state = this.state;
     this.state = { kind: 'closed' };
