@@ -93,7 +93,7 @@ export class MessageReassembler {
     return this.delivery;
   }
 
-  /** Stop: ignore further PDVs and destroy sinks still being written or flushing (their messages arrive with `datasetError`). */
+  /** Stop: ignore further PDVs; destroy the sink being written (that message is dropped) and sinks still flushing (those messages arrive with `datasetError`). */
   close(reason: Error): void {
     const state = this.state;
     this.state = { kind: 'closed' };
