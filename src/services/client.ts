@@ -78,7 +78,8 @@ export class Association {
     this.endpoint = new DimseEndpoint(channel, {
       logger: this.log,
       datasetSink: (command, contextId) => {
-        if (command.commandField !== CommandField.C_STORE_RQ || !onStore) return undefined;
+        if (command.commandField !== CommandField.C_STORE_RQ) return undefined;
+        if (!onStore) return 'discard';
         const sink = new StoreSink(this.contextFor(contextId), command, options.tempDir);
         receiving.set(command.messageId ?? 0, sink);
         return sink.stream;
@@ -91,7 +92,7 @@ export class Association {
           await ctx.respond(unsupportedResponse(msg));
           return;
         }
-        const status = await runStoreHandler(sink, onStore, this.log);
+        const status = await runStoreHandler(sink, onStore, this.log, msg.datasetError);
         await ctx.respond(storeResponse(msg, status));
       },
     });

@@ -71,18 +71,36 @@ export class StoreSink implements ReceivedInstance {
 
   /** Remove the temporary file if it is still there (the handler may have moved it). */
   async discard(): Promise<void> {
-    this.stream.destroy();
+    // wait for the stream to close: an open still in flight would create the file after rm
+    if (!this.stream.closed) {
+      await new Promise<void>((resolve) => {
+        this.stream.once('close', () => resolve());
+        this.stream.destroy();
+      });
+    }
     await rm(this.file, { force: true });
   }
 }
 
-/** Run a store handler on a received instance; the temp file is removed afterwards unless the handler moved it. */
+/**
+ * Run a store handler on a received instance; the temp file is removed afterwards unless the
+ * handler moved it. When writing the data set failed (`datasetError`, e.g. a full disk) the
+ * handler is not called and the answer is 0xA700 (out of resources).
+ */
 export async function runStoreHandler(
   sink: StoreSink,
   handler: (instance: ReceivedInstance) => Promise<number> | number,
   log: Logger,
+  datasetError?: Error,
 ): Promise<number> {
   try {
+    if (datasetError) {
+      log.error(
+        { err: datasetError, sopInstanceUid: sink.sopInstanceUid },
+        `C-STORE not stored: ${datasetError.message}`,
+      );
+      return Status.OutOfResources;
+    }
     return await handler(sink);
   } catch (err) {
     log.error({ err, sopInstanceUid: sink.sopInstanceUid }, 'C-STORE handler failed');
