@@ -1,26 +1,36 @@
 import { stat } from 'node:fs/promises';
-import { type Dataset, datasetFromKeywords, readPart10 } from '../data/index.js';
-import { lookupTag } from '../data/dictionary.js';
+import { readPart10 } from '../data/index.js';
 import { Status } from '../dimse/index.js';
+import { errorKind } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
-import type { ReceivedInstance } from '../services/store-sink.js';
+import type { ChannelCloseReason } from '../network/index.js';
 import {
   type AssociationInfo,
   DicomServer,
   type MoveTarget,
+  type NRequest,
+  type NResponse,
   type RequestContext,
+  type ServerAssociation,
   type ServerHandlers,
 } from '../services/server.js';
 import { SopClass } from '../services/sop-classes.js';
 import type { TlsOptions } from '../tls/types.js';
-import { StorageError } from './errors.js';
-import { type Index, type InstanceRecord, SqliteIndex } from './index-db.js';
-import type { QueryKey } from './matching.js';
-import type { QueryLevel, QueryModel } from './query-attributes.js';
-import { QueryError } from './errors.js';
-import { type DuplicatePolicy, FileStorage } from './storage.js';
+import { ActivityTracker } from './activity.js';
+import { AuditTrail } from './audit.js';
 import type { PeerConfig } from './config.js';
-import { checkConsistency, type ConsistencySummary } from './consistency.js';
+import { type ConsistencySummary, checkConsistency } from './consistency.js';
+import { type Index, SqliteIndex } from './index-db.js';
+import { type CommitmentDelivery, StorageCommitmentScp } from './service-commitment.js';
+import type { CommitmentResult } from './commitment.js';
+import { MppsScp } from './service-mpps.js';
+import { findHandler, retrieveItems, studiesOf } from './service-query.js';
+import { instanceRecordOf, storeHandler } from './service-store.js';
+import { InFlight } from './shutdown.js';
+import { type DuplicatePolicy, FileStorage } from './storage.js';
+
+export { queryKeysOf } from './service-query.js';
+export { instanceRecordOf } from './service-store.js';
 
 /** Everything the secure node needs to run. */
 export interface NodeOptions {
@@ -35,13 +45,21 @@ export interface NodeOptions {
   acceptAnyCalledAet?: boolean;
   /** Server TLS credentials (required when tlsPort is set). */
   tls?: TlsOptions;
-  /** TLS credentials the node uses as a client (C-MOVE to TLS peers). */
+  /** TLS credentials the node uses as a client (C-MOVE and commitment reports to TLS peers). */
   clientTls?: TlsOptions;
   peers?: Record<string, PeerConfig>;
+  /** Directory of DICOM JSON worklist items, loaded at start. */
+  worklistDir?: string;
   maxAssociations?: number;
   maxPduLength?: number;
   idleTimeoutMs?: number;
   logger?: Logger;
+  /** Called after each storage commitment report attempt. */
+  onCommitmentReport?: (report: {
+    transactionUid: string;
+    result: CommitmentResult;
+    delivery: CommitmentDelivery;
+  }) => void;
 }
 
 /** A running node. */
@@ -51,86 +69,26 @@ export interface RunningNode {
   storage: FileStorage;
   ports: { plain?: number; tls?: number };
   consistency: ConsistencySummary;
-  /** Stop accepting, let associations finish within `graceMs`, then abort them and close the index. */
+  /** Worklist items loaded from `worklistDir` at start. */
+  worklistItems: number;
+  /**
+   * Stop accepting, let associations finish within `graceMs`, then abort them, wait for
+   * commits in flight and close the index. A second call while closing aborts at once.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
-const INSTANCE_KEYS = {
-  patientId: 'PatientID',
-  issuerOfPatientId: 'IssuerOfPatientID',
-  patientName: 'PatientName',
-  patientBirthDate: 'PatientBirthDate',
-  patientSex: 'PatientSex',
-  studyDate: 'StudyDate',
-  studyTime: 'StudyTime',
-  accessionNumber: 'AccessionNumber',
-  studyId: 'StudyID',
-  referringPhysicianName: 'ReferringPhysicianName',
-  studyDescription: 'StudyDescription',
-  modality: 'Modality',
-  seriesNumber: 'SeriesNumber',
-  seriesDescription: 'SeriesDescription',
-  instanceNumber: 'InstanceNumber',
-} as const;
-
-/** The index record of a stored instance, from its data set. */
-export function instanceRecordOf(
-  ds: Dataset,
-  file: { path: string; size: number; transferSyntaxUid: string; callingAet?: string },
-): InstanceRecord {
-  const required = (keyword: string): string => {
-    const v = ds.getString(keyword);
-    if (!v) throw new StorageError('ERR_STORAGE_BAD_INSTANCE', `instance has no ${keyword}`);
-    return v;
-  };
-  const record: InstanceRecord = {
-    studyInstanceUid: required('StudyInstanceUID'),
-    seriesInstanceUid: required('SeriesInstanceUID'),
-    sopInstanceUid: required('SOPInstanceUID'),
-    sopClassUid: required('SOPClassUID'),
-    path: file.path,
-    size: file.size,
-    transferSyntaxUid: file.transferSyntaxUid,
-    callingAet: file.callingAet,
-    specificCharacterSet: ds.getStrings('SpecificCharacterSet')?.join('\\'),
-  };
-  for (const [field, keyword] of Object.entries(INSTANCE_KEYS)) {
-    const value = ds.getStrings(keyword)?.join('\\');
-    if (value !== undefined && value !== '') (record as unknown as Record<string, string>)[field] = value;
-  }
-  return record;
-}
-
-/** C-FIND query keys of an identifier (everything but the level and the character set). */
-export function queryKeysOf(query: Dataset): QueryKey[] {
-  const keys: QueryKey[] = [];
-  for (const element of query) {
-    const entry = lookupTag(element.tag);
-    if (!entry || entry.keyword === 'QueryRetrieveLevel' || entry.keyword === 'SpecificCharacterSet')
-      continue;
-    const value = element.vr === 'SQ' ? '' : (query.getStrings(element.tag)?.join('\\') ?? '');
-    keys.push({ keyword: entry.keyword, vr: element.vr, value });
-  }
-  return keys;
-}
-
-function modelOf(sopClassUid: string): QueryModel | 'worklist' {
-  if (sopClassUid === SopClass.ModalityWorklistFind) return 'worklist';
-  return sopClassUid.startsWith('1.2.840.10008.5.1.4.1.2.1.') ? 'patient' : 'study';
-}
-
-function levelOf(query: Dataset): QueryLevel {
-  const level = (query.getString('QueryRetrieveLevel') ?? '').trim().toUpperCase();
-  if (level === 'PATIENT' || level === 'STUDY' || level === 'SERIES' || level === 'IMAGE') return level;
-  throw new QueryError(
-    'ERR_QUERY_INVALID',
-    `QueryRetrieveLevel '${level}' is not PATIENT, STUDY, SERIES or IMAGE`,
-  );
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Start `dicomnet serve`: storage, index, consistency check, listeners. */
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const log = options.logger ?? silentLogger();
+  const audit = new AuditTrail(log, options.aet);
+  const activity = new ActivityTracker();
+  const inFlight = new InFlight();
+  const track = <T>(fn: () => Promise<T>) => inFlight.run(fn);
   const storage = new FileStorage(options.storageDir);
   const index = new SqliteIndex(options.storageDir);
   const consistency = await checkConsistency({
@@ -141,85 +99,92 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       return instanceRecordOf(dataset, { path, size: (await stat(path)).size, transferSyntaxUid });
     },
   });
-  if (
+  const repaired =
     consistency.tempFilesRemoved +
-      consistency.rowsRemoved +
-      consistency.reindexed +
-      consistency.orphanFiles.length >
-    0
-  ) {
-    log.warn({ consistency }, 'storage consistency check repaired or found problems');
+    consistency.rowsRemoved +
+    consistency.reindexed +
+    consistency.orphanFiles.length;
+  if (repaired > 0) {
+    log.warn(
+      {
+        tempFilesRemoved: consistency.tempFilesRemoved,
+        rowsRemoved: consistency.rowsRemoved,
+        reindexed: consistency.reindexed,
+        orphanFiles: consistency.orphanFiles,
+        reindexFailures: consistency.reindexFailures,
+      },
+      'storage consistency check repaired or found problems',
+    );
   }
-  const policy = options.duplicates ?? 'keep';
+  let worklistItems = 0;
+  if (options.worklistDir) {
+    worklistItems = index.worklist.loadDirectory(options.worklistDir);
+    log.info({ worklistDir: options.worklistDir, items: worklistItems }, 'worklist loaded');
+  }
   const peers = options.peers ?? {};
 
-  const store = async (instance: ReceivedInstance & { association: AssociationInfo }): Promise<number> => {
-    const ds = await instance.readDataset();
-    const location = {
-      studyInstanceUid: ds.getString('StudyInstanceUID') ?? '',
-      seriesInstanceUid: ds.getString('SeriesInstanceUID') ?? '',
-      sopInstanceUid: instance.sopInstanceUid,
-    };
-    let result: Awaited<ReturnType<FileStorage['commit']>>;
-    try {
-      result = await storage.commit(instance.file, location, policy);
-    } catch (err) {
-      if (err instanceof StorageError && err.code === 'ERR_STORAGE_FULL') {
-        log.error({ err }, 'storage full: C-STORE refused (0xA700)');
-        return Status.OutOfResources;
-      }
-      throw err;
+  const commitment = new StorageCommitmentScp({
+    aet: options.aet,
+    index,
+    peers,
+    clientTls: options.clientTls,
+    log,
+    isOpen: (info) => activity.isOpen(info.id),
+    track,
+    onReport: options.onCommitmentReport,
+  });
+  const mpps = new MppsScp(index.mpps, log);
+
+  const nService = async (
+    request: NRequest,
+    ctx: RequestContext & { peer: ServerAssociation },
+  ): Promise<NResponse> => {
+    const counters = activity.of(ctx.association);
+    switch (request.sopClassUid) {
+      case SopClass.StorageCommitmentPushModel:
+        counters.commitmentRequests++;
+        return commitment.handle(request, ctx.association, ctx.peer);
+      case SopClass.ModalityPerformedProcedureStep:
+        counters.mppsRequests++;
+        return mpps.handle(request, ctx.association);
+      default:
+        return { status: Status.NoSuchSopClass };
     }
-    if (result.outcome === 'rejected') return DUPLICATE_SOP_INSTANCE;
-    if (result.outcome === 'kept-existing') return Status.Success;
-    const size = (await stat(result.path)).size;
-    try {
-      index.upsertInstance(
-        instanceRecordOf(ds, {
-          path: result.path,
-          size,
-          transferSyntaxUid: instance.transferSyntaxUid,
-          callingAet: instance.association.callingAet,
-        }),
-      );
-    } catch (err) {
-      // no file without an index row: undo the commit
-      await storage.remove(result.path).catch(() => undefined);
-      throw err;
-    }
-    return Status.Success;
   };
 
-  const retrieveFiles = (query: Dataset, ctx: RequestContext): string[] => {
-    const model = modelOf(ctx.sopClassUid);
-    if (model === 'worklist') throw new QueryError('ERR_QUERY_INVALID', 'worklist has no retrieve');
-    return index.filesFor(model, levelOf(query), queryKeysOf(query)).map((f) => f.path);
+  const retrieve = (
+    query: Parameters<typeof retrieveItems>[1],
+    ctx: RequestContext,
+    destination?: string,
+  ) => {
+    const items = retrieveItems(index, query, ctx.sopClassUid);
+    activity.of(ctx.association).instancesRetrieved += items.length;
+    audit.instancesTransferred('R', ctx.association, studiesOf(items), { destination });
+    return items.map((i) => i.path);
   };
 
   const handlers: ServerHandlers = {
-    store,
-    find: function* (query, ctx) {
-      const model = modelOf(ctx.sopClassUid);
-      if (model === 'worklist') {
-        throw new QueryError('ERR_QUERY_INVALID', 'worklist queries are not configured');
-      }
-      const level = levelOf(query);
-      for (const match of index.find(model, level, queryKeysOf(query))) {
-        yield datasetFromKeywords({ ...match, QueryRetrieveLevel: level });
-      }
-    },
+    store: storeHandler({ storage, index, policy: options.duplicates ?? 'keep', activity, log, track }),
+    find: findHandler({ index, audit, activity }),
     move: async (query, ctx): Promise<MoveTarget | number> => {
       const peer = peers[ctx.destination];
-      if (!peer) return Status.MoveDestinationUnknown;
+      if (!peer) {
+        log.warn(
+          { association: ctx.association.id, destination: ctx.destination },
+          `C-MOVE refused: destination ${ctx.destination} is not a configured peer (0xA801)`,
+        );
+        return Status.MoveDestinationUnknown;
+      }
       return {
         host: peer.host,
         port: peer.port,
         calledAet: ctx.destination,
         tls: peer.tls ? options.clientTls : undefined,
-        files: retrieveFiles(query, ctx),
+        files: retrieve(query, ctx, ctx.destination),
       };
     },
-    get: async (query, ctx) => retrieveFiles(query, ctx),
+    get: async (query, ctx) => retrieve(query, ctx, ctx.association.callingAet),
+    nService,
   };
 
   const server = new DicomServer({
@@ -233,43 +198,72 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     tempDir: storage.tempDir(),
     logger: log,
   });
-  server.on('association', (info: AssociationInfo) => {
-    log.info(
+  server.on('secureLinkReady', (info, peer: { remoteAddress: string; remotePort: number }) => {
+    log.debug(
       {
-        association: info.id,
-        peer: `${info.remoteAddress}:${info.remotePort}`,
-        callingAet: info.callingAet,
-        calledAet: info.calledAet,
-        tls: info.secureLink
-          ? {
-              protocol: info.secureLink.protocol,
-              cipherSuite: info.secureLink.cipherSuite,
-              peer: info.secureLink.peerCertificate?.subject,
-            }
-          : undefined,
+        peer: `${peer.remoteAddress}:${peer.remotePort}`,
+        protocol: info.protocol,
+        cipherSuite: info.cipherSuite,
+        peerCertificate: info.peerCertificate?.subject,
       },
-      'association accepted',
+      'TLS handshake done',
     );
   });
+  server.on('association', (info: AssociationInfo) => {
+    activity.open(info);
+    audit.associationAccepted(info);
+  });
+  server.on('associationClosed', (info: AssociationInfo, reason: ChannelCloseReason | undefined) => {
+    const studies = activity.studiesOf(info);
+    if (studies.size > 0) audit.instancesTransferred('C', info, studies);
+    log.info(activity.close(info, reason), 'association ended');
+  });
+  server.on('connectionError', (err: unknown, remoteAddress: string | undefined) => {
+    const kind = errorKind(err);
+    const code = (err as { code?: string }).code;
+    if (kind === 'tls') audit.tlsFailure(remoteAddress, describe(err));
+    else if (code === 'ERR_ASSOCIATION_REJECTED' || (err as Error).name === 'AssociationRejectedError')
+      audit.associationRejected({ remoteAddress }, describe(err));
+  });
+
   const ports: RunningNode['ports'] = {};
-  if (options.port !== false) {
-    ports.plain = (await server.listen({ port: options.port, host: options.host, secure: false })).port;
+  try {
+    if (options.port !== false) {
+      ports.plain = (await server.listen({ port: options.port, host: options.host, secure: false })).port;
+    }
+    if (options.tlsPort !== false) {
+      ports.tls = (await server.listen({ port: options.tlsPort, host: options.host, secure: true })).port;
+    }
+  } catch (err) {
+    await server.close(0);
+    index.close();
+    throw err;
   }
-  if (options.tlsPort !== false) {
-    ports.tls = (await server.listen({ port: options.tlsPort, host: options.host, secure: true })).port;
-  }
+  audit.applicationActivity('start', { ...ports, storage: storage.root });
+
+  let closing: Promise<void> | undefined;
   return {
     server,
     index,
     storage,
     ports,
     consistency,
-    async close(graceMs = 10_000) {
-      await server.close(graceMs);
-      index.close();
+    worklistItems,
+    close(graceMs = 10_000) {
+      if (closing) {
+        // already stopping: cut the running associations now
+        void server.close(0);
+        return closing;
+      }
+      closing = (async () => {
+        await server.close(graceMs);
+        // Sockets are gone; commits already started finish (the file and row stay consistent).
+        if (!(await inFlight.idle(Math.max(graceMs, 5_000))))
+          log.warn({ running: inFlight.running }, 'closing the index with operations still running');
+        audit.applicationActivity('stop');
+        index.close();
+      })();
+      return closing;
     },
   };
 }
-
-/** Failure: Duplicate SOP Instance (PS3.7 C.4.x, used for C-STORE duplicates by several archives). */
-const DUPLICATE_SOP_INSTANCE = 0x0111;

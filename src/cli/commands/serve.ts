@@ -11,6 +11,7 @@ import {
   type NodeConfigOverrides,
 } from '../../node/config.js';
 import { startNode } from '../../node/node.js';
+import { onShutdownSignals } from '../../node/shutdown.js';
 import { createDevelopmentPki } from '../../tls/index.js';
 import type { TlsOptions } from '../../tls/types.js';
 import type { CliContext } from '../context.js';
@@ -24,6 +25,11 @@ interface ServeCliOptions extends CliTlsOptions {
   config?: string;
   host?: string;
   pki?: string;
+  worklist?: string;
+  clientKey?: string;
+  clientCert?: string;
+  duplicates?: 'keep' | 'replace' | 'reject';
+  grace: number;
   logLevel?: string;
   logFormat?: LogFormat;
 }
@@ -40,6 +46,8 @@ function overridesFrom(opts: ServeCliOptions): NodeConfigOverrides {
   if (opts.tlsPort !== undefined) o.tlsPort = opts.tlsPort;
   if (opts.storage) o.storage = opts.storage;
   if (opts.host) o.host = opts.host;
+  if (opts.worklist) o.worklistDir = opts.worklist;
+  if (opts.duplicates) o.duplicates = opts.duplicates;
   const tls: NodeConfigOverrides['tls'] = {};
   if (opts.key) tls.key = opts.key;
   if (opts.cert) tls.cert = opts.cert;
@@ -74,6 +82,21 @@ function serverTls(config: NodeConfig, opts: ServeCliOptions): TlsOptions {
   return tls;
 }
 
+/** Credentials the node presents to TLS peers: --client-key/--client-cert, else the server's own. */
+function clientTlsFrom(server: TlsOptions, opts: ServeCliOptions): TlsOptions {
+  const client: TlsOptions = { ca: server.ca, crl: server.crl, profile: server.profile };
+  if (opts.clientKey || opts.clientCert) {
+    client.key = opts.clientKey ?? server.key;
+    client.cert = opts.clientCert ?? server.cert;
+  } else if (server.pfx) client.pfx = server.pfx;
+  else {
+    client.key = server.key;
+    client.cert = server.cert;
+  }
+  if (server.passphrase !== undefined) client.passphrase = server.passphrase;
+  return client;
+}
+
 export function registerServe(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('serve')
@@ -85,6 +108,28 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--host <host>', 'address to listen on (default all interfaces)')
     .option('--config <file>', 'configuration file (JSON or YAML)')
     .option('--pki <dir>', 'development PKI made on first start when no key/cert is given', './data/pki')
+    .option(
+      '--client-key <file>',
+      'key for C-MOVE / commitment reports to TLS peers (default: the server key)',
+    )
+    .option(
+      '--client-cert <file>',
+      'certificate for associations to TLS peers (default: the server certificate)',
+    )
+    .option('--worklist <dir>', 'directory of DICOM JSON Modality Worklist items (loaded at start)')
+    .addOption(
+      new Option('--duplicates <policy>', 'a second instance with a stored SOP Instance UID').choices([
+        'keep',
+        'replace',
+        'reject',
+      ]),
+    )
+    .option(
+      '--grace <seconds>',
+      'on SIGINT/SIGTERM, let running associations finish this long before aborting them',
+      (v) => Number.parseFloat(v),
+      10,
+    )
     .addOption(
       new Option('--log-level <level>', 'log level').choices([
         'trace',
@@ -126,6 +171,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         );
       }
       tls = serverTls(config, opts);
+      clientTls ??= clientTlsFrom(tls, opts);
     }
     const node = await startNode({
       aet: config.aet,
@@ -138,6 +184,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       tls,
       clientTls,
       peers: config.peers,
+      worklistDir: config.worklistDir,
       maxAssociations: config.limits.maxAssociations,
       maxPduLength: config.limits.maxPduLength,
       idleTimeoutMs: config.limits.idleTimeoutSeconds * 1000,
@@ -155,17 +202,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     }
     ctx.stdout.write(`${lines.join('\n')}\n`);
     log.info({ ports: node.ports, aet: config.aet }, 'node started');
-    await new Promise<void>((resolveStop) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'shutting down');
-        process.off('SIGINT', onInt);
-        process.off('SIGTERM', onTerm);
-        void node.close(10_000).then(resolveStop);
-      };
-      const onInt = () => stop('SIGINT');
-      const onTerm = () => stop('SIGTERM');
-      process.once('SIGINT', onInt);
-      process.once('SIGTERM', onTerm);
-    });
+    const signal = await onShutdownSignals(node, log, Math.max(0, opts.grace) * 1000);
+    log.info({ signal }, 'node stopped');
   });
 }

@@ -1,0 +1,119 @@
+import type { ChannelCloseReason } from '../network/index.js';
+import type { AssociationInfo } from '../services/server.js';
+
+/** What happened on one association, for its summary log line and the audit trail. */
+export interface AssociationActivity {
+  info: AssociationInfo;
+  startedAt: number;
+  /** Instances received and stored (or kept as duplicates). */
+  instancesStored: number;
+  /** Bytes of the instances received (Part 10 files as stored). */
+  bytesReceived: number;
+  /** C-STOREs answered with a failure status. */
+  storeFailures: number;
+  /** Instances stored per Study Instance UID. */
+  studies: Map<string, number>;
+  queries: number;
+  /** Instances designated by C-MOVE / C-GET requests. */
+  instancesRetrieved: number;
+  commitmentRequests: number;
+  mppsRequests: number;
+}
+
+/** The summary written at the end of an association (one log line). */
+export interface AssociationSummary {
+  association: number;
+  peer: string;
+  callingAet: string;
+  calledAet: string;
+  tls?: { protocol: string; cipherSuite: string; peerCertificate?: string };
+  durationMs: number;
+  instances: number;
+  bytes: number;
+  storeFailures: number;
+  studies: number;
+  queries: number;
+  retrieved: number;
+  commitmentRequests: number;
+  mppsRequests: number;
+  end: string;
+}
+
+/** Per-association counters, created on 'association' and summarised on 'associationClosed'. */
+export class ActivityTracker {
+  readonly #byId = new Map<number, AssociationActivity>();
+
+  /** Start tracking an association. */
+  open(info: AssociationInfo): AssociationActivity {
+    const activity: AssociationActivity = {
+      info,
+      startedAt: performance.now(),
+      instancesStored: 0,
+      bytesReceived: 0,
+      storeFailures: 0,
+      studies: new Map(),
+      queries: 0,
+      instancesRetrieved: 0,
+      commitmentRequests: 0,
+      mppsRequests: 0,
+    };
+    this.#byId.set(info.id, activity);
+    return activity;
+  }
+
+  /** The counters of a running association (a detached dummy if it is unknown). */
+  of(info: AssociationInfo): AssociationActivity {
+    return this.#byId.get(info.id) ?? this.open(info);
+  }
+
+  /** True while the association is open. */
+  isOpen(id: number): boolean {
+    return this.#byId.has(id);
+  }
+
+  /** Stop tracking and return the summary. */
+  close(info: AssociationInfo, reason: ChannelCloseReason | undefined): AssociationSummary {
+    const a = this.#byId.get(info.id) ?? this.open(info);
+    this.#byId.delete(info.id);
+    const summary: AssociationSummary = {
+      association: info.id,
+      peer: `${info.remoteAddress}:${info.remotePort}`,
+      callingAet: info.callingAet,
+      calledAet: info.calledAet,
+      durationMs: Math.round(performance.now() - a.startedAt),
+      instances: a.instancesStored,
+      bytes: a.bytesReceived,
+      storeFailures: a.storeFailures,
+      studies: a.studies.size,
+      queries: a.queries,
+      retrieved: a.instancesRetrieved,
+      commitmentRequests: a.commitmentRequests,
+      mppsRequests: a.mppsRequests,
+      end: describeEnd(reason),
+    };
+    if (info.secureLink) {
+      summary.tls = { protocol: info.secureLink.protocol, cipherSuite: info.secureLink.cipherSuite };
+      const subject = info.secureLink.peerCertificate?.subject;
+      if (subject) summary.tls.peerCertificate = subject;
+    }
+    return summary;
+  }
+
+  /** The studies and counts an association stored (for the audit trail). */
+  studiesOf(info: AssociationInfo): ReadonlyMap<string, number> {
+    return this.#byId.get(info.id)?.studies ?? new Map();
+  }
+
+  /** Number of associations being tracked. */
+  get size(): number {
+    return this.#byId.size;
+  }
+}
+
+function describeEnd(reason: ChannelCloseReason | undefined): string {
+  if (!reason) return 'closed';
+  if (reason.kind === 'released') return 'released';
+  const r = reason as { source?: number; reason?: number };
+  if (r.source === -1) return 'connection closed';
+  return `aborted (source ${r.source ?? '?'}, reason ${r.reason ?? '?'})`;
+}

@@ -1,0 +1,234 @@
+import { existsSync } from 'node:fs';
+import { type Dataset, datasetFromJson } from '../data/index.js';
+import { CommandField, Status, statusCategory } from '../dimse/index.js';
+import type { Logger } from '../log.js';
+import { connect } from '../services/client.js';
+import { UNCOMPRESSED_TRANSFER_SYNTAXES } from '../services/presentation.js';
+import type { AssociationInfo, NRequest, NResponse, ServerAssociation } from '../services/server.js';
+import { SopClass } from '../services/sop-classes.js';
+import type { TlsOptions } from '../tls/types.js';
+import type { CommitmentReference, CommitmentResult } from './commitment.js';
+import type { PeerConfig } from './config.js';
+import type { Index } from './index-db.js';
+
+/** Event Type ID of the N-EVENT-REPORT (PS3.4 J.3.3): 1 all committed, 2 some failed. */
+export const CommitmentEventType = { Success: 1, Failures: 2 } as const;
+
+/** How a commitment report reached (or did not reach) the requestor. */
+export type CommitmentDelivery =
+  | { via: 'same-association'; status: number }
+  | { via: 'new-association'; status: number; peer: string }
+  | { via: 'undelivered'; reason: string };
+
+/** A parsed N-ACTION request of the Storage Commitment Push Model. */
+export interface CommitmentRequest {
+  transactionUid: string;
+  references: CommitmentReference[];
+}
+
+/** What {@link StorageCommitmentScp} needs from the node. */
+export interface StorageCommitmentOptions {
+  aet: string;
+  index: Index;
+  peers: Record<string, PeerConfig>;
+  /** Client credentials for peers with `tls: true`. */
+  clientTls?: TlsOptions;
+  log: Logger;
+  /** Is the association still open (so the report can go back on it)? */
+  isOpen: (association: AssociationInfo) => boolean;
+  /** Wrap the report delivery (shutdown waits for it). */
+  track: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Called after each delivery attempt (tests, logs). */
+  onReport?: (report: {
+    transactionUid: string;
+    result: CommitmentResult;
+    delivery: CommitmentDelivery;
+  }) => void;
+  /** Connect timeout for the new-association path (ms). */
+  timeoutMs?: number;
+}
+
+const UID = /^[0-9]+(\.[0-9]+)*$/;
+
+/** Read TransactionUID and Referenced SOP Sequence from the N-ACTION-RQ data set, or say what is wrong. */
+export function parseCommitmentRequest(ds: Dataset | undefined): CommitmentRequest | string {
+  if (!ds) return 'N-ACTION has no data set (Transaction UID, Referenced SOP Sequence)';
+  const transactionUid = (ds.getString('TransactionUID') ?? '').trim();
+  if (!UID.test(transactionUid) || transactionUid.length > 64)
+    return `Transaction UID ${JSON.stringify(transactionUid)} is not a UID`;
+  const items = ds.getSequence('ReferencedSOPSequence');
+  if (!items || items.length === 0) return 'Referenced SOP Sequence is missing or empty';
+  const references: CommitmentReference[] = [];
+  for (const [i, item] of items.entries()) {
+    const sopClassUid = (item.getString('ReferencedSOPClassUID') ?? '').trim();
+    const sopInstanceUid = (item.getString('ReferencedSOPInstanceUID') ?? '').trim();
+    if (!sopClassUid || !sopInstanceUid)
+      return `Referenced SOP Sequence item ${i + 1} lacks Referenced SOP Class/Instance UID`;
+    references.push({ sopClassUid, sopInstanceUid });
+  }
+  return { transactionUid, references };
+}
+
+/** The N-EVENT-REPORT data set (PS3.4 J.3.3.1): references committed and, for event type 2, those that failed. */
+export function commitmentReportDataset(
+  aet: string,
+  transactionUid: string,
+  result: CommitmentResult,
+): Dataset {
+  const json: Record<string, unknown> = {
+    '00081195': { vr: 'UI', Value: [transactionUid] },
+  };
+  if (result.success.length > 0) {
+    json['00080054'] = { vr: 'AE', Value: [aet] };
+    json['00081199'] = {
+      vr: 'SQ',
+      Value: result.success.map((r) => ({
+        '00081150': { vr: 'UI', Value: [r.sopClassUid] },
+        '00081155': { vr: 'UI', Value: [r.sopInstanceUid] },
+      })),
+    };
+  }
+  if (result.failed.length > 0) {
+    json['00081198'] = {
+      vr: 'SQ',
+      Value: result.failed.map((r) => ({
+        '00081150': { vr: 'UI', Value: [r.sopClassUid] },
+        '00081155': { vr: 'UI', Value: [r.sopInstanceUid] },
+        '00081197': { vr: 'US', Value: [r.reason] },
+      })),
+    };
+  }
+  return datasetFromJson(json);
+}
+
+/**
+ * Storage Commitment Push Model SCP (PS3.4 Annex J): answers N-ACTION (action type 1)
+ * at once, then checks the references against the index and sends the N-EVENT-REPORT
+ * (event type 1 or 2) on the same association while it is open; otherwise (or if the
+ * requestor refuses it there) on a new association to the peer configured under the
+ * requestor's AE title, over TLS when that peer is configured so.
+ */
+export class StorageCommitmentScp {
+  constructor(private readonly options: StorageCommitmentOptions) {}
+
+  /** Handle an N-ACTION-RQ; the report follows asynchronously after the response. */
+  handle(request: NRequest, association: AssociationInfo, peer: ServerAssociation): NResponse {
+    if (request.commandField !== CommandField.N_ACTION_RQ) return { status: Status.UnrecognizedOperation };
+    if (
+      request.sopInstanceUid !== undefined &&
+      request.sopInstanceUid !== SopClass.StorageCommitmentPushModelInstance
+    )
+      return { status: Status.NoSuchSopInstance };
+    if (request.actionTypeId !== 1) return { status: Status.NoSuchAction };
+    const parsed = parseCommitmentRequest(request.dataset);
+    if (typeof parsed === 'string') {
+      this.options.log.warn({ association: association.id }, `storage commitment refused: ${parsed}`);
+      return { status: Status.InvalidArgumentValue };
+    }
+    // The response must reach the requestor before the report: start after this turn.
+    setImmediate(() => {
+      void this.options
+        .track(() => this.report(parsed, association, peer))
+        .catch((err: unknown) => this.options.log.error({ err }, 'storage commitment report failed'));
+    });
+    return { status: Status.Success, sopInstanceUid: SopClass.StorageCommitmentPushModelInstance };
+  }
+
+  private async report(
+    request: CommitmentRequest,
+    association: AssociationInfo,
+    peer: ServerAssociation,
+  ): Promise<void> {
+    const { index, aet, log } = this.options;
+    const result = index.checkCommitment(request.references, (path) => existsSync(path));
+    const eventTypeId =
+      result.failed.length === 0 ? CommitmentEventType.Success : CommitmentEventType.Failures;
+    const dataset = commitmentReportDataset(aet, request.transactionUid, result);
+    const command = {
+      commandField: CommandField.N_EVENT_REPORT_RQ,
+      affectedSopClassUid: SopClass.StorageCommitmentPushModel,
+      affectedSopInstanceUid: SopClass.StorageCommitmentPushModelInstance,
+      eventTypeId,
+      hasDataset: true,
+    };
+    let delivery: CommitmentDelivery | undefined;
+    let sameAssociationProblem = 'association closed';
+    if (this.options.isOpen(association)) {
+      try {
+        const rsp = await peer.request(SopClass.StorageCommitmentPushModel, command, dataset);
+        const status = rsp.status ?? Status.ProcessingFailure;
+        if (statusCategory(status) === 'success' || statusCategory(status) === 'warning')
+          delivery = { via: 'same-association', status };
+        else sameAssociationProblem = `requestor answered 0x${status.toString(16).padStart(4, '0')}`;
+      } catch (err) {
+        sameAssociationProblem = err instanceof Error ? err.message : String(err);
+      }
+    }
+    if (!delivery)
+      delivery = await this.reportOnNewAssociation(
+        association.callingAet,
+        command,
+        dataset,
+        sameAssociationProblem,
+      );
+    const fields = {
+      association: association.id,
+      callingAet: association.callingAet,
+      transactionUid: request.transactionUid,
+      committed: result.success.length,
+      failed: result.failed.length,
+      delivery,
+    };
+    if (delivery.via === 'undelivered')
+      log.warn(fields, `storage commitment report not delivered: ${delivery.reason}`);
+    else log.info(fields, 'storage commitment report sent');
+    this.options.onReport?.({ transactionUid: request.transactionUid, result, delivery });
+  }
+
+  private async reportOnNewAssociation(
+    callingAet: string,
+    command: Parameters<ServerAssociation['request']>[1],
+    dataset: Dataset,
+    sameAssociationProblem: string,
+  ): Promise<CommitmentDelivery> {
+    const peer = this.options.peers[callingAet];
+    if (!peer)
+      return {
+        via: 'undelivered',
+        reason: `${sameAssociationProblem}, and no peer ${callingAet} is configured for a new association`,
+      };
+    const where = `${callingAet}@${peer.host}:${peer.port}${peer.tls ? ' (TLS)' : ''}`;
+    try {
+      const assoc = await connect({
+        host: peer.host,
+        port: peer.port,
+        callingAet: this.options.aet,
+        calledAet: callingAet,
+        tls: peer.tls ? this.options.clientTls : undefined,
+        timeoutMs: this.options.timeoutMs ?? 30_000,
+        contexts: [
+          {
+            abstractSyntax: SopClass.StorageCommitmentPushModel,
+            transferSyntaxes: [...UNCOMPRESSED_TRANSFER_SYNTAXES],
+          },
+        ],
+        logger: this.options.log,
+      });
+      try {
+        const rsp = await assoc.request(SopClass.StorageCommitmentPushModel, command, dataset);
+        return {
+          via: 'new-association',
+          status: rsp.command.status ?? Status.ProcessingFailure,
+          peer: where,
+        };
+      } finally {
+        await assoc.release().catch(() => assoc.abort());
+      }
+    } catch (err) {
+      return {
+        via: 'undelivered',
+        reason: `${sameAssociationProblem}; new association to ${where} failed: ${err instanceof Error ? err.message : String(err)}`,
+      };
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import { type Dataset, datasetFromJson, datasetFromKeywords } from '../data/index.js';
+import { lookupTag } from '../data/dictionary.js';
+import type { RequestContext } from '../services/server.js';
+import { SopClass } from '../services/sop-classes.js';
+import type { AuditTrail } from './audit.js';
+import type { ActivityTracker } from './activity.js';
+import { QueryError } from './errors.js';
+import type { Index, RetrieveItem } from './index-db.js';
+import type { QueryKey } from './matching.js';
+import type { QueryLevel, QueryModel } from './query-attributes.js';
+
+/**
+ * C-FIND query keys of an identifier (everything but the level and the character set).
+ * A sequence key carries the keys of its first item as `items` (PS3.4 C.2.2.2.6).
+ */
+export function queryKeysOf(query: Dataset): QueryKey[] {
+  const keys: QueryKey[] = [];
+  for (const element of query) {
+    const entry = lookupTag(element.tag);
+    if (!entry || entry.keyword === 'QueryRetrieveLevel' || entry.keyword === 'SpecificCharacterSet')
+      continue;
+    if (element.vr === 'SQ') {
+      const key: QueryKey = { keyword: entry.keyword, vr: 'SQ', value: '' };
+      const first = query.getSequence(element.tag)?.[0];
+      if (first) key.items = queryKeysOf(first);
+      keys.push(key);
+      continue;
+    }
+    keys.push({
+      keyword: entry.keyword,
+      vr: element.vr,
+      value: query.getStrings(element.tag)?.join('\\') ?? '',
+    });
+  }
+  return keys;
+}
+
+/** The information model of a C-FIND / C-MOVE / C-GET SOP class. */
+export function modelOf(sopClassUid: string): QueryModel | 'worklist' {
+  if (sopClassUid === SopClass.ModalityWorklistFind) return 'worklist';
+  return sopClassUid.startsWith('1.2.840.10008.5.1.4.1.2.1.') ? 'patient' : 'study';
+}
+
+/** The Query/Retrieve Level of an identifier; a missing or unknown level is a {@link QueryError}. */
+export function levelOf(query: Dataset): QueryLevel {
+  const level = (query.getString('QueryRetrieveLevel') ?? '').trim().toUpperCase();
+  if (level === 'PATIENT' || level === 'STUDY' || level === 'SERIES' || level === 'IMAGE') return level;
+  throw new QueryError(
+    'ERR_QUERY_INVALID',
+    `QueryRetrieveLevel ${JSON.stringify(level)} is not PATIENT, STUDY, SERIES or IMAGE`,
+  );
+}
+
+/** What the Q/R handlers need from the node. */
+export interface QueryServiceOptions {
+  index: Index;
+  audit: AuditTrail;
+  activity: ActivityTracker;
+}
+
+/**
+ * C-FIND SCP on the patient root, study root and Modality Worklist models. A malformed
+ * identifier throws {@link QueryError} before the first match, which the server answers
+ * with a failure status (the association lives on).
+ */
+export function findHandler(options: QueryServiceOptions) {
+  const { index, audit, activity } = options;
+  return function* find(query: Dataset, ctx: RequestContext): Iterable<Dataset> {
+    const peer = ctx.association;
+    const model = modelOf(ctx.sopClassUid);
+    const keys = queryKeysOf(query);
+    activity.of(peer).queries++;
+    const keywords = keys.map((k) => k.keyword);
+    let matches: Dataset[];
+    let level: QueryLevel | undefined;
+    try {
+      if (model === 'worklist') {
+        matches = index.findWorklist(keys).map((item) => datasetFromJson(item));
+      } else {
+        level = levelOf(query);
+        const lvl = level;
+        matches = index
+          .find(model, lvl, flat(keys))
+          .map((match) => datasetFromKeywords({ ...match, QueryRetrieveLevel: lvl }));
+      }
+    } catch (err) {
+      audit.query(
+        peer,
+        ctx.sopClassUid,
+        { level, keys: keywords },
+        4,
+        err instanceof Error ? err.message : String(err),
+      );
+      throw err;
+    }
+    audit.query(peer, ctx.sopClassUid, { level, keys: keywords, matches: matches.length });
+    yield* matches;
+  };
+}
+
+/** The stored files a C-MOVE / C-GET identifier designates. */
+export function retrieveItems(index: Index, query: Dataset, sopClassUid: string): RetrieveItem[] {
+  const model = modelOf(sopClassUid);
+  if (model === 'worklist') throw new QueryError('ERR_QUERY_INVALID', 'the worklist model has no retrieve');
+  return index.filesFor(model, levelOf(query), flat(queryKeysOf(query)));
+}
+
+/** Patient/study root keys: sequence keys are return keys only (their item keys are not matched). */
+function flat(keys: QueryKey[]): QueryKey[] {
+  return keys.map(({ items: _items, ...key }) => key);
+}
+
+/** Instances per study of a retrieve (for the audit trail). */
+export function studiesOf(items: readonly RetrieveItem[]): Map<string, number> {
+  const studies = new Map<string, number>();
+  for (const item of items) studies.set(item.studyInstanceUid, (studies.get(item.studyInstanceUid) ?? 0) + 1);
+  return studies;
+}

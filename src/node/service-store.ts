@@ -1,0 +1,145 @@
+import { stat } from 'node:fs/promises';
+import type { Dataset } from '../data/index.js';
+import { Status } from '../dimse/index.js';
+import type { Logger } from '../log.js';
+import type { AssociationInfo } from '../services/server.js';
+import type { ReceivedInstance } from '../services/store-sink.js';
+import type { ActivityTracker } from './activity.js';
+import { StorageError } from './errors.js';
+import type { Index, InstanceRecord } from './index-db.js';
+import type { DuplicatePolicy, InstanceStorage } from './storage.js';
+
+/** Failure: Duplicate SOP Instance (0x0111), the answer to a duplicate under policy `reject`. */
+export const DUPLICATE_SOP_INSTANCE = 0x0111;
+
+/** Failure 0xC000 "Cannot understand": the data set lacks what storing it needs. */
+export const CANNOT_UNDERSTAND = 0xc000;
+
+const INSTANCE_KEYS = {
+  patientId: 'PatientID',
+  issuerOfPatientId: 'IssuerOfPatientID',
+  patientName: 'PatientName',
+  patientBirthDate: 'PatientBirthDate',
+  patientSex: 'PatientSex',
+  studyDate: 'StudyDate',
+  studyTime: 'StudyTime',
+  accessionNumber: 'AccessionNumber',
+  studyId: 'StudyID',
+  referringPhysicianName: 'ReferringPhysicianName',
+  studyDescription: 'StudyDescription',
+  modality: 'Modality',
+  seriesNumber: 'SeriesNumber',
+  seriesDescription: 'SeriesDescription',
+  instanceNumber: 'InstanceNumber',
+} as const;
+
+/** The index record of a stored instance, from its data set. */
+export function instanceRecordOf(
+  ds: Dataset,
+  file: { path: string; size: number; transferSyntaxUid: string; callingAet?: string },
+): InstanceRecord {
+  const required = (keyword: string): string => {
+    const v = ds.getString(keyword)?.trim();
+    if (!v) throw new StorageError('ERR_STORAGE_BAD_INSTANCE', `instance has no ${keyword}`);
+    return v;
+  };
+  const record: InstanceRecord = {
+    studyInstanceUid: required('StudyInstanceUID'),
+    seriesInstanceUid: required('SeriesInstanceUID'),
+    sopInstanceUid: required('SOPInstanceUID'),
+    sopClassUid: required('SOPClassUID'),
+    path: file.path,
+    size: file.size,
+    transferSyntaxUid: file.transferSyntaxUid,
+    callingAet: file.callingAet,
+    specificCharacterSet: ds.getStrings('SpecificCharacterSet')?.join('\\'),
+  };
+  const optional = record as unknown as Record<string, string>;
+  for (const [field, keyword] of Object.entries(INSTANCE_KEYS)) {
+    const value = ds.getStrings(keyword)?.join('\\');
+    if (value !== undefined && value !== '') optional[field] = value;
+  }
+  return record;
+}
+
+/** What the Storage SCP needs from the node. */
+export interface StoreServiceOptions {
+  storage: InstanceStorage;
+  index: Index;
+  policy: DuplicatePolicy;
+  activity: ActivityTracker;
+  log: Logger;
+  /** Wrap each commit + index (shutdown waits for them). */
+  track: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+/**
+ * Storage SCP: the received temp file (already in STORAGE/.incoming) is fsynced and moved
+ * into place, then indexed while the per-UID lock is held, and only then is the C-STORE
+ * answered. A full disk answers 0xA700; an index failure removes the new file again (no
+ * file without an index row).
+ */
+export function storeHandler(options: StoreServiceOptions) {
+  const { storage, index, policy, activity, log, track } = options;
+  return async (instance: ReceivedInstance & { association: AssociationInfo }): Promise<number> => {
+    const counters = activity.of(instance.association);
+    const status = await track(() => storeOne(instance)).catch((err: unknown) => {
+      if (err instanceof StorageError && err.code === 'ERR_STORAGE_FULL') {
+        log.error({ err, sopInstanceUid: instance.sopInstanceUid }, 'storage full: C-STORE refused (0xA700)');
+        return Status.OutOfResources;
+      }
+      if (err instanceof StorageError && err.kind === 'dimse') {
+        log.warn({ sopInstanceUid: instance.sopInstanceUid }, `C-STORE refused: ${err.message}`);
+        return CANNOT_UNDERSTAND;
+      }
+      log.error({ err, sopInstanceUid: instance.sopInstanceUid }, 'C-STORE failed');
+      return Status.OutOfResources;
+    });
+    if (status !== Status.Success) counters.storeFailures++;
+    return status;
+  };
+
+  async function storeOne(instance: ReceivedInstance & { association: AssociationInfo }): Promise<number> {
+    const counters = activity.of(instance.association);
+    const size = (await stat(instance.file)).size;
+    const ds = await instance.readDataset();
+    const declared = ds.getString('SOPInstanceUID')?.trim();
+    if (declared && instance.sopInstanceUid && declared !== instance.sopInstanceUid)
+      throw new StorageError(
+        'ERR_STORAGE_BAD_INSTANCE',
+        `SOP Instance UID ${declared} of the data set differs from ${instance.sopInstanceUid} of the command`,
+      );
+    const record = instanceRecordOf(ds, {
+      path: '',
+      size,
+      transferSyntaxUid: instance.transferSyntaxUid,
+      callingAet: instance.association.callingAet,
+    });
+    const result = await storage.commit(
+      instance.file,
+      {
+        studyInstanceUid: record.studyInstanceUid,
+        seriesInstanceUid: record.seriesInstanceUid,
+        sopInstanceUid: record.sopInstanceUid,
+      },
+      policy,
+      {
+        whileLocked: async (r) => {
+          if (r.outcome !== 'stored' && r.outcome !== 'replaced') return;
+          try {
+            index.upsertInstance({ ...record, path: r.path });
+          } catch (err) {
+            // no file without an index row: undo the commit
+            if (r.outcome === 'stored') await storage.remove(r.path).catch(() => undefined);
+            throw err;
+          }
+        },
+      },
+    );
+    if (result.outcome === 'rejected') return DUPLICATE_SOP_INSTANCE;
+    counters.instancesStored++;
+    counters.bytesReceived += size;
+    counters.studies.set(record.studyInstanceUid, (counters.studies.get(record.studyInstanceUid) ?? 0) + 1);
+    return Status.Success;
+  }
+}
