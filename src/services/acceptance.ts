@@ -1,5 +1,5 @@
 import { allTransferSyntaxes, TransferSyntax } from '../data/index.js';
-import type { AcceptorPolicy } from '../network/index.js';
+import type { AcceptorPolicy, AssociationDecision, AssociationRequest } from '../network/index.js';
 import type { SecureLinkInfo } from '../tls/types.js';
 import type { DicomServerOptions } from './server.js';
 import { isStorageSopClass, SopClass } from './sop-classes.js';
@@ -47,11 +47,29 @@ function offeredAbstractSyntax(options: DicomServerOptions, abstractSyntax: stri
   }
 }
 
+/** A-ASSOCIATE-RJ for "local limit exceeded": transient, service provider (presentation), reason 2 (PS3.8 Table 9-21). */
+export const LOCAL_LIMIT_EXCEEDED = { result: 2, source: 3, reason: 2 } as const;
+
+/** A-ASSOCIATE-RJ for "calling AE title not recognized": permanent, service user, reason 3. */
+export const CALLING_AET_NOT_RECOGNIZED = { result: 1, source: 1, reason: 3 } as const;
+
+/** What the server knows about the connection an association request came on. */
+export interface ConnectionFacts {
+  remoteAddress: string;
+  secureLink?: SecureLinkInfo;
+  /** Already over the association limit when the connection arrived (rejected: local limit exceeded). */
+  overLimit?: boolean;
+  /**
+   * The server's own checks (limits, AE title binding), asked before the user's
+   * `onAssociationRequest`: a rejection, or undefined to go on.
+   */
+  admit?: (request: AssociationRequest) => AssociationDecision | undefined;
+  /** Told the final decision (after the user's hook), e.g. to count an accepted association. */
+  decided?: (request: AssociationRequest, decision: AssociationDecision) => void;
+}
+
 /** The acceptor policy of a {@link DicomServer} for one incoming association. */
-export function acceptancePolicy(
-  options: DicomServerOptions,
-  connection: { overLimit: boolean; secureLink?: SecureLinkInfo; remoteAddress: string },
-): AcceptorPolicy {
+export function acceptancePolicy(options: DicomServerOptions, connection: ConnectionFacts): AcceptorPolicy {
   const aets = Array.isArray(options.aet) ? options.aet : [options.aet];
   const storageSyntaxes = storageTransferSyntaxes();
   return {
@@ -72,8 +90,14 @@ export function acceptancePolicy(
     idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
     logger: options.logger,
     onAssociationRequest: async (request) => {
-      if (connection.overLimit) return { result: 2, source: 2, reason: 2 };
-      return options.onAssociationRequest ? options.onAssociationRequest(request) : { accept: true };
+      let decision: AssociationDecision | undefined = connection.overLimit
+        ? { ...LOCAL_LIMIT_EXCEEDED }
+        : connection.admit?.(request);
+      decision ??= options.onAssociationRequest
+        ? await options.onAssociationRequest(request)
+        : { accept: true };
+      connection.decided?.(request, decision);
+      return decision;
     },
   };
 }

@@ -14,13 +14,15 @@ import { createLogger, type Logger } from '../log.js';
 import {
   type AcceptorPolicy,
   type AssociationChannel,
+  type AssociationRejection,
   acceptAssociation,
   type NegotiatedContext,
 } from '../network/index.js';
 import { createSecureAcceptor, type SecureAcceptor } from '../tls/acceptor.js';
 import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 import { connect } from './client.js';
-import { acceptancePolicy } from './acceptance.js';
+import { acceptancePolicy, CALLING_AET_NOT_RECOGNIZED, LOCAL_LIMIT_EXCEEDED } from './acceptance.js';
+import { type AeTitleBindings, checkAeTitleBinding } from './ae-binding.js';
 import { findSopClass, isStorageSopClass, SopClass } from './sop-classes.js';
 import {
   type ReceivedInstance,
@@ -108,8 +110,27 @@ export interface DicomServerOptions {
   maxPduLength?: number;
   /** Asynchronous operations window we grant (default 1 = synchronous). */
   maxOperations?: number;
-  /** Most associations at once; more are rejected (transient, reason 2 "local limit exceeded"). */
+  /** Most associations at once; more are rejected (transient, service provider, reason 2 "local limit exceeded"). */
   maxAssociations?: number;
+  /** Most associations at once from one remote address; more are rejected like {@link maxAssociations}. */
+  maxAssociationsPerAddress?: number;
+  /**
+   * AE title ↔ certificate identity binding: calling AE title → certificate identities
+   * (subject CN, or SAN DNS name / IP address / URI) allowed to use it. A listed calling
+   * AE title must come over TLS with a peer certificate matching one of them, otherwise
+   * the association is rejected (permanent, service user, reason 3 "calling AE title not
+   * recognized") and a warning names why. Unlisted titles are accepted unless
+   * {@link requireBoundAeTitles} is set.
+   */
+  aeTitleBindings?: AeTitleBindings;
+  /** Reject calling AE titles not listed in {@link aeTitleBindings} (reason 3). Default false. */
+  requireBoundAeTitles?: boolean;
+  /**
+   * Watch the TLS key/certificate/CA/CRL files and reload them when they change
+   * (new associations use the new credentials, running ones are untouched; a broken
+   * new set is logged and the old one kept). Default false; see also {@link DicomServer.reloadCredentials}.
+   */
+  watchCredentials?: boolean | { debounceMs?: number };
   /** Abort an association idle this long (ms); default 5 minutes. */
   idleTimeoutMs?: number;
   /** ARTIM / handshake timeout (ms); default 30 s. */
@@ -145,16 +166,21 @@ export interface ServerAssociation {
  *
  * Events: `'secureLinkReady'(info: SecureLinkInfo, association: { remoteAddress })` after each
  * TLS handshake, before A-ASSOCIATE; `'association'(info)` once established;
- * `'associationClosed'(info, reason)`; `'connectionError'(err, remoteAddress)` for failures
- * that end one connection (TLS, bad PDUs) — the server keeps serving.
+ * `'associationClosed'(info, reason)`; `'associationRejected'(rejection: AssociationRejection)`
+ * when this server's own checks (limits, AE title binding) refuse one;
+ * `'connectionError'(err, remoteAddress)` for failures that end one connection (TLS, bad
+ * PDUs, rejections) — the server keeps serving.
  */
 export class DicomServer extends EventEmitter {
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly log: Logger;
   private acceptor: SecureAcceptor | undefined;
+  private stopWatching: (() => void) | undefined;
   private nextId = 1;
+  /** Associations accepted (or being accepted) and not yet closed, in total and per remote address. */
   private active = 0;
+  private readonly activeByAddress = new Map<string, number>();
 
   constructor(readonly options: DicomServerOptions) {
     super();
@@ -165,8 +191,11 @@ export class DicomServer extends EventEmitter {
   async listen(options: ListenOptions): Promise<{ port: number; address: string }> {
     const secure = options.secure ?? this.options.tls !== undefined;
     if (secure && !this.options.tls) throw new Error('a secure listener needs the server tls options');
-    if (secure && !this.acceptor)
+    if (secure && !this.acceptor) {
       this.acceptor = await createSecureAcceptor(this.options.tls as TlsOptions, this.log);
+      const watch = this.options.watchCredentials;
+      if (watch) this.stopWatching = this.acceptor.watchCredentials(watch === true ? {} : watch);
+    }
     const server = createServer({ noDelay: true }, (socket) => this.onConnection(socket, secure));
     server.on('error', (err) => this.log.error({ err }, 'listener error'));
     await new Promise<void>((resolve, reject) => {
@@ -198,7 +227,13 @@ export class DicomServer extends EventEmitter {
       while (this.sockets.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     }
     for (const s of this.sockets) s.destroy();
+    this.stopWatching?.();
     this.acceptor?.close();
+  }
+
+  /** Associations currently accepted (including those whose A-ASSOCIATE-AC is on its way). */
+  get activeAssociations(): number {
+    return this.active;
   }
 
   private onConnection(socket: Socket, secure: boolean): void {
@@ -228,13 +263,54 @@ export class DicomServer extends EventEmitter {
       secureLink = secured.info;
       this.emit('secureLinkReady', secureLink, { remoteAddress, remotePort });
     }
-    const overLimit =
-      this.options.maxAssociations !== undefined && this.active >= this.options.maxAssociations;
-    const channel = await acceptAssociation(
-      stream,
-      acceptancePolicy(this.options, { overLimit, secureLink, remoteAddress }),
-    );
-    this.active++;
+    let holdsSlot = false;
+    const release = () => {
+      if (!holdsSlot) return;
+      holdsSlot = false;
+      this.active--;
+      const n = (this.activeByAddress.get(remoteAddress) ?? 1) - 1;
+      if (n <= 0) this.activeByAddress.delete(remoteAddress);
+      else this.activeByAddress.set(remoteAddress, n);
+    };
+    let channel: AssociationChannel;
+    try {
+      channel = await acceptAssociation(
+        stream,
+        acceptancePolicy(this.options, {
+          secureLink,
+          remoteAddress,
+          admit: (request) => {
+            const refusal = this.admit(request.callingAet, remoteAddress, secureLink);
+            if (refusal) {
+              const rejection = refusal.decision;
+              this.log.warn(
+                { callingAet: request.callingAet, calledAet: request.calledAet, remoteAddress },
+                `association from ${remoteAddress} rejected: ${refusal.why}`,
+              );
+              this.emit('associationRejected', {
+                callingAet: request.callingAet,
+                calledAet: request.calledAet,
+                remoteAddress,
+                ...rejection,
+                message: refusal.why,
+              } satisfies ServerRejection);
+              return rejection;
+            }
+            // reserve the slot now: another request may be decided while the user hook runs
+            holdsSlot = true;
+            this.active++;
+            this.activeByAddress.set(remoteAddress, (this.activeByAddress.get(remoteAddress) ?? 0) + 1);
+            return undefined;
+          },
+          decided: (_request, decision) => {
+            if (decision.accept !== true) release();
+          },
+        }),
+      );
+    } catch (err) {
+      release();
+      throw err;
+    }
     const info: AssociationInfo = {
       id: this.nextId++,
       callingAet: channel.negotiated.callingAet,
@@ -245,11 +321,54 @@ export class DicomServer extends EventEmitter {
     };
     this.emit('association', info);
     channel.once('closed', (reason) => {
-      this.active--;
+      release();
       this.emit('associationClosed', info, reason);
     });
     new ServerAssociationRunner(channel, info, this.options, this.log);
   }
+
+  /** The server's own admission checks: limits, then AE title binding. */
+  private admit(
+    callingAet: string,
+    remoteAddress: string,
+    secureLink: SecureLinkInfo | undefined,
+  ): { decision: AssociationRejection; why: string } | undefined {
+    const { maxAssociations, maxAssociationsPerAddress } = this.options;
+    if (maxAssociations !== undefined && this.active >= maxAssociations) {
+      return {
+        decision: { ...LOCAL_LIMIT_EXCEEDED },
+        why: `local limit exceeded: ${this.active} associations running (maxAssociations ${maxAssociations})`,
+      };
+    }
+    const fromAddress = this.activeByAddress.get(remoteAddress) ?? 0;
+    if (maxAssociationsPerAddress !== undefined && fromAddress >= maxAssociationsPerAddress) {
+      return {
+        decision: { ...LOCAL_LIMIT_EXCEEDED },
+        why: `local limit exceeded: ${fromAddress} associations running from ${remoteAddress} (maxAssociationsPerAddress ${maxAssociationsPerAddress})`,
+      };
+    }
+    const binding = checkAeTitleBinding(
+      this.options.aeTitleBindings,
+      callingAet,
+      secureLink,
+      this.options.requireBoundAeTitles,
+    );
+    if (!binding.ok) return { decision: { ...CALLING_AET_NOT_RECOGNIZED }, why: binding.reason };
+    return undefined;
+  }
+}
+
+/** An association this server refused by its own checks (event `'associationRejected'`). */
+export interface ServerRejection {
+  callingAet: string;
+  calledAet: string;
+  remoteAddress: string;
+  /** A-ASSOCIATE-RJ result (1 permanent, 2 transient), source and reason (PS3.8 Table 9-21). */
+  result: number;
+  source: number;
+  reason: number;
+  /** Why, in words (also logged). */
+  message: string;
 }
 
 /** Runs the DIMSE side of one accepted association. */
@@ -269,6 +388,17 @@ class ServerAssociationRunner implements ServerAssociation {
       onRequest: (msg, ctx) => this.dispatch(msg, ctx),
     });
     channel.on('releaseRequested', () => channel.respondRelease());
+    // instances still arriving (or never answered) when the association ends leave no temp file
+    channel.once('closed', () => {
+      setImmediate(() => {
+        for (const sink of this.receiving.values()) {
+          sink
+            .discard()
+            .catch((err: unknown) => this.log.warn({ err, file: sink.file }, 'temp file not removed'));
+        }
+        this.receiving.clear();
+      });
+    });
   }
 
   async request(
