@@ -182,7 +182,8 @@ export async function createSecureAcceptor(
       return;
     }
     const info = describeSecureLink(socket, profile);
-    settle(socket, { ok: { socket, info } });
+    // leave OpenSSL's read path before the caller starts writing
+    setImmediate(() => settle(socket, { ok: { socket, info } }));
   });
   server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
     const err = handshakeError(error, { side: 'server', peer: endpoint(socket) });

@@ -178,7 +178,8 @@ export async function secureClientConnect(
               peer,
             }),
       );
-    const onTicket = () => succeed();
+    // 'session' fires inside OpenSSL's read path; writes made there (by our caller) would be lost
+    const onTicket = () => setImmediate(succeed);
     const onSecureConnect = () => {
       const resumed = tlsSocket.isSessionReused();
       const cert = tlsSocket.getPeerX509Certificate() ?? (resumed ? cached?.peer : undefined);
