@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { TlsError } from '../../tls/errors.js';
 import { listProfileCiphers, type ProfileCipherList } from '../../tls/profiles.js';
 import type { SecurityProfileName } from '../../tls/types.js';
 import type { CliContext } from '../context.js';
@@ -24,7 +25,10 @@ function formatList(list: ProfileCipherList): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** `dicomnet tls ciphers [--profile P] [--json]`: what a profile negotiates on this platform. */
+/**
+ * `dicomnet tls ciphers [--profile P] [--json]`: what a profile negotiates on this platform
+ * (like DCMTK's `--list-ciphers`). Exit code 4 when the one profile asked for cannot be used here.
+ */
 export function registerTls(program: Command, ctx: CliContext): void {
   const tls = program.command('tls').description('TLS information');
   tls
@@ -37,5 +41,8 @@ export function registerTls(program: Command, ctx: CliContext): void {
       const lists = names.map((name) => listProfileCiphers(name));
       if (opts.json) ctx.stdout.write(`${JSON.stringify(opts.profile ? lists[0] : lists)}\n`);
       else ctx.stdout.write(lists.map(formatList).join('\n'));
+      // asked about one profile that cannot work here: say so in the exit code too (4)
+      const only = opts.profile ? lists[0] : undefined;
+      if (only?.unavailableReason) throw new TlsError('ERR_TLS_PROFILE_UNAVAILABLE', only.unavailableReason);
     });
 }
