@@ -497,16 +497,16 @@ describe('PDUs arriving together with the A-ASSOCIATE-AC', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
+    const channel = await associate(port);
     try {
-      const channel = await associate(port);
       const got = await within(
         new Promise<Pdv[]>((resolve) => channel.on('pdvs', resolve)),
         2000,
         'P-DATA delivered after the AC',
       );
       assert.equal(got[0]?.data.toString(), 'hello!');
-      channel.abort();
     } finally {
+      channel.abort();
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
