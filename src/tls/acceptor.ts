@@ -8,6 +8,7 @@
  * hot reload. Verification failures are decided here (not by OpenSSL) so the reason
  * can be reported and logged.
  */
+import { randomBytes } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import type { Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
@@ -113,7 +114,9 @@ function watchedFiles(opts: TlsOptions): string[] {
 
 /**
  * Create an acceptor for `opts` (loads and checks the credentials now). Needs a
- * certificate and key (or `pfx`); `requirePeerCertificate` needs `ca`.
+ * certificate and key (or `pfx`); `requirePeerCertificate` needs `ca`. With `ca` but
+ * without `requirePeerCertificate`, a client certificate is asked for and verified when
+ * one is sent (DCMTK `--verify-peer-cert`), but not required.
  */
 export async function createSecureAcceptor(
   opts: TlsOptions,
@@ -197,9 +200,9 @@ export async function createSecureAcceptor(
 
   const reloadCredentials = async () => {
     const next = await load();
-    const ticketKeys = server.getTicketKeys();
     server.setSecureContext(secureContextOptions(next, resolved));
-    server.setTicketKeys(ticketKeys);
+    // new trust (CA, CRL) must not be bypassed by resuming a session verified under the old one
+    server.setTicketKeys(randomBytes(48));
     current = next;
     log.info(
       {

@@ -99,7 +99,13 @@ export async function secureClientConnect(
     socket.destroy();
     throw err;
   }
-  const secureContext = buildSecureContext(creds, resolved);
+  let secureContext: ReturnType<typeof buildSecureContext>;
+  try {
+    secureContext = buildSecureContext(creds, resolved);
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
   const servername = opts.servername ?? opts.host;
   const peer = `${opts.host}:${opts.port ?? socket.remotePort ?? '?'}`;
   const checkIdentity = opts.checkServerIdentity !== false;

@@ -405,8 +405,8 @@ describe('protocol mismatches', () => {
 
 describe('session resumption', () => {
   for (const profile of ['bcp195-rfc8996', 'bcp195-ex'] as const) {
-    test(`${profile}: the second connection resumes`, async () => {
-      const a = await acceptor(serverOpts());
+    test(`${profile}: the second connection resumes (with mutual authentication)`, async () => {
+      const a = await acceptor({ ...serverOpts(), requirePeerCertificate: true });
       const opts = { ...clientOpts(profile), sessionResumption: true };
       const first = await connectClient(a.port, opts);
       assert.equal((await roundTrip(first.socket, 'one')).length, 3);
@@ -420,11 +420,18 @@ describe('session resumption', () => {
       const outcome = await a.nextOutcome();
       assert.ok('ok' in outcome);
       assert.equal(outcome.ok.info.resumed, true);
+      assert.equal(outcome.ok.info.peerCertificate?.commonName, 'client');
       assert.equal(await roundTrip(second.socket, 'two'), 'two');
       second.socket.destroy();
       const third = await connectClient(a.port, { ...opts, sessionResumption: false });
       assert.equal(third.info.resumed, false);
       third.socket.destroy();
+      assert.ok('ok' in (await a.nextOutcome()));
+      // after a credential reload (e.g. a new CRL) old sessions are not resumed
+      await a.acceptor.reloadCredentials();
+      const fourth = await connectClient(a.port, opts);
+      assert.equal(fourth.info.resumed, false);
+      fourth.socket.destroy();
     });
   }
 });
