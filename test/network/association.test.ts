@@ -511,3 +511,49 @@ describe('PDUs arriving together with the A-ASSOCIATE-AC', () => {
     }
   });
 });
+
+describe('hostile input against a running acceptor', () => {
+  test('log line names the cause of an abort', async () => {
+    const { createLogger } = await import('../../src/log.js');
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (s: string) => lines.push(s) } });
+    const acceptor = await startAcceptor(() => basicPolicy({ logger }));
+    try {
+      await rawExchange(acceptor.port, Buffer.from([0x01, 0, 0xff, 0xff, 0xff, 0xff]));
+      await acceptor.nextFailure();
+      assert.ok(
+        lines.some((l) => l.includes('PDU length 4294967295 exceeds max 16 MiB')),
+        `log lines: ${lines.join('')}`,
+      );
+    } finally {
+      await acceptor.close();
+    }
+  });
+
+  test('property: random bytes end the connection cleanly and the acceptor keeps serving', async () => {
+    const fc = (await import('fast-check')).default;
+    const acceptor = await startAcceptor(() => basicPolicy({ timeoutMs: 100 }));
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 9 }),
+          fc.uint8Array({ maxLength: 200 }),
+          async (type, body) => {
+            const header = Buffer.alloc(6);
+            header[0] = type;
+            header.writeUInt32BE(body.length, 2);
+            const reply = await rawExchange(acceptor.port, Buffer.concat([header, body]), 3000);
+            // Whatever came back is whole PDUs: an A-ABORT, an A-ASSOCIATE-RJ/AC, or nothing (ARTIM).
+            if (reply.length > 0)
+              assert.ok([0x02, 0x03, 0x07].includes(reply[0] as number), reply.toString('hex'));
+          },
+        ),
+        { numRuns: 25 },
+      );
+      const [channel] = await Promise.all([associate(acceptor.port), acceptor.nextChannel()]);
+      await channel.release();
+    } finally {
+      await acceptor.close();
+    }
+  });
+});
