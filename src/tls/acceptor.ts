@@ -9,7 +9,8 @@
  * can be reported and logged.
  */
 import { randomBytes } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, statSync, watch } from 'node:fs';
+import { basename, dirname, resolve as resolvePath } from 'node:path';
 import type { Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import { type Logger, silentLogger } from '../log.js';
@@ -103,13 +104,30 @@ function endpoint(socket: Socket): string {
   return `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? '?'}`;
 }
 
-function watchedFiles(opts: TlsOptions): string[] {
-  const out: string[] = [];
+/** Where credentials live: a directory to watch, and the file names in it that matter (none = any: a CA directory). */
+function watchTargets(opts: TlsOptions): Map<string, Set<string> | 'any'> {
+  const targets = new Map<string, Set<string> | 'any'>();
   const add = (v: unknown) => {
-    if (typeof v === 'string' && !v.trimStart().startsWith('-----BEGIN')) out.push(v);
+    if (typeof v !== 'string' || v.trimStart().startsWith('-----BEGIN')) return;
+    const path = resolvePath(v);
+    let isDir = false;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch {
+      // missing now: watch its directory for it to appear
+    }
+    if (isDir) {
+      targets.set(path, 'any');
+      return;
+    }
+    const current = targets.get(dirname(path));
+    if (current === 'any') return;
+    const names = current ?? new Set<string>();
+    names.add(basename(path));
+    targets.set(dirname(path), names);
   };
   for (const v of [opts.key, opts.pfx, ...[opts.cert, opts.ca, opts.crl].flat()]) add(v);
-  return out;
+  return targets;
 }
 
 /**
@@ -145,6 +163,8 @@ export async function createSecureAcceptor(
     ...secureContextOptions(initial, resolved),
     requestCert: requireCert || initial.ca !== undefined,
     rejectUnauthorized: false,
+    // accept() runs its own per-connection handshake timer
+    handshakeTimeout: 0,
     // PS3.15 peers resume by session tickets (TLS 1.2 RFC 5077 and TLS 1.3)
     sessionTimeout: 300,
   });
@@ -303,11 +323,16 @@ export async function createSecureAcceptor(
           );
         }, debounceMs);
       };
-      for (const file of watchedFiles(opts)) {
+      // watch directories, not files: renewals often replace files by rename, which ends a file watch
+      for (const [dir, names] of watchTargets(opts)) {
         try {
-          watchers.push(watch(file, { persistent: false }, trigger));
+          watchers.push(
+            watch(dir, { persistent: false }, (_event, filename) => {
+              if (names === 'any' || filename === null || names.has(String(filename))) trigger();
+            }),
+          );
         } catch (err) {
-          log.warn({ file, err: (err as Error).message }, 'TLS: cannot watch credential file');
+          log.warn({ dir, err: (err as Error).message }, 'TLS: cannot watch credential directory');
         }
       }
       return stopWatching;

@@ -220,6 +220,9 @@ export async function secureClientConnect(
           return;
         }
       }
+      // TLS 1.2 tickets arrive before the handshake ends, i.e. before we verified the peer
+      const entry = sessionCache.get(key);
+      if (entry && !entry.peer) entry.peer = cert;
       if (tlsSocket.getProtocol() === 'TLSv1.3' && !resumed) {
         tlsSocket.on('session', onTicket);
         verdictTimer = setTimeout(succeed, TLS13_VERDICT_WAIT_MS);

@@ -87,6 +87,10 @@ export function handshakeError(err: unknown, ctx: HandshakeContext): TlsError {
   };
   const text = `${e.code ?? ''} ${e.message}`;
   const reason = reasonOf(e);
+  if (e.code === 'ERR_TLS_HANDSHAKE_TIMEOUT')
+    return new TlsError('ERR_TLS_HANDSHAKE_TIMEOUT', `TLS: handshake with ${ctx.peer} timed out`, {
+      cause: err,
+    });
   if (
     /WRONG_VERSION_NUMBER|wrong version number|PACKET_LENGTH_TOO_LONG|packet length too long|UNKNOWN_PROTOCOL|HTTP_REQUEST|record layer failure|RECORD_LAYER_FAILURE/i.test(
       text,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -482,11 +482,18 @@ describe('hot reload', () => {
     swap(pki.server);
   });
 
-  test('watchCredentials reloads after the files change (debounced)', async () => {
+  test('watchCredentials reloads after the files are replaced by rename (debounced)', async () => {
     const a = await acceptor({ ...paths, ca: pki.caCert });
     const stop = a.acceptor.watchCredentials({ debounceMs: 50 });
     try {
-      swap(pki.ecServer);
+      // as certbot-style renewals do: write aside, then rename over the old files
+      for (const [from, to] of [
+        [pki.ecServer.key, paths.key],
+        [pki.ecServer.cert, paths.cert],
+      ] as const) {
+        copyFileSync(from, `${to}.new`);
+        renameSync(`${to}.new`, to);
+      }
       const want = new X509Certificate(readFileSync(pki.ecServer.cert)).fingerprint256;
       const deadline = Date.now() + 5000;
       let seen = '';
