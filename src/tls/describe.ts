@@ -17,7 +17,11 @@ function keyExchangeOf(socket: TLSSocket, protocol: string, suiteKeyExchange: st
   return suiteKeyExchange;
 }
 
-/** Describe the negotiated parameters of a connected TLS socket. */
+/**
+ * Describe the negotiated parameters of a connected TLS socket. The TLS 1.3 key exchange
+ * group (`ECDHE (X25519)`) is known on the client side only (Node reports ephemeral keys
+ * to clients); an acceptor reports `ECDHE`.
+ */
 export function describeSecureLink(
   socket: TLSSocket,
   profile: SecurityProfileName,

@@ -10,6 +10,7 @@ import { loadTlsCredentials } from '../../src/tls/credentials.js';
 import { TlsError } from '../../src/tls/errors.js';
 import type { PrivateKeyPasswordInfo } from '../../src/tls/types.js';
 import { makeTestPki, TEST_KEY_PASSWORD, type TestPki } from '../helpers/pki.js';
+import { connectClient, startAcceptor } from './peers.js';
 
 let dir: string;
 let pki: TestPki;
@@ -319,6 +320,29 @@ describe('PKCS#12', {
       /client\.p12/,
     );
     await rejectsWith(loadTlsCredentials({ pfx: p12 }), 'ERR_TLS_KEY_PASSWORD', /no password was given/);
+  });
+
+  test('a PKCS#12 client authenticates to an acceptor', async () => {
+    const a = await startAcceptor({
+      key: pki.server.key,
+      cert: pki.server.cert,
+      ca: pki.caCert,
+      requirePeerCertificate: true,
+    });
+    try {
+      const { socket, info } = await connectClient(a.port, {
+        pfx: p12,
+        passphrase: 'p12-pw',
+        ca: pki.caCert,
+      });
+      assert.equal(info.peerCertificate?.commonName, 'localhost');
+      const outcome = await a.nextOutcome();
+      assert.ok('ok' in outcome, 'err' in outcome ? outcome.err.message : '');
+      assert.equal(outcome.ok.info.peerCertificate?.commonName, 'client');
+      socket.destroy();
+    } finally {
+      await a.close();
+    }
   });
 
   test('bundle with an empty password needs no callback', async () => {
