@@ -12,8 +12,9 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-const PATIENTS = arg('patients', 2000);
-const RUNS = arg('runs', 300);
+const SMOKE = process.env.BENCH_SMOKE === '1';
+const PATIENTS = arg('patients', SMOKE ? 40 : 2000);
+const RUNS = arg('runs', SMOKE ? 20 : 300);
 const MODALITIES = ['CT', 'MR', 'CR', 'US', 'XA', 'NM', 'PT', 'DX'];
 
 /** Deterministic pseudo-random numbers (mulberry32) so every run builds the same index. */

@@ -12,7 +12,7 @@ function arg(name: string, fallback: number): number {
 }
 
 async function main(): Promise<void> {
-  const files = arg('files', 500);
+  const files = arg('files', process.env.BENCH_SMOKE === '1' ? 40 : 500);
   const size = arg('size', 512 * 1024);
   const concurrency = arg('concurrency', 4);
   const root = mkdtempSync(join(tmpdir(), 'dicomnet-bench-storage-'));
