@@ -346,16 +346,27 @@ export async function createDevelopmentPki(dir: string): Promise<DevelopmentPki>
     clientCertificate: join(dir, 'client.crt'),
     clientKey: join(dir, 'client.key'),
   };
-  if (!existsSync(paths.serverCertificate) && !existsSync(paths.serverKey)) {
-    await issueCertificateFiles(dir, dir, {
-      commonName: 'server',
-      fileName: 'server',
-      san: defaultServerSans(),
-    });
-    created = true;
-  }
-  if (!existsSync(paths.clientCertificate) && !existsSync(paths.clientKey)) {
-    await issueCertificateFiles(dir, dir, { commonName: 'client', fileName: 'client', client: true });
+  const pairs: { cert: string; key: string; issue: IssueOptions & { fileName: string } }[] = [
+    {
+      cert: paths.serverCertificate,
+      key: paths.serverKey,
+      issue: { commonName: 'server', fileName: 'server', san: defaultServerSans() },
+    },
+    {
+      cert: paths.clientCertificate,
+      key: paths.clientKey,
+      issue: { commonName: 'client', fileName: 'client', client: true },
+    },
+  ];
+  for (const pair of pairs) {
+    const hasCert = existsSync(pair.cert);
+    if (hasCert !== existsSync(pair.key))
+      throw new TlsError(
+        'ERR_TLS_PKI',
+        `${dir} holds only one of ${pair.cert} and ${pair.key}; remove it or restore its partner (never overwritten)`,
+      );
+    if (hasCert) continue;
+    await issueCertificateFiles(dir, dir, pair.issue);
     created = true;
   }
   return {

@@ -124,6 +124,8 @@ describe('development PKI', () => {
       ca: second.caCertificate,
     });
     assert.equal(creds.certificate?.subject, 'CN=client');
+    rmSync(second.clientKey);
+    await assert.rejects(createDevelopmentPki(pkiDir), /holds only one of .*client\.crt/);
   });
 });
 
