@@ -43,7 +43,9 @@ export interface TestPki {
   untrustedClient: TestPair;
   /** A client cert revoked by {@link TestPki.crl}. */
   revokedClient: TestPair;
-  /** CRL of the trusted CA revoking `revokedClient` (PEM). */
+  /** A server cert (SAN localhost, 127.0.0.1) revoked by {@link TestPki.crl}. */
+  revokedServer: TestPair;
+  /** CRL of the trusted CA revoking `revokedClient` and `revokedServer` (PEM). */
   crl: string;
   /** Expired client cert. */
   expiredClient: TestPair;
@@ -77,6 +79,7 @@ export async function makeTestPki(dir: string, opts: TestPkiOptions = {}): Promi
     untrustedClient,
     revokedClient,
     expiredClient,
+    revokedServer,
   ] = await Promise.all([
     issueCertificate(ca, { commonName: 'localhost', san: serverSan, keyType }),
     issueCertificate(ca, {
@@ -108,8 +111,9 @@ export async function makeTestPki(dir: string, opts: TestPkiOptions = {}): Promi
       notBefore: new Date(now - 30 * DAY),
       notAfter: new Date(now - DAY),
     }),
+    issueCertificate(ca, { commonName: 'localhost', san: serverSan }),
   ]);
-  const crl = await createCrl(ca, [revokedClient.certificatePem]);
+  const crl = await createCrl(ca, [revokedClient.certificatePem, revokedServer.certificatePem]);
   const { createPrivateKey } = await import('node:crypto');
   const clientEncrypted = createPrivateKey(client.keyPem).export({
     type: 'pkcs8',
@@ -146,6 +150,7 @@ export async function makeTestPki(dir: string, opts: TestPkiOptions = {}): Promi
     untrustedServer: await pair('untrusted-server', untrustedServer),
     untrustedClient: await pair('untrusted-client', untrustedClient),
     revokedClient: await pair('revoked-client', revokedClient),
+    revokedServer: await pair('revoked-server', revokedServer),
     crl: await write('ca.crl', crl),
     expiredClient: await pair('expired-client', expiredClient),
   };

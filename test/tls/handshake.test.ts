@@ -244,6 +244,33 @@ describe('server certificate failures (client side)', () => {
     ok.socket.destroy();
   });
 
+  test('revoked server certificate with the CA CRL loaded: ERR_TLS_CERT_REVOKED', async () => {
+    const a = await acceptor({ key: pki.revokedServer.key, cert: pki.revokedServer.cert });
+    const err = await expectTlsError(
+      connectClient(a.port, { ...clientOpts(), crl: pki.crl }),
+      'ERR_TLS_CERT_REVOKED',
+    );
+    assert.match(
+      err.message,
+      /^TLS: server certificate has been revoked \(CN=localhost, serial [0-9A-F]+\)$/,
+    );
+    const ok = await connectClient(a.port, clientOpts());
+    ok.socket.destroy();
+  });
+
+  test('a CRL for another CA than the issuer: verification fails saying the CRL is missing', async () => {
+    const { writeFileSync: write } = await import('node:fs');
+    const { createCertificateAuthority, createCrl } = await import('../../src/tls/pki.js');
+    const otherCrl = join(dir, 'other.crl');
+    write(otherCrl, await createCrl(await createCertificateAuthority({ commonName: 'crl-only CA' }), []));
+    const a = await acceptor(serverOpts());
+    const err = await expectTlsError(
+      connectClient(a.port, { ...clientOpts(), crl: otherCrl }),
+      'ERR_TLS_CERT_INVALID',
+    );
+    assert.match(err.message, /no CRL for the issuer/);
+  });
+
   test('the server certificate matches both localhost and 127.0.0.1', async () => {
     const a = await acceptor(serverOpts());
     for (const host of ['127.0.0.1', 'localhost']) {
@@ -400,6 +427,30 @@ describe('protocol mismatches', () => {
     assert.ok('err' in outcome);
     assert.equal(outcome.err.code, 'ERR_TLS_HANDSHAKE_TIMEOUT');
     raw.destroy();
+    // a client that starts a TLS record and stalls
+    const stalling = await tcpConnect(a.port);
+    stalling.on('error', () => {});
+    stalling.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]));
+    const stalled = await a.nextOutcome();
+    assert.ok('err' in stalled);
+    assert.equal(stalled.err.code, 'ERR_TLS_HANDSHAKE_TIMEOUT');
+    assert.match(stalled.err.message, /timed out after 300 ms/);
+    stalling.destroy();
+  });
+});
+
+describe('concurrency', () => {
+  test('30 simultaneous handshakes on one acceptor all complete with the right peer', async () => {
+    const a = await acceptor({ ...serverOpts(), requirePeerCertificate: true });
+    const clients = await Promise.all(Array.from({ length: 30 }, () => connectClient(a.port, clientOpts())));
+    const outcomes = await Promise.all(clients.map(() => a.nextOutcome()));
+    for (const o of outcomes) assert.ok('ok' in o && o.ok.info.peerCertificate?.commonName === 'client');
+    const echoes = await Promise.all(clients.map((c, i) => roundTrip(c.socket, `msg-${i}`)));
+    assert.deepEqual(
+      echoes,
+      clients.map((_, i) => `msg-${i}`),
+    );
+    for (const c of clients) c.socket.destroy();
   });
 });
 
