@@ -151,7 +151,8 @@ export async function secureClientConnect(
       sessionCache.delete(key);
       tlsSocket.destroy();
       socket.destroy();
-      log.warn({ peer, code: err.code }, err.message);
+      // the caller gets the error and reports it; a warning here would say it twice
+      log.debug({ peer, code: err.code }, err.message);
       reject(err);
     };
     const succeed = () => {
