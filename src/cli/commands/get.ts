@@ -14,6 +14,7 @@ import {
 } from '../options.js';
 import { addQueryOptions, queryFromCli } from '../query.js';
 import { formatRetrieve, retrieveModel } from '../retrieve.js';
+import { createRetrieveProgress } from '../retrieve-progress.js';
 
 export function registerGet(program: Command, ctx: CliContext): void {
   const cmd = program
@@ -22,6 +23,7 @@ export function registerGet(program: Command, ctx: CliContext): void {
     .argument('<host>', 'peer host name or address')
     .argument('<port>', 'peer port')
     .requiredOption('--out <dir>', 'directory for the retrieved instances');
+  cmd.option('-q, --quiet', 'no progress output');
   addQueryOptions(cmd, false);
   addCommonNetworkOptions(cmd);
   addTlsOptions(cmd, 'client');
@@ -29,7 +31,8 @@ export function registerGet(program: Command, ctx: CliContext): void {
     async (
       host: string,
       port: string,
-      opts: CommonNetworkOptions & CliTlsOptions & { k?: string[]; model: 'patient' | 'study'; out: string },
+      opts: CommonNetworkOptions &
+        CliTlsOptions & { k?: string[]; model: 'patient' | 'study'; quiet?: boolean; out: string },
     ) => {
       const log = loggerFromCli(opts);
       const model = retrieveModel(opts.model);
@@ -49,13 +52,16 @@ export function registerGet(program: Command, ctx: CliContext): void {
           },
         },
       );
+      const progress = createRetrieveProgress(ctx.stderr, opts.quiet);
       try {
         const result = await assoc.get(query, {
           model,
-          onProgress: (p) => ctx.stderr.write(`${formatRetrieve(p)}\n`),
+          onProgress: (p) => progress.update(p),
         });
+        progress.stop();
         ctx.stdout.write(`C-GET done: ${formatRetrieve(result)}\n`);
       } catch (err) {
+        progress.stop();
         assoc.abort();
         throw err;
       }

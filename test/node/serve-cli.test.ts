@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { type ServeProcess, startServe } from '../interop/node-helpers.js';
+import { runCli } from '../helpers/cli.js';
+import { dcmtkEnv, freePort, hasDcmtk, run } from '../helpers/dcmtk.js';
+import { makeStudy } from '../helpers/samples.js';
+
+const skip = hasDcmtk() ? false : 'DCMTK is not installed';
+
+/** The ready-to-paste `dicomnet echo --tls …` line serve prints, as arguments. */
+function echoLine(stdout: string): string[] {
+  const line = stdout.split('\n').find((l) => l.includes('try: dicomnet echo --tls'));
+  assert.ok(line, `serve prints a ready-to-paste echo line:\n${stdout}`);
+  return (line.split('try: dicomnet ')[1] as string).trim().split(/\s+/);
+}
+
+describe('dicomnet serve as `npm start` runs it: defaults, development PKI, graceful stop', { skip }, () => {
+  const running: ServeProcess[] = [];
+  after(async () => {
+    for (const s of running) await s.kill9();
+  });
+
+  async function serve(cwd: string, extra: string[] = []) {
+    const port = await freePort();
+    const tlsPort = await freePort();
+    const node = await startServe(
+      ['--host', '127.0.0.1', '--port', String(port), '--tls-port', String(tlsPort), ...extra],
+      { cwd, waitPort: tlsPort },
+    );
+    running.push(node);
+    return { node, port, tlsPort };
+  }
+
+  test('first start makes ./data/pki and ./data/storage, prints the CA fingerprint and an echo line that works; a restart reuses them', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dicomnet-start-'));
+    const first = await serve(cwd);
+    const out = first.node.stdout();
+    assert.match(out, new RegExp(`development PKI created in ${join(cwd, 'data', 'pki')}`));
+    const fingerprint = out.match(/CA SHA-256\s+([0-9A-F:]{95})/)?.[1];
+    assert.ok(fingerprint, out);
+    assert.match(out, /AE DICOMNET/);
+    for (const f of ['ca.crt', 'server.crt', 'server.key', 'client.crt', 'client.key'])
+      assert.ok(existsSync(join(cwd, 'data', 'pki', f)), f);
+    assert.ok(existsSync(join(cwd, 'data', 'storage', 'index.db')));
+    const args = echoLine(out);
+    assert.equal(args.at(-1), String(first.tlsPort));
+    const echo = await runCli(args, { cwd });
+    assert.equal(echo.code, 0, echo.stderr);
+    assert.equal(await first.node.stop('SIGINT'), 0);
+
+    const second = await serve(cwd);
+    assert.match(second.node.stdout(), /development PKI reused/);
+    assert.ok(second.node.stdout().includes(fingerprint), 'same CA after a restart');
+    const again = await runCli(echoLine(second.node.stdout()), { cwd });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await second.node.stop('SIGTERM'), 0);
+  });
+
+  test('SIGTERM during a transfer: no new associations, the running one finishes, exit 0', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dicomnet-stop-'));
+    const storage = join(cwd, 'storage');
+    const files = makeStudy(join(cwd, 'src'), 40, { pixelBytes: 256 * 1024 });
+    const { node, port } = await serve(cwd, ['--storage', storage, '--grace', '20']);
+    const sender = spawn(
+      'storescu',
+      ['-aec', 'DICOMNET', '127.0.0.1', String(port), ...files.map((f) => f.path)],
+      {
+        env: dcmtkEnv(),
+        stdio: 'ignore',
+      },
+    );
+    const senderCode = new Promise<number | null>((res) => sender.once('exit', (code) => res(code)));
+    const first = files[0] as (typeof files)[number];
+    const series = join(storage, first.studyInstanceUid, first.seriesInstanceUid);
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !(existsSync(series) && readdirSync(series).length >= 2))
+      await new Promise((r) => setTimeout(r, 5));
+    const stopped = node.stop('SIGTERM', 30_000);
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await run('echoscu', ['-to', '5', '-aec', 'DICOMNET', '127.0.0.1', String(port)]);
+    assert.notEqual(refused.code, 0, 'no new associations while stopping');
+    assert.equal(await senderCode, 0, 'the running association finished');
+    assert.equal(await stopped, 0, node.stderr().slice(-2000));
+    assert.equal(readdirSync(series).length, 40);
+    assert.deepEqual(readdirSync(join(storage, '.incoming')), []);
+  });
+});
