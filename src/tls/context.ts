@@ -4,14 +4,14 @@ import type { TlsCredentials } from './credentials.js';
 import { TlsError } from './errors.js';
 import type { ResolvedProfile } from './profiles.js';
 
-/** `SecureContextOptions` plus TLS 1.3 `ciphersuites`, which Node accepts but @types/node 20 omits. */
-export type ContextOptions = SecureContextOptions & { ciphersuites?: string };
+/** Options for Node's secure contexts. */
+export type ContextOptions = SecureContextOptions;
 
 /** Options for `tls.createSecureContext` / `tls.Server#setSecureContext`. */
 export function secureContextOptions(creds: TlsCredentials, resolved: ResolvedProfile): ContextOptions {
   const options: ContextOptions = {
-    ciphers: resolved.ciphers,
-    ciphersuites: resolved.ciphersuites,
+    // Node has no `ciphersuites` option: TLS 1.3 suites (TLS_*) go into `ciphers` and it splits them
+    ciphers: [resolved.ciphersuites, resolved.ciphers].filter((s) => s !== '').join(':'),
     minVersion: resolved.minVersion,
     maxVersion: resolved.maxVersion,
     honorCipherOrder: true,

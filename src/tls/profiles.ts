@@ -4,7 +4,7 @@
  * extra cipher suites and key sizes must follow.
  */
 import type { KeyObject } from 'node:crypto';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import type { Logger } from '../log.js';
 import { ianaName, opensslName, TLS13_SUITES, weaknessOf } from './cipher-suites.js';
 import { TlsError } from './errors.js';
@@ -190,8 +190,8 @@ export function isSuiteAvailable(name: string): boolean {
   if (cached !== undefined) return cached;
   let ok: boolean;
   try {
-    if (name.startsWith('TLS_')) createSecureContext({ ciphersuites: name } as SecureContextOptions);
-    else createSecureContext({ ciphers: `${name}:@SECLEVEL=0` });
+    // TLS 1.3 names go to SSL_CTX_set_ciphersuites, the others to SSL_CTX_set_cipher_list
+    createSecureContext({ ciphers: name.startsWith('TLS_') ? name : `${name}:@SECLEVEL=0` });
     ok = true;
   } catch {
     ok = false;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -181,6 +182,35 @@ describe('SecureLinkInfo per profile (Node client <-> acceptor on 127.0.0.1)', (
     assert.equal(info.protocol, 'TLSv1.2');
     assert.equal(info.cipherSuite, 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384');
     socket.destroy();
+  });
+
+  test('TLS 1.3 suites are enforced: only -mod accepts a TLS_AES_128_CCM_SHA256-only client', async () => {
+    const ccmOnly = (port: number) => {
+      const socket = tlsConnect({
+        port,
+        host: '127.0.0.1',
+        servername: 'localhost',
+        ca: readFileSync(pki.caCert),
+        ciphers: 'TLS_AES_128_CCM_SHA256',
+        minVersion: 'TLSv1.3',
+      });
+      return new Promise<{ suite: string; socket: typeof socket }>((resolve, reject) => {
+        socket.once('secureConnect', () => resolve({ suite: socket.getCipher().standardName, socket }));
+        socket.once('error', reject);
+      });
+    };
+    const mod = await acceptor(serverOpts('bcp195-rfc8996-mod'));
+    const ok = await ccmOnly(mod.port);
+    assert.equal(ok.suite, 'TLS_AES_128_CCM_SHA256');
+    const outcome = await mod.nextOutcome();
+    assert.ok('ok' in outcome, 'err' in outcome ? outcome.err.message : '');
+    assert.equal(outcome.ok.info.encryption, 'AES-128-CCM');
+    ok.socket.destroy();
+    const plain = await acceptor(serverOpts('bcp195-rfc8996'));
+    await assert.rejects(ccmOnly(plain.port));
+    const refused = await plain.nextOutcome();
+    assert.ok('err' in refused);
+    assert.equal(refused.err.code, 'ERR_TLS_NO_SHARED_CIPHER');
   });
 
   test('encrypted client key with password callback', async () => {
