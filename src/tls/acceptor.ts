@@ -163,8 +163,8 @@ export async function createSecureAcceptor(
     ...secureContextOptions(initial, resolved),
     requestCert: requireCert || initial.ca !== undefined,
     rejectUnauthorized: false,
-    // accept() runs its own per-connection handshake timer
-    handshakeTimeout: 0,
+    // accept() runs its own per-connection handshake timer; Node reads 0 as "default 120 s", < 0 as off
+    handshakeTimeout: -1,
     // PS3.15 peers resume by session tickets (TLS 1.2 RFC 5077 and TLS 1.3)
     sessionTimeout: 300,
   });
