@@ -355,14 +355,22 @@ describe('client certificate failures (acceptor side, requirePeerCertificate + C
     },
   ];
   for (const n of negative) {
-    test(`${n.name}: acceptor rejects with ${n.code}; the TLS 1.3 client fails too`, async () => {
+    test(`${n.name}: acceptor rejects with ${n.code}; the client cannot use the link`, async () => {
       const client = connectClient(a.port, { ca: pki.caCert, ...n.pair() });
       const outcome = await a.nextOutcome();
       assert.ok('err' in outcome);
       assert.equal(outcome.err.code, n.code);
       assert.equal(outcome.err.kind, 'tls');
       assert.match(outcome.err.message, n.message);
-      await assert.rejects(client, (err: unknown) => err instanceof TlsError);
+      // usually a TlsError; if the server's tickets won the race with its close, the link closes at once
+      const settled = await client.then(
+        (c) => c,
+        (err: unknown) => err,
+      );
+      if (settled instanceof TlsError) return;
+      assert.ok(!(settled instanceof Error), String(settled));
+      const { socket } = settled as Awaited<typeof client>;
+      if (!socket.destroyed) await new Promise((resolve) => socket.once('close', resolve));
     });
   }
 });
