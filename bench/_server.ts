@@ -1,30 +1,64 @@
-// Bench helper: a dicomnet storage SCP in its own process, so its memory can be measured.
-// Args: port [tlsDir]. Prints "READY <port>"; on SIGTERM prints "MAXRSS <kB>" and exits.
+// Bench helper: a server in its own process, so its memory can be measured.
+// Args: mode port [tlsDir]
+//   dicom  — a dicomnet storage SCP (TLS when tlsDir is given); stores into a temp file, then deletes it
+//   rawtls — a plain Node TLS server that reads and drops every byte (the TLS ceiling); answers one
+//            byte when the client ends its side
+// Prints "READY <port>"; on SIGTERM prints "MAXRSS <kB>" and exits.
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { Status } from '../src/dimse/index.js';
 import { DicomServer } from '../src/services/server.js';
 
-const port = Number(process.argv[2] ?? 0);
-const tlsDir = process.argv[3];
-const server = new DicomServer({
-  aet: 'DICOMNET',
-  acceptAnyCalledAet: true,
-  maxPduLength: 1 << 20,
-  maxOperations: 16,
-  tls: tlsDir
-    ? { key: join(tlsDir, 'server.key'), cert: join(tlsDir, 'server.crt'), ca: [join(tlsDir, 'ca.crt')] }
-    : undefined,
-  handlers: {
-    store: async ({ file }) => {
-      await rm(file, { force: true });
-      return Status.Success;
+const [mode = 'dicom', portText = '0', tlsDir] = process.argv.slice(2);
+const port = Number(portText);
+
+async function dicom(): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = new DicomServer({
+    aet: 'DICOMNET',
+    acceptAnyCalledAet: true,
+    maxPduLength: 1 << 20,
+    maxOperations: 16,
+    tempDir: process.env.BENCH_TEMP_DIR,
+    tls: tlsDir
+      ? { key: join(tlsDir, 'server.key'), cert: join(tlsDir, 'server.crt'), ca: [join(tlsDir, 'ca.crt')] }
+      : undefined,
+    handlers: {
+      store: async ({ file }) => {
+        await rm(file, { force: true });
+        return Status.Success;
+      },
     },
-  },
-});
-const { port: bound } = await server.listen({ port, host: '127.0.0.1' });
-process.stdout.write(`READY ${bound}\n`);
+  });
+  const bound = await server.listen({ port, host: '127.0.0.1' });
+  return { port: bound.port, close: () => server.close() };
+}
+
+async function rawTls(): Promise<{ port: number; close: () => Promise<void> }> {
+  if (!tlsDir) throw new Error('rawtls needs a tlsDir');
+  const server = createTlsServer(
+    {
+      key: readFileSync(join(tlsDir, 'server.key')),
+      cert: readFileSync(join(tlsDir, 'server.crt')),
+    },
+    (socket) => {
+      socket.on('data', () => undefined);
+      socket.on('end', () => socket.end(Buffer.from([1])));
+      socket.on('error', () => undefined);
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const addr = server.address();
+  return {
+    port: typeof addr === 'object' && addr ? addr.port : port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+const running = mode === 'rawtls' ? await rawTls() : await dicom();
+process.stdout.write(`READY ${running.port}\n`);
 process.on('SIGTERM', () => {
   process.stdout.write(`MAXRSS ${process.resourceUsage().maxRSS}\n`);
-  void server.close().then(() => process.exit(0));
+  void running.close().then(() => process.exit(0));
 });

@@ -84,3 +84,88 @@ export function printTable(rows: (string | number)[][]): void {
 export function ratio(a: number, b: number): string {
   return b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`;
 }
+
+/** How often each short measurement is repeated (the best run counts): loopback timings are noisy. */
+export const REPEAT = SMOKE ? 1 : Number(process.env.BENCH_REPEAT ?? 3);
+
+/** Run `measure` {@link REPEAT} times and keep the fastest (smallest `ms`). */
+export async function bestOf<T extends { ms: number }>(
+  measure: () => Promise<T>,
+  times = REPEAT,
+): Promise<T> {
+  let best: T | undefined;
+  for (let i = 0; i < times; i++) {
+    const r = await measure();
+    if (!best || r.ms < best.ms) best = r;
+  }
+  return best as T;
+}
+
+/** A DCMTK server (storescp, ...) started quietly on a free port; `args` must not contain the port. */
+export async function startDcmtk(
+  tool: string,
+  args: string[],
+): Promise<{ port: number; stop: () => Promise<void> }> {
+  const { freePort, waitForPort } = await import('../test/helpers/dcmtk.js');
+  const port = await freePort();
+  const child = spawn(tool, [...args, String(port)], {
+    env: { ...process.env, TCP_NODELAY: '1' },
+    stdio: 'ignore',
+  });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  await waitForPort(port);
+  return {
+    port,
+    stop: () =>
+      new Promise((resolve) => {
+        if (exited) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** The dicomnet bench server (bench/_server.ts) in its own process. */
+export async function startBenchServer(
+  mode: 'dicom' | 'rawtls',
+  tlsDir?: string,
+): Promise<{ port: number; stop: () => Promise<number> }> {
+  const s = await startChild(
+    process.execPath,
+    [benchScript('_server'), mode, '0', ...(tlsDir ? [tlsDir] : [])],
+    /READY (\d+)/,
+  );
+  const port = Number(/READY (\d+)/.exec(s.out())?.[1]);
+  return { port, stop: async () => Number(/MAXRSS (\d+)/.exec(await s.stop())?.[1] ?? 0) };
+}
+
+/** What a bench client (bench/_client.ts) reported. */
+export interface ClientResult {
+  ms: number;
+  rssKb: number;
+  link?: string;
+  out: string;
+}
+
+/** Run the dicomnet bench client (bench/_client.ts) to completion. */
+export async function runBenchClient(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ClientResult> {
+  const r = await timed(process.execPath, [benchScript('_client'), ...args], env);
+  const m = /DONE ([\d.]+) (\d+)/.exec(r.out);
+  if (!m || r.code !== 0) throw new Error(`bench client ${args.slice(0, 3).join(' ')} failed:\n${r.out}`);
+  return { ms: Number(m[1]), rssKb: Number(m[2]), link: /LINK (.*)/.exec(r.out)?.[1], out: r.out };
+}
+
+/** Run a DCMTK tool to completion; throws with its output when it fails. */
+export async function runTool(cmd: string, args: string[]): Promise<{ ms: number; out: string }> {
+  const r = await timed(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} failed (${r.code}):\n${r.out.slice(0, 2000)}`);
+  return r;
+}
+
+/** `n` per second from a count and milliseconds. */
+export function perSecond(n: number, ms: number): number {
+  return ms > 0 ? (n * 1000) / ms : 0;
+}

@@ -1,190 +1,142 @@
-// Network benchmarks, dicomnet side by side with DCMTK on loopback (plain TCP; TLS rows
-// when BENCH_TLS=1 or always if a TLS build is present). Not a timed test: prints ratios.
-import { mkdtempSync, rmSync } from 'node:fs';
+// Network benchmarks over plain TCP on loopback, dicomnet side by side with DCMTK 3.6.7
+// (TLS: bench/tls.ts). Not a test: prints a table with ratios against the DCMTK row of each group.
+//   1. N × 130 KB instances on one association (instances/s), and with an async window of 8
+//   2. one large instance (1 GiB; smoke 32 MiB): MB/s and peak RSS of the dicomnet side
+//   3. sequential echo associations (associations/s)
+// Each short row is the best of REPEAT runs (default 3); the large rows run once.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeInstance, makeStudy } from '../test/helpers/samples.js';
-import { freePort, waitForPort } from '../test/helpers/dcmtk.js';
-import { benchScript, printTable, ratio, SMOKE, startChild, timed } from './_util.js';
+import {
+  bestOf,
+  perSecond,
+  printTable,
+  ratio,
+  runBenchClient,
+  runTool,
+  SMOKE,
+  startBenchServer,
+  startDcmtk,
+} from './_util.js';
 
-const work = mkdtempSync(join(tmpdir(), 'dicomnet-bench-'));
+const work = mkdtempSync(join(tmpdir(), 'dicomnet-bench-net-'));
 const SMALL_COUNT = SMOKE ? 40 : 1000;
 const LARGE_BYTES = SMOKE ? 32 * 1024 * 1024 : 1024 * 1024 * 1024;
 const ECHO_COUNT = SMOKE ? 20 : 500;
+/** DCMTK's largest --max-pdu. */
+const DCMTK_MAX_PDU = '131072';
 
-async function startStorescpQuiet(): Promise<{ port: number; stop: () => Promise<string> }> {
-  const port = await freePort();
-  const { spawn } = await import('node:child_process');
-  const child = spawn('storescp', ['--ignore', '--max-pdu', '1048576', String(port)], {
-    env: { ...process.env, TCP_NODELAY: '1' },
-    stdio: 'ignore',
-  });
-  await waitForPort(port);
-  return {
-    port,
-    stop: () =>
-      new Promise((res) => {
-        child.once('close', () => res(''));
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-async function startDicomnetServer(): Promise<{ port: number; stop: () => Promise<number> }> {
-  const s = await startChild(process.execPath, [benchScript('_server'), '0'], /READY (\d+)/);
-  const port = Number(/READY (\d+)/.exec(s.out())?.[1]);
-  return {
-    port,
-    stop: async () => Number(/MAXRSS (\d+)/.exec(await s.stop())?.[1] ?? 0),
-  };
-}
-
-function doneOf(out: string): { ms: number; rssKb: number } {
-  const m = /DONE ([\d.]+) (\d+)/.exec(out);
-  if (!m) throw new Error(`client failed:\n${out}`);
-  return { ms: Number(m[1]), rssKb: Number(m[2]) };
-}
+type Row = (string | number)[];
 
 async function main(): Promise<void> {
   console.log(
-    `work dir ${work}; ${SMALL_COUNT} small instances, large ${LARGE_BYTES / 2 ** 20} MiB, ${ECHO_COUNT} echo associations`,
+    `${SMALL_COUNT} × 130 KB instances, large ${LARGE_BYTES / 2 ** 20} MiB, ${ECHO_COUNT} echo associations; work dir ${work}`,
   );
   const small = makeStudy(join(work, 'small'), SMALL_COUNT, { pixelBytes: 131072 }).map((f) => f.path);
-  const rows: (string | number)[][] = [['case', 'DCMTK', 'dicomnet', 'ratio (dicomnet/DCMTK)']];
+  const received = join(work, 'received');
+  mkdirSync(received);
+  // storescp writes what it receives (-od), as the dicomnet SCP does (temp file, then the handler deletes it)
+  const storescp = await startDcmtk('storescp', ['--max-pdu', DCMTK_MAX_PDU, '-od', received, '-fe', '.dcm']);
+  const scp = await startBenchServer('dicom');
+  const rows: Row[] = [['case', 'value', 'unit', 'vs DCMTK']];
+  const storescu = (port: number, files: string[]) =>
+    bestOf(() => runTool('storescu', ['--max-pdu', DCMTK_MAX_PDU, '127.0.0.1', String(port), ...files]));
+  const ourScu = (port: number, window: number, files: string[]) =>
+    bestOf(() => runBenchClient(['store', '127.0.0.1', String(port), String(window), ...files]));
+  const clean = () => {
+    rmSync(received, { recursive: true, force: true });
+    mkdirSync(received);
+  };
 
   // 1. small instances on one association
-  const dcmtkScp = await startStorescpQuiet();
-  const base = await timed('storescu', [
-    '--max-pdu',
-    '1048576',
-    '127.0.0.1',
-    String(dcmtkScp.port),
-    ...small,
-  ]);
-  if (base.code !== 0) throw new Error(base.out);
-  const ours = doneOf(
-    (
-      await timed(process.execPath, [
-        benchScript('_client'),
-        'store',
-        '127.0.0.1',
-        String(dcmtkScp.port),
-        '1',
-        ...small,
-      ])
-    ).out,
-  );
-  const baseIps = SMALL_COUNT / (base.ms / 1000);
-  const oursIps = SMALL_COUNT / (ours.ms / 1000);
-  rows.push([
-    'SCU: 130 KB instances/s → storescp',
-    baseIps.toFixed(0),
-    oursIps.toFixed(0),
-    ratio(oursIps, baseIps),
-  ]);
-
-  const ourScp = await startDicomnetServer();
-  const scuToUs = await timed('storescu', [
-    '--max-pdu',
-    '1048576',
-    '127.0.0.1',
-    String(ourScp.port),
-    ...small,
-  ]);
-  if (scuToUs.code !== 0) throw new Error(scuToUs.out);
-  const scpIps = SMALL_COUNT / (scuToUs.ms / 1000);
-  rows.push([
-    'SCP: storescu → server, instances/s',
-    baseIps.toFixed(0),
-    scpIps.toFixed(0),
-    ratio(scpIps, baseIps),
-  ]);
-  const async8 = doneOf(
-    (
-      await timed(process.execPath, [
-        benchScript('_client'),
-        'store',
-        '127.0.0.1',
-        String(ourScp.port),
-        '8',
-        ...small,
-      ])
-    ).out,
-  );
-  const asyncIps = SMALL_COUNT / (async8.ms / 1000);
-  rows.push([
-    'dicomnet SCU → dicomnet SCP, async window 8',
-    baseIps.toFixed(0),
-    asyncIps.toFixed(0),
-    ratio(asyncIps, baseIps),
-  ]);
+  const base = perSecond(SMALL_COUNT, (await storescu(storescp.port, small)).ms);
+  clean();
+  const smallRows: [string, number][] = [
+    ['storescu → storescp (DCMTK baseline)', base],
+    ['dicomnet SCU → storescp', perSecond(SMALL_COUNT, (await ourScu(storescp.port, 1, small)).ms)],
+    ['storescu → dicomnet SCP', perSecond(SMALL_COUNT, (await storescu(scp.port, small)).ms)],
+    ['dicomnet SCU → dicomnet SCP', perSecond(SMALL_COUNT, (await ourScu(scp.port, 1, small)).ms)],
+    [
+      'dicomnet SCU → dicomnet SCP, async window 8',
+      perSecond(SMALL_COUNT, (await ourScu(scp.port, 8, small)).ms),
+    ],
+  ];
+  clean();
+  for (const [name, v] of smallRows) rows.push([`130 KB: ${name}`, v.toFixed(0), 'inst/s', ratio(v, base)]);
 
   // 2. one large instance
   const large = makeInstance(join(work, 'large'), { pixelBytes: LARGE_BYTES }).path;
   const mb = LARGE_BYTES / 1e6;
-  const lBase = await timed('storescu', ['--max-pdu', '1048576', '127.0.0.1', String(dcmtkScp.port), large]);
-  const lOurs = doneOf(
-    (
-      await timed(process.execPath, [
-        benchScript('_client'),
-        'store',
-        '127.0.0.1',
-        String(dcmtkScp.port),
-        '1',
-        large,
-      ])
-    ).out,
-  );
+  const lBase =
+    mb /
+    ((await runTool('storescu', ['--max-pdu', DCMTK_MAX_PDU, '127.0.0.1', String(storescp.port), large])).ms /
+      1000);
+  clean();
+  rows.push(['large: storescu → storescp (DCMTK baseline)', lBase.toFixed(0), 'MB/s', '1.00x']);
+  const lScu = await runBenchClient(['store', '127.0.0.1', String(storescp.port), '1', large]);
+  clean();
+  const lScuMbs = mb / (lScu.ms / 1000);
+  rows.push(['large: dicomnet SCU → storescp', lScuMbs.toFixed(0), 'MB/s', ratio(lScuMbs, lBase)]);
+  rows.push(['large: dicomnet SCU peak RSS', (lScu.rssKb / 1024).toFixed(0), 'MB', '-']);
+  const largeScp = await startBenchServer('dicom');
+  const lScp =
+    mb /
+    ((await runTool('storescu', ['--max-pdu', DCMTK_MAX_PDU, '127.0.0.1', String(largeScp.port), large])).ms /
+      1000);
+  const lScpRss = await largeScp.stop();
+  rows.push(['large: storescu → dicomnet SCP', lScp.toFixed(0), 'MB/s', ratio(lScp, lBase)]);
+  rows.push(['large: dicomnet SCP peak RSS (process)', (lScpRss / 1024).toFixed(0), 'MB', '-']);
+  const lBoth = await runBenchClient(['store', '127.0.0.1', String(scp.port), '1', large]);
   rows.push([
-    'SCU: large instance MB/s → storescp',
-    (mb / (lBase.ms / 1000)).toFixed(0),
-    (mb / (lOurs.ms / 1000)).toFixed(0),
-    ratio(lBase.ms, lOurs.ms),
+    'large: dicomnet SCU → dicomnet SCP',
+    (mb / (lBoth.ms / 1000)).toFixed(0),
+    'MB/s',
+    ratio(mb / (lBoth.ms / 1000), lBase),
   ]);
-  rows.push(['SCU: peak RSS MB (large instance)', '-', (lOurs.rssKb / 1024).toFixed(0), '-']);
-  const lScp = await timed('storescu', ['--max-pdu', '1048576', '127.0.0.1', String(ourScp.port), large]);
-  rows.push([
-    'SCP: storescu → server large MB/s',
-    (mb / (lBase.ms / 1000)).toFixed(0),
-    (mb / (lScp.ms / 1000)).toFixed(0),
-    ratio(lBase.ms, lScp.ms),
-  ]);
+  rmSync(large, { force: true });
 
   // 3. sequential echo associations
-  const echoBase = performance.now();
-  for (let i = 0; i < ECHO_COUNT; i++) await timed('echoscu', ['127.0.0.1', String(dcmtkScp.port)]);
-  const echoBaseAps = ECHO_COUNT / ((performance.now() - echoBase) / 1000);
-  const echoServer = performance.now();
-  for (let i = 0; i < ECHO_COUNT; i++) await timed('echoscu', ['127.0.0.1', String(ourScp.port)]);
-  const echoServerAps = ECHO_COUNT / ((performance.now() - echoServer) / 1000);
-  rows.push([
-    'echoscu process per association → SCP, assoc/s',
-    echoBaseAps.toFixed(0),
-    echoServerAps.toFixed(0),
-    ratio(echoServerAps, echoBaseAps),
-  ]);
-  const echoOurs = doneOf(
-    (
-      await timed(process.execPath, [
-        benchScript('_client'),
-        'echo-assocs',
-        '127.0.0.1',
-        String(dcmtkScp.port),
-        String(ECHO_COUNT),
-      ])
-    ).out,
-  );
-  const echoOursAps = ECHO_COUNT / (echoOurs.ms / 1000);
-  rows.push([
-    'dicomnet SCU in-process → storescp, assoc/s',
-    echoBaseAps.toFixed(0),
-    echoOursAps.toFixed(0),
-    `${ratio(echoOursAps, echoBaseAps)} (DCMTK column spawns echoscu per association)`,
-  ]);
+  const echoLoop = async (port: number) => {
+    const started = performance.now();
+    for (let i = 0; i < ECHO_COUNT; i++) await runTool('echoscu', ['127.0.0.1', String(port)]);
+    return { ms: performance.now() - started };
+  };
+  const eBase = perSecond(ECHO_COUNT, (await bestOf(() => echoLoop(storescp.port))).ms);
+  const echoRows: [string, number][] = [
+    ['echoscu process per association → storescp (DCMTK baseline)', eBase],
+    [
+      'echoscu process per association → dicomnet SCP',
+      perSecond(ECHO_COUNT, (await bestOf(() => echoLoop(scp.port))).ms),
+    ],
+    [
+      'dicomnet SCU, associations in one process → storescp',
+      perSecond(
+        ECHO_COUNT,
+        (
+          await bestOf(() =>
+            runBenchClient(['echo-assocs', '127.0.0.1', String(storescp.port), String(ECHO_COUNT)]),
+          )
+        ).ms,
+      ),
+    ],
+    [
+      'dicomnet SCU, associations in one process → dicomnet SCP',
+      perSecond(
+        ECHO_COUNT,
+        (
+          await bestOf(() =>
+            runBenchClient(['echo-assocs', '127.0.0.1', String(scp.port), String(ECHO_COUNT)]),
+          )
+        ).ms,
+      ),
+    ],
+  ];
+  for (const [name, v] of echoRows) rows.push([`echo: ${name}`, v.toFixed(0), 'assoc/s', ratio(v, eBase)]);
 
-  const serverRss = await ourScp.stop();
-  await dcmtkScp.stop();
-  rows.push(['SCP: peak RSS MB over the whole run', '-', (serverRss / 1024).toFixed(0), '-']);
+  const scpRss = await scp.stop();
+  await storescp.stop();
+  rows.push(['dicomnet SCP peak RSS over the run (process)', (scpRss / 1024).toFixed(0), 'MB', '-']);
   printTable(rows);
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { readPart10Header, transcode, transferSyntaxInfo } from '../data/index.js';
 import { UsageError } from '../errors.js';
@@ -91,9 +91,21 @@ export async function storeFile(
   const ctx = storageContextFor(negotiated, header.sopClassUid, header.transferSyntaxUid);
   const handle = await open(file, 'r');
   const size = (await handle.stat()).size - header.datasetOffset;
-  let body: Readable = handle.createReadStream({ start: header.datasetOffset, highWaterMark: 1 << 20 });
-  if (ctx.transferSyntax !== header.transferSyntaxUid) {
-    body = transcode(body, header.transferSyntaxUid, ctx.transferSyntax);
+  let body: Readable | Buffer;
+  if (ctx.transferSyntax === header.transferSyntaxUid && size <= SMALL_DATASET_BYTES) {
+    // one read into memory: a file stream costs ~1.5 ms per file in stream machinery alone
+    body = await readFully(handle, header.datasetOffset, size);
+  } else {
+    // `end` bounds each read buffer to what is left: without it every read allocates the
+    // full highWaterMark (1 MiB even for a small file) and the GC dominates many-file stores
+    body = handle.createReadStream({
+      start: header.datasetOffset,
+      ...(size > 0 ? { end: header.datasetOffset + size - 1 } : {}),
+      highWaterMark: 1 << 20,
+    });
+    if (ctx.transferSyntax !== header.transferSyntaxUid) {
+      body = transcode(body, header.transferSyntaxUid, ctx.transferSyntax);
+    }
   }
   const command: CommandSet = {
     commandField: CommandField.C_STORE_RQ,
@@ -118,7 +130,21 @@ export async function storeFile(
       bytes: size,
     };
   } finally {
-    body.destroy();
+    if (!Buffer.isBuffer(body)) body.destroy();
     await handle.close().catch(() => undefined);
   }
+}
+
+/** Data sets up to this size are read into memory in one go and sent from there. */
+const SMALL_DATASET_BYTES = 4 * 1024 * 1024;
+
+async function readFully(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let at = 0;
+  while (at < length) {
+    const { bytesRead } = await handle.read(buf, at, length - at, position + at);
+    if (bytesRead === 0) break;
+    at += bytesRead;
+  }
+  return at === length ? buf : buf.subarray(0, at);
 }
