@@ -170,20 +170,33 @@ export async function secureClientConnect(
         'ERR_TLS_NOT_TLS',
         `TLS: peer at ${peer} does not speak TLS (is this a plain DICOM port?): it closed the connection without answering the TLS ClientHello`,
       );
-    const onError = (err: Error & { code?: string }) =>
-      fail(
-        silentPeer() && (err.code === 'ECONNRESET' || err.code === 'EPIPE')
-          ? notTls()
-          : handshakeError(err, { side: 'client', peer }),
-      );
+    const presentedCertificate = creds.certificate !== undefined || creds.pfx !== undefined;
+    const closedAfterHandshake = () =>
+      presentedCertificate
+        ? new TlsError(
+            'ERR_TLS_HANDSHAKE',
+            `TLS: ${peer} closed the connection right after the TLS handshake: it probably rejected our client certificate (see its log)`,
+          )
+        : new TlsError(
+            'ERR_TLS_PEER_CERT_REQUIRED',
+            `TLS: server requires a client certificate (${peer} closed the connection right after the TLS handshake)`,
+          );
+    const onError = (err: Error & { code?: string }) => {
+      const reset = err.code === 'ECONNRESET' || err.code === 'EPIPE';
+      if (reset && silentPeer()) fail(notTls());
+      else if (reset && verdictTimer) fail(closedAfterHandshake());
+      else fail(handshakeError(err, { side: 'client', peer }));
+    };
     const onClose = () =>
       fail(
         silentPeer()
           ? notTls()
-          : handshakeError(Object.assign(new Error('socket disconnected'), { code: 'ECONNRESET' }), {
-              side: 'client',
-              peer,
-            }),
+          : verdictTimer
+            ? closedAfterHandshake()
+            : handshakeError(Object.assign(new Error('socket disconnected'), { code: 'ECONNRESET' }), {
+                side: 'client',
+                peer,
+              }),
       );
     // 'session' fires inside OpenSSL's read path; writes made there (by our caller) would be lost
     const onTicket = () => setImmediate(succeed);

@@ -367,7 +367,10 @@ describe('client certificate failures (acceptor side, requirePeerCertificate + C
         (c) => c,
         (err: unknown) => err,
       );
-      if (settled instanceof TlsError) return;
+      if (settled instanceof TlsError) {
+        if (n.code === 'ERR_TLS_PEER_CERT_REQUIRED') assert.equal(settled.code, 'ERR_TLS_PEER_CERT_REQUIRED');
+        return;
+      }
       assert.ok(!(settled instanceof Error), String(settled));
       const { socket } = settled as Awaited<typeof client>;
       if (!socket.destroyed) await new Promise((resolve) => socket.once('close', resolve));
