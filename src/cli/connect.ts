@@ -1,4 +1,5 @@
 import { formatSecureLink } from '../tls/describe.js';
+import { getSecurityProfile } from '../tls/profiles.js';
 import { type Association, type ConnectOptions, connect } from '../services/client.js';
 import type { ProposedContext } from '../services/presentation.js';
 import type { Logger } from '../log.js';
@@ -13,6 +14,12 @@ export async function connectFromCli(
   contexts: ProposedContext[],
   extra: Partial<ConnectOptions> = {},
 ): Promise<Association> {
+  if (opts.tls && opts.profile && getSecurityProfile(opts.profile).retired) {
+    // shown whatever the log level: a retired profile weakens the link
+    process.stderr.write(
+      `dicomnet: warning: TLS profile '${opts.profile}' is retired (PS3.15 Annex B); use it only for legacy peers\n`,
+    );
+  }
   const assoc = await connect({
     host,
     port: parsePort(port),
