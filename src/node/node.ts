@@ -187,9 +187,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     nService,
   };
 
+  // peers with `identity` bind their AE title to certificate identities (CN / SAN)
+  const aeTitleBindings: Record<string, string[]> = {};
+  for (const [aet, peer] of Object.entries(peers)) if (peer.identity) aeTitleBindings[aet] = peer.identity;
+
   const server = new DicomServer({
     aet: options.aet,
     acceptAnyCalledAet: options.acceptAnyCalledAet,
+    aeTitleBindings,
     tls: options.tls,
     handlers,
     maxAssociations: options.maxAssociations,
@@ -218,12 +223,30 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     if (studies.size > 0) audit.instancesTransferred('C', info, studies);
     log.info(activity.close(info, reason), 'association ended');
   });
+  // The server's own refusals (limits, AE title binding) come with the calling AE title;
+  // they also end the connection with an error, which must not be audited twice.
+  const auditedRejections = new Map<string, number>();
+  server.on(
+    'associationRejected',
+    (rejection: { callingAet: string; remoteAddress: string; message: string }) => {
+      auditedRejections.set(
+        rejection.remoteAddress,
+        (auditedRejections.get(rejection.remoteAddress) ?? 0) + 1,
+      );
+      audit.associationRejected(rejection, rejection.message);
+    },
+  );
   server.on('connectionError', (err: unknown, remoteAddress: string | undefined) => {
     const kind = errorKind(err);
     const code = (err as { code?: string }).code;
     if (kind === 'tls') audit.tlsFailure(remoteAddress, describe(err));
-    else if (code === 'ERR_ASSOCIATION_REJECTED' || (err as Error).name === 'AssociationRejectedError')
-      audit.associationRejected({ remoteAddress }, describe(err));
+    else if (code === 'ERR_ASSOCIATION_REJECTED') {
+      const pending = auditedRejections.get(remoteAddress ?? '') ?? 0;
+      if (pending > 0) {
+        if (pending === 1) auditedRejections.delete(remoteAddress ?? '');
+        else auditedRejections.set(remoteAddress ?? '', pending - 1);
+      } else audit.associationRejected({ remoteAddress }, describe(err));
+    }
   });
 
   const ports: RunningNode['ports'] = {};

@@ -118,6 +118,7 @@ describe('dicomnet serve with DCMTK peers (plain and TLS with mutual authenticat
         peers: {
           STORESCP: { host: '127.0.0.1', port: storescp.port, tls: true },
           COMMITSCU: { host: '127.0.0.1', port: commitPort, tls: false },
+          BOUNDMOD: { host: '127.0.0.1', port: commitPort, tls: true, identity: ['client'] },
         },
       }),
     );
@@ -595,6 +596,39 @@ describe('dicomnet serve with DCMTK peers (plain and TLS with mutual authenticat
     assert.ok(line, 'Security Alert audit event');
     const audit = line.audit as { activeParticipants: { networkAccessPointId?: string }[] };
     assert.equal(audit.activeParticipants[0]?.networkAccessPointId?.replace(/^::ffff:/, ''), '127.0.0.1');
+  });
+
+  test('a calling AE title bound to a certificate identity: accepted over TLS with that certificate, rejected and audited otherwise', async () => {
+    const ok = await run('echoscu', [
+      ...dcmtkTls(),
+      '-aet',
+      'BOUNDMOD',
+      '-aec',
+      'DICOMNET',
+      '127.0.0.1',
+      String(tlsPort),
+    ]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const refused = await run('echoscu', [
+      '-aet',
+      'BOUNDMOD',
+      '-aec',
+      'DICOMNET',
+      '127.0.0.1',
+      String(plainPort),
+    ]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stdout + refused.stderr, /[Rr]eject/);
+    const deadline = Date.now() + 5000;
+    const rejected = () =>
+      serve.logLines().filter((l) => {
+        const a = l.audit as
+          | { eventOutcomeIndicator: number; activeParticipants: { userId: string }[] }
+          | undefined;
+        return a?.eventOutcomeIndicator === 4 && a.activeParticipants[0]?.userId === 'BOUNDMOD';
+      });
+    while (rejected().length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    assert.equal(rejected().length, 1, 'one Login failure audit event naming the AE title');
   });
 
   test('SIGTERM stops the node gracefully (exit 0, Application Stop audited)', async () => {
