@@ -18,9 +18,9 @@ async function dicom(): Promise<{ port: number; close: () => Promise<void> }> {
   const server = new DicomServer({
     aet: 'DICOMNET',
     acceptAnyCalledAet: true,
-    maxPduLength: 1 << 20,
+    maxPduLength: Number(process.env.BENCH_MAX_PDU || 1 << 20),
     maxOperations: 16,
-    tempDir: process.env.BENCH_TEMP_DIR,
+    tempDir: process.env.BENCH_TEMP_DIR || undefined,
     tls: tlsDir
       ? { key: join(tlsDir, 'server.key'), cert: join(tlsDir, 'server.crt'), ca: [join(tlsDir, 'ca.crt')] }
       : undefined,

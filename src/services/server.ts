@@ -24,13 +24,7 @@ import { connect } from './client.js';
 import { acceptancePolicy, CALLING_AET_NOT_RECOGNIZED, LOCAL_LIMIT_EXCEEDED } from './acceptance.js';
 import { type AeTitleBindings, checkAeTitleBinding } from './ae-binding.js';
 import { findSopClass, isStorageSopClass, SopClass } from './sop-classes.js';
-import {
-  type ReceivedInstance,
-  runStoreHandler,
-  StoreSink,
-  storeResponse,
-  unsupportedResponse,
-} from './store-sink.js';
+import { type ReceivedInstance, StoreSink, storeResponse, unsupportedResponse } from './store-sink.js';
 import { storableHeader, storeFile } from './store-scu.js';
 import { storageContextsFor } from './presentation.js';
 
@@ -443,18 +437,40 @@ class ServerAssociationRunner implements ServerAssociation {
         case CommandField.C_STORE_RQ: {
           const sink = this.receiving.get(msg.command.messageId ?? 0);
           this.receiving.delete(msg.command.messageId ?? 0);
-          if (!sink || !handlers.store) {
+          try {
+            if (!handlers.store) {
+              await ctx.respond(unsupportedResponse(msg));
+              return;
+            }
+            if (!sink || msg.datasetError) {
+              // the temp file could not be created or written (disk full, permissions): never hand
+              // a truncated instance to the handler
+              const why = msg.datasetError?.message ?? 'the data set was not received';
+              this.log.error(
+                { association: this.info.id, sopInstanceUid: msg.command.affectedSopInstanceUid },
+                `C-STORE: cannot write the incoming instance: ${why}`,
+              );
+              await ctx.respond({
+                ...storeResponse(msg, Status.OutOfResources),
+                errorComment: truncate(`cannot store: ${why}`),
+              });
+              return;
+            }
+            let status: number;
+            try {
+              status = await handlers.store(Object.assign(sink, { association: this.info }));
+            } catch (err) {
+              this.log.error(
+                { err, association: this.info.id, sopInstanceUid: sink.sopInstanceUid },
+                `C-STORE handler failed: ${describe(err)}`,
+              );
+              status = Status.OutOfResources;
+            }
+            await ctx.respond(storeResponse(msg, status));
+          } finally {
+            // after the response: the requestor need not wait for the clean-up
             await sink?.discard();
-            await ctx.respond(unsupportedResponse(msg));
-            return;
           }
-          const store = handlers.store;
-          const status = await runStoreHandler(
-            sink,
-            (i) => store(Object.assign(i, { association: this.info })),
-            this.log,
-          );
-          await ctx.respond(storeResponse(msg, status));
           return;
         }
         case CommandField.C_FIND_RQ:

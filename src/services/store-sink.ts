@@ -22,6 +22,13 @@ export interface ReceivedInstance {
   readDataset(): Promise<Dataset>;
 }
 
+/**
+ * Bytes an incoming instance may queue in front of the disk before the association is
+ * paused: several PDUs, so the network keeps flowing while a write is in flight (at 1 MiB,
+ * one 1 MiB PDU already paused the socket, serialising receive and write).
+ */
+const SINK_HIGH_WATER_MARK = 8 * 1024 * 1024;
+
 /** Default directory for instances being received. */
 export function defaultTempDir(): string {
   return join(tmpdir(), 'dicomnet-incoming');
@@ -50,7 +57,7 @@ export class StoreSink implements ReceivedInstance {
     this.sopInstanceUid = command.affectedSopInstanceUid ?? '';
     this.transferSyntaxUid = context.transferSyntax ?? '';
     this.callingAet = callingAet;
-    this.stream = createWriteStream(this.file, { flags: 'wx', highWaterMark: 1 << 20 });
+    this.stream = createWriteStream(this.file, { flags: 'wx', highWaterMark: SINK_HIGH_WATER_MARK });
     this.stream.write(
       encodeFileMetaInformation({
         mediaStorageSopClassUid: this.sopClassUid,
