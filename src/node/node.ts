@@ -179,7 +179,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         host: peer.host,
         port: peer.port,
         calledAet: ctx.destination,
-        tls: peer.tls ? options.clientTls : undefined,
+        tls: peer.tls ? (options.clientTls ?? {}) : undefined,
         files: retrieve(query, ctx, ctx.destination),
       };
     },

@@ -204,7 +204,8 @@ export class StorageCommitmentScp {
         port: peer.port,
         callingAet: this.options.aet,
         calledAet: callingAet,
-        tls: peer.tls ? this.options.clientTls : undefined,
+        // never downgrade a TLS peer: without client credentials it still gets TLS (and may refuse us)
+        tls: peer.tls ? (this.options.clientTls ?? {}) : undefined,
         timeoutMs: this.options.timeoutMs ?? 30_000,
         contexts: [
           {

@@ -150,6 +150,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     const tlsEnabled = config.tlsPort !== null;
     let tls: TlsOptions | undefined;
     let clientTls: TlsOptions | undefined;
+    let devClient: TlsOptions | undefined;
     if (tlsEnabled) {
       if (!config.tls.key && !config.tls.cert && !config.tls.pfx) {
         const pkiDir = resolve(opts.pki ?? './data/pki');
@@ -159,6 +160,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         config.tls.cert = pki.serverCertificate;
         if (config.tls.ca.length === 0) config.tls.ca = [pki.caCertificate];
         clientTls = { key: pki.clientKey, cert: pki.clientCertificate, ca: [pki.caCertificate] };
+        devClient = clientTls;
         ctx.stdout.write(
           [
             `development PKI ${firstStart ? 'created' : 'reused'} in ${pkiDir} (for testing only)`,
@@ -171,8 +173,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
         );
       }
       tls = serverTls(config, opts);
-      clientTls ??= clientTlsFrom(tls, opts);
     }
+    if (!clientTls && (config.tls.key || config.tls.pfx))
+      clientTls = clientTlsFrom(tls ?? serverTls(config, opts), opts);
     const node = await startNode({
       aet: config.aet,
       port: config.port ?? false,
@@ -194,9 +197,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
     if (node.ports.plain !== undefined) lines.push(`  plain DICOM on port ${node.ports.plain}`);
     if (node.ports.tls !== undefined) {
       lines.push(`  DICOM over TLS on port ${node.ports.tls}`);
-      if (clientTls) {
+      if (devClient) {
         lines.push(
-          `  try: dicomnet echo --tls --ca ${clientTls.ca} --key ${clientTls.key} --cert ${clientTls.cert} --aec ${config.aet} localhost ${node.ports.tls}`,
+          `  try: dicomnet echo --tls --ca ${devClient.ca} --key ${devClient.key} --cert ${devClient.cert} --aec ${config.aet} localhost ${node.ports.tls}`,
         );
       }
     }
