@@ -404,6 +404,27 @@ describe('bad input and timeouts', () => {
     assert.ok(s.kind === 'aborted' && s.message.includes('presentation context 99'));
   });
 
+  test('P-DATA-TF longer than our negotiated max (4096): we abort with reason 6', async () => {
+    const [channel, server] = await Promise.all([
+      associate(acceptor.port, { maxPduLength: 4096 }),
+      acceptor.nextChannel(),
+    ]);
+    const closed = closedOf(channel);
+    const serverClosed = closedOf(server);
+    const raw = (server as unknown as { stream: import('node:stream').Duplex }).stream;
+    raw.write(
+      encodePdu({
+        type: 'P-DATA-TF',
+        pdvs: [{ contextId: 1, command: false, last: true, data: Buffer.alloc(8000) }],
+      }),
+    );
+    const c = await within(closed, 5000, 'requestor closed');
+    assert.ok(c.kind === 'aborted' && !c.byPeer && c.source === 2 && c.reason === 6);
+    assert.match(c.message, /P-DATA-TF length 8006 exceeds the negotiated max 4096/);
+    const s = await serverClosed;
+    assert.ok(s.kind === 'aborted' && s.byPeer && s.source === 2 && s.reason === 6);
+  });
+
   test('ARTIM: a connection that never sends A-ASSOCIATE-RQ is closed', async () => {
     const failure = acceptor.nextFailure();
     const reply = await rawExchange(acceptor.port, Buffer.alloc(0), 3000);
