@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { type Logger, silentLogger } from '../log.js';
 import { Association } from './association.js';
 import type { AssociationChannel, NegotiatedAssociation, NegotiatedContext } from './channel.js';
-import { AssociationRejectedError } from './errors.js';
+import { AssociationRejectedError, NetworkError } from './errors.js';
 import {
   DICOM_APPLICATION_CONTEXT,
   IMPLEMENTATION_CLASS_UID,
@@ -253,6 +253,9 @@ export async function answerAssociateRq(
 export function acceptAssociation(stream: Duplex, policy: AcceptorPolicy): Promise<AssociationChannel> {
   const log = policy.logger ?? silentLogger();
   const ownMax = policy.maxPduLength ?? DEFAULT_MAX_PDU_LENGTH;
+  if (stream.destroyed || !stream.readable) {
+    return Promise.reject(new NetworkError('ERR_CONNECTION_CLOSED', 'transport connection is already closed'));
+  }
   const assoc = new Association(stream, {
     isRequestor: false,
     logger: log,
