@@ -254,7 +254,9 @@ export function acceptAssociation(stream: Duplex, policy: AcceptorPolicy): Promi
   const log = policy.logger ?? silentLogger();
   const ownMax = policy.maxPduLength ?? DEFAULT_MAX_PDU_LENGTH;
   if (stream.destroyed || !stream.readable) {
-    return Promise.reject(new NetworkError('ERR_CONNECTION_CLOSED', 'transport connection is already closed'));
+    return Promise.reject(
+      new NetworkError('ERR_CONNECTION_CLOSED', 'transport connection is already closed'),
+    );
   }
   const assoc = new Association(stream, {
     isRequestor: false,
