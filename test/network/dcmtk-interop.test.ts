@@ -14,6 +14,7 @@ import {
   associate,
   basicPolicy,
   collectMessagePart,
+  EXPLICIT_LE,
   echoRq,
   IMPLICIT_LE,
   parseCommandSet,
@@ -187,5 +188,86 @@ describe('acceptor against DCMTK echoscu', { skip }, () => {
     const err = await within(failure, 5000, 'acceptor rejection');
     assert.ok(err instanceof AssociationRejectedError);
     assert.equal(err.reason, 7);
+  });
+});
+
+describe('acceptor receiving C-STORE from DCMTK storescu', { skip }, () => {
+  let acceptor: TestAcceptor;
+  let workDir: string;
+  let file: string;
+  const pdvSizes: number[] = [];
+  const datasetBytes: number[] = [];
+  before(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'dicomnet-net-scu-'));
+    const dump = [
+      '(0008,0016) UI =SecondaryCaptureImageStorage',
+      '(0008,0018) UI [2.25.777000111]',
+      '(0008,0060) CS [OT]',
+      '(0010,0010) PN [TEST^NET]',
+      `(0010,4000) LT [${'A'.repeat(30_000)}]`,
+    ].join('\n');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(workDir, 'in.txt'), dump);
+    file = join(workDir, 'sc.dcm');
+    const made = await run('dump2dcm', ['+l', '70000', join(workDir, 'in.txt'), file]);
+    assert.equal(made.code, 0, made.stderr);
+    acceptor = await startAcceptor(() =>
+      basicPolicy({
+        maxPduLength: 4096,
+        transferSyntaxesFor: (a) => (a === SECONDARY_CAPTURE ? [EXPLICIT_LE, IMPLICIT_LE] : undefined),
+      }),
+    );
+    const serve = (channel: AssociationChannel): void => {
+      let command: Map<number, Buffer> | undefined;
+      const commandParts: Buffer[] = [];
+      let received = 0;
+      channel.on('pdvs', (pdvs) => {
+        for (const p of pdvs) {
+          pdvSizes.push(p.data.length);
+          if (p.command) {
+            commandParts.push(Buffer.from(p.data));
+            if (p.last) command = parseCommandSet(Buffer.concat(commandParts.splice(0)));
+            continue;
+          }
+          received += p.data.length;
+          if (!p.last || !command) continue;
+          datasetBytes.push(received);
+          received = 0;
+          const rsp = commandSet([
+            [0x0002, command.get(0x0002) ?? Buffer.alloc(0)],
+            [0x0100, us(0x8001)],
+            [0x0120, command.get(0x0110) ?? us(0)],
+            [0x0800, us(0x0101)],
+            [0x0900, us(0)],
+            [0x1000, command.get(0x1000) ?? Buffer.alloc(0)],
+          ]);
+          channel
+            .sendPdvs([{ contextId: p.contextId, command: true, last: true, data: rsp }])
+            .catch(() => undefined);
+        }
+      });
+    };
+    const loop = async (): Promise<void> => {
+      for (;;) serve(await acceptor.nextChannel());
+    };
+    loop().catch(() => undefined);
+  });
+  after(async () => {
+    await acceptor?.close();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test('storescu sends a 30 kB instance in PDUs of at most 4096 bytes: exit 0', async () => {
+    const r = await run('storescu', ['-aec', 'DICOMNET', '127.0.0.1', String(acceptor.port), file], {
+      timeoutMs: 20_000,
+    });
+    assert.equal(r.code, 0, `storescu failed:\n${r.stdout}\n${r.stderr}`);
+    assert.equal(datasetBytes.length, 1);
+    assert.ok((datasetBytes[0] ?? 0) > 30_000);
+    assert.ok(
+      pdvSizes.every((n) => n <= 4090),
+      `largest PDV ${Math.max(...pdvSizes)}`,
+    );
+    assert.ok(pdvSizes.length >= 8, `${pdvSizes.length} PDVs`);
   });
 });
