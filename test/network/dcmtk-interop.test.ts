@@ -146,11 +146,16 @@ describe('requestor against DCMTK storescp', { skip }, () => {
 
 describe('acceptor against DCMTK echoscu', { skip }, () => {
   let acceptor: TestAcceptor;
+  const closes: ChannelCloseReason[] = [];
   before(async () => {
     acceptor = await startAcceptor(() => basicPolicy());
     // Answer C-ECHO on every association the acceptor establishes.
     const loop = async (): Promise<void> => {
-      for (;;) serveEcho(await acceptor.nextChannel());
+      for (;;) {
+        const channel = await acceptor.nextChannel();
+        channel.once('closed', (reason) => closes.push(reason));
+        serveEcho(channel);
+      }
     };
     loop().catch(() => undefined);
   });
@@ -176,6 +181,18 @@ describe('acceptor against DCMTK echoscu', { skip }, () => {
       { timeoutMs: 20_000 },
     );
     assert.equal(r.code, 0, `echoscu failed:\n${r.stdout}\n${r.stderr}`);
+  });
+
+  test('echoscu --abort: the acceptor sees an A-ABORT from the peer (service user)', async () => {
+    const before = closes.length;
+    const r = await run('echoscu', ['--abort', '-aec', 'DICOMNET', '127.0.0.1', String(acceptor.port)], {
+      timeoutMs: 20_000,
+    });
+    assert.equal(r.code, 0, `echoscu failed:\n${r.stdout}\n${r.stderr}`);
+    const deadline = Date.now() + 5000;
+    while (closes.length === before && Date.now() < deadline) await new Promise((res) => setTimeout(res, 10));
+    const reason = closes[before];
+    assert.ok(reason?.kind === 'aborted' && reason.byPeer && reason.source === 0, JSON.stringify(reason));
   });
 
   test('echoscu -aec WRONG is rejected with reason 7', async () => {
