@@ -42,50 +42,49 @@ async function main(): Promise<void> {
     return dir;
   };
 
-  // dicomnet serve (TLS only, indexed, fsynced), restarted per run on a fresh storage
-  const serve = await bestOf(async () => {
-    const storage = fresh('serve');
-    const { freePort } = await import('../test/helpers/dcmtk.js');
-    const port = await freePort();
-    const node = await startChild(
-      process.execPath,
-      [
-        cliEntry,
-        'serve',
-        '--storage',
-        storage,
-        '--host',
-        '127.0.0.1',
-        '--port',
-        'off',
-        '--tls-port',
-        String(port),
-        '--key',
-        pki.server.key,
-        '--cert',
-        pki.server.cert,
-        '--ca',
-        pki.caCert,
-        '--require-peer-cert',
-        '--log-level',
-        'warn',
-      ],
-      /DICOM over TLS on port/,
-    );
-    try {
-      return await runTool('storescu', [
-        ...tlsClient,
-        '-aec',
-        'DICOMNET',
-        '127.0.0.1',
-        String(port),
-        ...files,
-      ]);
-    } finally {
-      await node.stop();
-      rmSync(storage, { recursive: true, force: true });
-    }
-  });
+  // dicomnet serve (indexed, fsynced), restarted per run on a fresh storage; TLS or plain
+  const serveRun = (tls: boolean) =>
+    bestOf(async () => {
+      const storage = fresh('serve');
+      const { freePort } = await import('../test/helpers/dcmtk.js');
+      const port = await freePort();
+      const listen = tls
+        ? ['--port', 'off', '--tls-port', String(port), '--key', pki.server.key, '--cert', pki.server.cert]
+        : ['--port', String(port), '--tls-port', 'off'];
+      const node = await startChild(
+        process.execPath,
+        [
+          cliEntry,
+          'serve',
+          '--storage',
+          storage,
+          '--host',
+          '127.0.0.1',
+          ...listen,
+          '--ca',
+          pki.caCert,
+          '--require-peer-cert',
+          '--log-level',
+          'warn',
+        ],
+        tls ? /DICOM over TLS on port/ : /plain DICOM on port/,
+      );
+      try {
+        return await runTool('storescu', [
+          ...(tls ? tlsClient : []),
+          '-aec',
+          'DICOMNET',
+          '127.0.0.1',
+          String(port),
+          ...files,
+        ]);
+      } finally {
+        await node.stop();
+        rmSync(storage, { recursive: true, force: true });
+      }
+    });
+  const serve = await serveRun(true);
+  const servePlain = await serveRun(false);
 
   // storescp +tls: files only
   const storescp = await bestOf(async () => {
@@ -145,6 +144,7 @@ async function main(): Promise<void> {
     rows.push([name, v.toFixed(0), ratio(v, base)]);
   };
   row('dicomnet serve (TLS, fsync, SQLite index)', serve.ms);
+  row('dicomnet serve (plain TCP, fsync, SQLite index)', servePlain.ms);
   row('storescp +tls (files only)', storescp.ms);
   row('dcmqrscp (plain TCP, index.dat)', dcmqrscp.ms);
   printTable(rows);

@@ -45,25 +45,14 @@ export class ActivityTracker {
 
   /** Start tracking an association. */
   open(info: AssociationInfo): AssociationActivity {
-    const activity: AssociationActivity = {
-      info,
-      startedAt: performance.now(),
-      instancesStored: 0,
-      bytesReceived: 0,
-      storeFailures: 0,
-      studies: new Map(),
-      queries: 0,
-      instancesRetrieved: 0,
-      commitmentRequests: 0,
-      mppsRequests: 0,
-    };
+    const activity = newActivity(info);
     this.#byId.set(info.id, activity);
     return activity;
   }
 
-  /** The counters of a running association (a detached dummy if it is unknown). */
+  /** The counters of a running association (detached ones, counted nowhere, once it has ended). */
   of(info: AssociationInfo): AssociationActivity {
-    return this.#byId.get(info.id) ?? this.open(info);
+    return this.#byId.get(info.id) ?? newActivity(info);
   }
 
   /** True while the association is open. */
@@ -73,7 +62,7 @@ export class ActivityTracker {
 
   /** Stop tracking and return the summary. */
   close(info: AssociationInfo, reason: ChannelCloseReason | undefined): AssociationSummary {
-    const a = this.#byId.get(info.id) ?? this.open(info);
+    const a = this.#byId.get(info.id) ?? newActivity(info);
     this.#byId.delete(info.id);
     const summary: AssociationSummary = {
       association: info.id,
@@ -108,6 +97,21 @@ export class ActivityTracker {
   get size(): number {
     return this.#byId.size;
   }
+}
+
+function newActivity(info: AssociationInfo): AssociationActivity {
+  return {
+    info,
+    startedAt: performance.now(),
+    instancesStored: 0,
+    bytesReceived: 0,
+    storeFailures: 0,
+    studies: new Map(),
+    queries: 0,
+    instancesRetrieved: 0,
+    commitmentRequests: 0,
+    mppsRequests: 0,
+  };
 }
 
 function describeEnd(reason: ChannelCloseReason | undefined): string {
