@@ -486,10 +486,7 @@ export const ACTIONS: Record<ActionName, Action> = {
       'Send A-ABORT PDU (service-provider source), issue an A-P-ABORT indication, and start ARTIM timer',
     next: ['Sta13'],
     run: (port, input) => {
-      const diag =
-        input.event === 'Evt15' && input.abort
-          ? { ...input.abort, message: input.cause ?? '' }
-          : providerAbort(input);
+      const diag = providerAbort(input);
       port.sendPdu({ type: 'A-ABORT', source: 2, reason: diag.reason });
       port.indicate({ kind: 'abort', source: 2, reason: diag.reason, byPeer: false, message: diag.message });
       port.startArtim();
@@ -501,8 +498,8 @@ export const ACTIONS: Record<ActionName, Action> = {
     description:
       'dicomnet: local primitive not allowed in this state by PS3.8 (blank cell): refused, state unchanged',
     next: [],
-    run: (_port, input) => {
-      throw new InvalidPrimitiveError(input.event, 'Sta1');
+    run: () => {
+      throw new Error('XX-L is handled by the machine');
     },
   },
   'XX-R': {
