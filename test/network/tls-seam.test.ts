@@ -55,7 +55,7 @@ describe('association over TLS', { skip }, () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('negotiate, send 2 MiB fragmented to the acceptor's 8 KiB max, release', async () => {
+  test('negotiate, send 2 MiB fragmented to the acceptor max of 8 KiB, release', async () => {
     const socket = tlsConnect({
       host: '127.0.0.1',
       port,
