@@ -255,8 +255,7 @@ export function requestAssociation(
           `no A-ASSOCIATE-AC or -RJ from ${params.calledAet} within ${timeoutMs} ms`,
         ),
       );
-      assoc.abort();
-      stream.destroy();
+      assoc.abort(); // A-ABORT, then the transport closes once it is flushed (ARTIM bounds the wait)
     }, timeoutMs);
     assoc.negotiationFailed = (err) => settle(err);
     assoc.negotiationListener = (ind) => {
