@@ -27,7 +27,7 @@ export interface ReceivedInstance {
  * paused: several PDUs, so the network keeps flowing while a write is in flight (at 1 MiB,
  * one 1 MiB PDU already paused the socket, serialising receive and write).
  */
-const SINK_HIGH_WATER_MARK = 8 * 1024 * 1024;
+const SINK_HIGH_WATER_MARK = 4 * 1024 * 1024;
 
 /** Default directory for instances being received. */
 export function defaultTempDir(): string {

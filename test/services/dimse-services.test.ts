@@ -4,7 +4,8 @@
  * an asynchronous operations window that really overlaps operations.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Dataset, datasetFromKeywords } from '../../src/data/index.js';
 import { CommandField, DimseEndpoint, Status } from '../../src/dimse/index.js';
@@ -347,6 +348,32 @@ describe('C-GET and the asynchronous operations window', {
     assert.equal(empty.completed, 0);
     await assoc.release();
     assert.deepEqual(readdirSync(out), [], 'received temp files are removed after onStore');
+  });
+
+  test('C-STORE when the temp file cannot be written: A700 naming the cause, the handler is not called', async () => {
+    const notADir = join(scratch('blocked'), 'file');
+    writeFileSync(notADir, 'x');
+    let called = 0;
+    const blocked = await startServer({
+      tempDir: notADir,
+      handlers: {
+        store: () => {
+          called++;
+          return Status.Success;
+        },
+      },
+    });
+    try {
+      const assoc = await connect({ host: '127.0.0.1', port: blocked.port, calledAet: 'DICOMNET' });
+      const result = await assoc.store(files[0] as string, { noThrow: true });
+      assert.equal(result.status, Status.OutOfResources);
+      await assert.rejects(assoc.store(files[1] as string), /C-STORE failed: status 0xa700/i);
+      await assoc.echo();
+      await assoc.release();
+      assert.equal(called, 0);
+    } finally {
+      await blocked.server.close();
+    }
   });
 
   test('window 8: eight operations run at the same time on one association', async () => {
