@@ -1,17 +1,21 @@
 /**
  * The DICOM upper layer protocol state machine, PS3.8 section 9.2.
  *
- * Provenance: states from PS3.8 Table 9-1, actions from Tables 9-6 to 9-9,
- * the (event, state) → action table from Table 9-10 (DICOM 2024e), checked
- * cell by cell against that table and against pynetdicom's `fsm.py`
- * (`TRANSITION_TABLE`), whose one-mapping layout this follows. Cells the
- * standard leaves blank are filled explicitly here (see `XX-L`, `XX-R`) so
- * that every (event, state) pair has exactly one action.
+ * Provenance: states from PS3.8 Tables 9-1 to 9-5 and action definitions from
+ * Tables 9-6 to 9-9 (read in PS3.8 2019a, section 9.2.2); the (event, state) →
+ * action mapping is PS3.8 Table 9-10 as transcribed in pynetdicom's `fsm.py`
+ * (`TRANSITION_TABLE`, whose one-mapping layout this follows), compared entry
+ * by entry: the same 123 non-blank cells. Cells the standard leaves blank are
+ * filled explicitly here (`XX-L` for local primitives, `XX-R` for events that
+ * cannot occur) so that every (event, state) pair has exactly one action;
+ * test/network/fsm.test.ts checks both.
  *
- * Deviations, both deliberate and both what DCMTK and pynetdicom do:
+ * Further deviations, all deliberate:
  * - AA-1 answers an invalid PDU in Sta2 with service-provider source and the
  *   diagnostic (e.g. reason 2 unexpected PDU); a local abort (Evt15) keeps
- *   service-user source as the standard says.
+ *   the source it was given (0, service user; 2 for our idle timeout).
+ * - AA-1 and AA-8 also half-close the transport after the A-ABORT is flushed,
+ *   so the peer's close (Evt17) ends Sta13 quickly; ARTIM still bounds the wait.
  * - AE-1 does not open the transport: dicomnet is handed an already connected
  *   stream (TCP or TLS), so Evt2 follows Evt1 at once.
  */
