@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { type ServeProcess, startServe } from '../interop/node-helpers.js';
+import { connect } from '../../src/services/client.js';
 import { runCli } from '../helpers/cli.js';
 import { dcmtkEnv, freePort, hasDcmtk, run } from '../helpers/dcmtk.js';
 import { makeStudy } from '../helpers/samples.js';
@@ -87,5 +88,27 @@ describe('dicomnet serve as `npm start` runs it: defaults, development PKI, grac
     assert.equal(await stopped, 0, node.stderr().slice(-2000));
     assert.equal(readdirSync(series).length, 40);
     assert.deepEqual(readdirSync(join(storage, '.incoming')), []);
+  });
+  test('an idle association is aborted when the grace period ends; a second signal aborts at once', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dicomnet-grace-'));
+    for (const [grace, second] of [
+      ['1', false],
+      ['60', true],
+    ] as const) {
+      const { node, port } = await serve(cwd, ['--storage', join(cwd, `storage-${grace}`), '--grace', grace]);
+      const assoc = await connect({ host: '127.0.0.1', port, calledAet: 'DICOMNET' });
+      await assoc.echo();
+      const started = Date.now();
+      const stopped = node.stop('SIGTERM', 30_000);
+      if (second) {
+        await new Promise((r) => setTimeout(r, 300));
+        node.child.kill('SIGINT');
+      }
+      assert.equal(await stopped, 0, node.stderr().slice(-2000));
+      const took = Date.now() - started;
+      assert.ok(took < 5000, `stopped after ${took} ms`);
+      await assert.rejects(assoc.echo(), 'the association was aborted');
+      if (second) assert.match(node.stderr(), /second signal/);
+    }
   });
 });
