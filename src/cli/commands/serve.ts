@@ -174,7 +174,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
       }
       tls = serverTls(config, opts);
     }
-    if (!clientTls && (config.tls.key || config.tls.pfx))
+    // explicit client credentials win; else the dev PKI's client pair; else the server's own
+    if (opts.clientKey || opts.clientCert || (!clientTls && (config.tls.key || config.tls.pfx)))
       clientTls = clientTlsFrom(tls ?? serverTls(config, opts), opts);
     const node = await startNode({
       aet: config.aet,
