@@ -5,7 +5,7 @@
 //            byte when the client ends its side
 // Prints "READY <port>"; on SIGTERM prints "MAXRSS <kB>" and exits.
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { Status } from '../src/dimse/index.js';
@@ -26,7 +26,7 @@ async function dicom(): Promise<{ port: number; close: () => Promise<void> }> {
       : undefined,
     handlers: {
       store: async ({ file }) => {
-        await rm(file, { force: true });
+        await unlink(file);
         return Status.Success;
       },
     },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Dataset, encodeFileMetaInformation, readPart10 } from '../data/index.js';
@@ -29,9 +29,21 @@ export interface ReceivedInstance {
  */
 const SINK_HIGH_WATER_MARK = 4 * 1024 * 1024;
 
+let defaultDir: string | undefined;
+
 /** Default directory for instances being received. */
 export function defaultTempDir(): string {
-  return join(tmpdir(), 'dicomnet-incoming');
+  defaultDir ??= join(tmpdir(), 'dicomnet-incoming');
+  return defaultDir;
+}
+
+/** Directories already created in this process: one mkdir per directory, not per instance. */
+const createdDirs = new Set<string>();
+
+function ensureDir(dir: string): void {
+  if (createdDirs.has(dir)) return;
+  mkdirSync(dir, { recursive: true });
+  createdDirs.add(dir);
 }
 
 /**
@@ -51,13 +63,17 @@ export class StoreSink implements ReceivedInstance {
     tempDir = defaultTempDir(),
     callingAet?: string,
   ) {
-    mkdirSync(tempDir, { recursive: true });
+    ensureDir(tempDir);
     this.file = join(tempDir, `${randomUUID()}.part`);
     this.sopClassUid = command.affectedSopClassUid ?? context.abstractSyntax;
     this.sopInstanceUid = command.affectedSopInstanceUid ?? '';
     this.transferSyntaxUid = context.transferSyntax ?? '';
     this.callingAet = callingAet;
     this.stream = createWriteStream(this.file, { flags: 'wx', highWaterMark: SINK_HIGH_WATER_MARK });
+    // the directory was removed behind our back: create it again for the next instance
+    this.stream.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') createdDirs.delete(tempDir);
+    });
     this.stream.write(
       encodeFileMetaInformation({
         mediaStorageSopClassUid: this.sopClassUid,
@@ -78,14 +94,17 @@ export class StoreSink implements ReceivedInstance {
 
   /** Remove the temporary file if it is still there (the handler may have moved it). */
   async discard(): Promise<void> {
-    // wait for the stream to close: an open still in flight would create the file after rm
+    // wait for the stream to close: an open still in flight would create the file after the unlink
     if (!this.stream.closed) {
       await new Promise<void>((resolve) => {
         this.stream.once('close', () => resolve());
         this.stream.destroy();
       });
     }
-    await rm(this.file, { force: true });
+    // unlink, not rm: one system call, and the handler has usually moved the file already
+    await unlink(this.file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
   }
 }
 
