@@ -185,6 +185,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           { association: ctx.association.id, destination: ctx.destination },
           `C-MOVE refused: destination ${ctx.destination} is not a configured peer (0xA801)`,
         );
+        audit.instancesTransferred('R', ctx.association, new Map(), {
+          outcome: 4,
+          destination: ctx.destination,
+          description: `move destination ${ctx.destination} unknown (0xA801)`,
+        });
         return Status.MoveDestinationUnknown;
       }
       return {
