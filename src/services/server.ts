@@ -214,7 +214,9 @@ export class DicomServer extends EventEmitter {
 
   /** Stop listening; abort running associations after `graceMs` (default 0: at once). */
   async close(graceMs = 0): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    // net.Server.close() calls back only once every connection has ended: stop accepting
+    // now, wait for that only after the grace period has cut what is left
+    const listenersClosed = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
     this.servers.length = 0;
     if (graceMs > 0 && this.sockets.size > 0) {
       const deadline = Date.now() + graceMs;
@@ -223,6 +225,7 @@ export class DicomServer extends EventEmitter {
     for (const s of this.sockets) s.destroy();
     this.stopWatching?.();
     this.acceptor?.close();
+    await Promise.all(listenersClosed);
   }
 
   /** Associations currently accepted (including those whose A-ASSOCIATE-AC is on its way). */

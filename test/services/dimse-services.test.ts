@@ -268,145 +268,149 @@ describe('C-CANCEL of a C-FIND with many pending matches', () => {
   });
 });
 
-describe('C-GET and the asynchronous operations window', {
-  skip: hasDcmtk() ? false : 'DCMTK (dump2dcm) is not installed',
-}, () => {
-  let server: DicomServer;
-  let port: number;
-  let tempDir: string;
-  let files: string[];
-  let inFlight = 0;
-  let maxInFlight = 0;
+describe(
+  'C-GET and the asynchronous operations window',
+  {
+    skip: hasDcmtk() ? false : 'DCMTK (dump2dcm) is not installed',
+  },
+  () => {
+    let server: DicomServer;
+    let port: number;
+    let tempDir: string;
+    let files: string[];
+    let inFlight = 0;
+    let maxInFlight = 0;
 
-  before(async () => {
-    files = makeStudy(scratch('get-study'), 5, { pixelBytes: 4096 }).map((f) => f.path);
-    ({ server, port, tempDir } = await startServer({
-      maxOperations: 8,
-      handlers: {
-        echo: async () => {
-          inFlight++;
-          maxInFlight = Math.max(maxInFlight, inFlight);
-          await new Promise((r) => setTimeout(r, 100));
-          inFlight--;
+    before(async () => {
+      files = makeStudy(scratch('get-study'), 5, { pixelBytes: 4096 }).map((f) => f.path);
+      ({ server, port, tempDir } = await startServer({
+        maxOperations: 8,
+        handlers: {
+          echo: async () => {
+            inFlight++;
+            maxInFlight = Math.max(maxInFlight, inFlight);
+            await new Promise((r) => setTimeout(r, 100));
+            inFlight--;
+            return Status.Success;
+          },
+          store: async () => {
+            inFlight++;
+            maxInFlight = Math.max(maxInFlight, inFlight);
+            await new Promise((r) => setTimeout(r, 20));
+            inFlight--;
+            return Status.Success;
+          },
+          get: async (query) =>
+            query.getString('PatientID') === 'NONE' ? [] : [...files, '/nonexistent/file.dcm'],
+        },
+      }));
+    });
+
+    after(async () => {
+      await server?.close();
+    });
+
+    test('C-GET: sub-operations come back on the association, with counts', async () => {
+      const received: string[] = [];
+      const out = scratch('get-out');
+      const assoc = await connect({
+        host: '127.0.0.1',
+        port,
+        calledAet: 'DICOMNET',
+        tempDir: out,
+        onStore: (i) => {
+          received.push(i.sopInstanceUid);
           return Status.Success;
         },
-        store: async () => {
-          inFlight++;
-          maxInFlight = Math.max(maxInFlight, inFlight);
-          await new Promise((r) => setTimeout(r, 20));
-          inFlight--;
-          return Status.Success;
-        },
-        get: async (query) =>
-          query.getString('PatientID') === 'NONE' ? [] : [...files, '/nonexistent/file.dcm'],
-      },
-    }));
-  });
-
-  after(async () => {
-    await server?.close();
-  });
-
-  test('C-GET: sub-operations come back on the association, with counts', async () => {
-    const received: string[] = [];
-    const out = scratch('get-out');
-    const assoc = await connect({
-      host: '127.0.0.1',
-      port,
-      calledAet: 'DICOMNET',
-      tempDir: out,
-      onStore: (i) => {
-        received.push(i.sopInstanceUid);
-        return Status.Success;
-      },
-    });
-    const progress: RetrieveProgress[] = [];
-    // 5 delivered, the missing file failed: "sub-operations complete, one or more failures" (B000)
-    const final = await assoc.get(
-      { QueryRetrieveLevel: 'STUDY', PatientID: 'PAT001' },
-      { onProgress: (p) => progress.push(p) },
-    );
-    assert.equal(final.status, Status.SubOperationsCompleteWithFailures);
-    assert.equal(received.length, 5);
-    assert.deepEqual(progress[0], {
-      status: Status.Pending,
-      remaining: 5,
-      completed: 1,
-      failed: 0,
-      warning: 0,
-    });
-    assert.equal(progress.filter((p) => p.status === Status.Pending).length, 5);
-    assert.deepEqual(progress.at(-1), {
-      status: Status.SubOperationsCompleteWithFailures,
-      remaining: 0,
-      completed: 5,
-      failed: 1,
-      warning: 0,
-    });
-    const empty = await assoc.get({ QueryRetrieveLevel: 'STUDY', PatientID: 'NONE' });
-    assert.equal(empty.status, Status.Success);
-    assert.equal(empty.completed, 0);
-    await assoc.release();
-    assert.deepEqual(readdirSync(out), [], 'received temp files are removed after onStore');
-  });
-
-  test('C-STORE when the temp file cannot be written: A700 naming the cause, the handler is not called', async () => {
-    const notADir = join(scratch('blocked'), 'file');
-    writeFileSync(notADir, 'x');
-    let called = 0;
-    const blocked = await startServer({
-      tempDir: notADir,
-      handlers: {
-        store: () => {
-          called++;
-          return Status.Success;
-        },
-      },
-    });
-    try {
-      const assoc = await connect({ host: '127.0.0.1', port: blocked.port, calledAet: 'DICOMNET' });
-      const result = await assoc.store(files[0] as string, { noThrow: true });
-      assert.equal(result.status, Status.OutOfResources);
-      await assert.rejects(assoc.store(files[1] as string), /C-STORE failed: status 0xa700/i);
-      await assoc.echo();
+      });
+      const progress: RetrieveProgress[] = [];
+      // 5 delivered, the missing file failed: "sub-operations complete, one or more failures" (B000)
+      const final = await assoc.get(
+        { QueryRetrieveLevel: 'STUDY', PatientID: 'PAT001' },
+        { onProgress: (p) => progress.push(p) },
+      );
+      assert.equal(final.status, Status.SubOperationsCompleteWithFailures);
+      assert.equal(received.length, 5);
+      assert.deepEqual(progress[0], {
+        status: Status.Pending,
+        remaining: 5,
+        completed: 1,
+        failed: 0,
+        warning: 0,
+      });
+      assert.equal(progress.filter((p) => p.status === Status.Pending).length, 5);
+      assert.deepEqual(progress.at(-1), {
+        status: Status.SubOperationsCompleteWithFailures,
+        remaining: 0,
+        completed: 5,
+        failed: 1,
+        warning: 0,
+      });
+      const empty = await assoc.get({ QueryRetrieveLevel: 'STUDY', PatientID: 'NONE' });
+      assert.equal(empty.status, Status.Success);
+      assert.equal(empty.completed, 0);
       await assoc.release();
-      assert.equal(called, 0);
-    } finally {
-      await blocked.server.close();
-    }
-  });
-
-  test('window 8: eight operations run at the same time on one association', async () => {
-    maxInFlight = 0;
-    const assoc = await connect({
-      host: '127.0.0.1',
-      port,
-      calledAet: 'DICOMNET',
-      contexts: ECHO_CONTEXTS,
-      asyncOps: { invoked: 8, performed: 1 },
+      assert.deepEqual(readdirSync(out), [], 'received temp files are removed after onStore');
     });
-    assert.equal(assoc.negotiated.maxOperationsInvoked, 8);
-    const started = performance.now();
-    await Promise.all(Array.from({ length: 32 }, () => assoc.echo()));
-    const ms = performance.now() - started;
-    assert.equal(maxInFlight, 8, 'exactly the window, never more');
-    assert.ok(ms < 32 * 100 * 0.5, `32 × 100 ms echoes overlapped (${ms.toFixed(0)} ms)`);
-    await assoc.release();
-  });
 
-  test('window 8 with C-STORE: instances overlap and no temp file is left', async () => {
-    maxInFlight = 0;
-    const assoc = await connect({
-      host: '127.0.0.1',
-      port,
-      calledAet: 'DICOMNET',
-      asyncOps: { invoked: 8, performed: 1 },
+    test('C-STORE when the temp file cannot be written: A700 naming the cause, the handler is not called', async () => {
+      const notADir = join(scratch('blocked'), 'file');
+      writeFileSync(notADir, 'x');
+      let called = 0;
+      const blocked = await startServer({
+        tempDir: notADir,
+        handlers: {
+          store: () => {
+            called++;
+            return Status.Success;
+          },
+        },
+      });
+      try {
+        const assoc = await connect({ host: '127.0.0.1', port: blocked.port, calledAet: 'DICOMNET' });
+        const result = await assoc.store(files[0] as string, { noThrow: true });
+        assert.equal(result.status, Status.OutOfResources);
+        await assert.rejects(assoc.store(files[1] as string), /C-STORE failed: status 0xa700/i);
+        await assoc.echo();
+        await assoc.release();
+        assert.equal(called, 0);
+      } finally {
+        await blocked.server.close();
+      }
     });
-    const many = [...files, ...files, ...files];
-    await Promise.all(many.map((f) => assoc.store(f)));
-    assert.ok(maxInFlight > 1, `stores overlapped (max ${maxInFlight})`);
-    assert.ok(maxInFlight <= 8);
-    await assoc.release();
-    await eventually(() => filesIn(tempDir).length === 0, 'temp files removed');
-  });
-});
+
+    test('window 8: eight operations run at the same time on one association', async () => {
+      maxInFlight = 0;
+      const assoc = await connect({
+        host: '127.0.0.1',
+        port,
+        calledAet: 'DICOMNET',
+        contexts: ECHO_CONTEXTS,
+        asyncOps: { invoked: 8, performed: 1 },
+      });
+      assert.equal(assoc.negotiated.maxOperationsInvoked, 8);
+      const started = performance.now();
+      await Promise.all(Array.from({ length: 32 }, () => assoc.echo()));
+      const ms = performance.now() - started;
+      assert.equal(maxInFlight, 8, 'exactly the window, never more');
+      assert.ok(ms < 32 * 100 * 0.5, `32 × 100 ms echoes overlapped (${ms.toFixed(0)} ms)`);
+      await assoc.release();
+    });
+
+    test('window 8 with C-STORE: instances overlap and no temp file is left', async () => {
+      maxInFlight = 0;
+      const assoc = await connect({
+        host: '127.0.0.1',
+        port,
+        calledAet: 'DICOMNET',
+        asyncOps: { invoked: 8, performed: 1 },
+      });
+      const many = [...files, ...files, ...files];
+      await Promise.all(many.map((f) => assoc.store(f)));
+      assert.ok(maxInFlight > 1, `stores overlapped (max ${maxInFlight})`);
+      assert.ok(maxInFlight <= 8);
+      await assoc.release();
+      await eventually(() => filesIn(tempDir).length === 0, 'temp files removed');
+    });
+  },
+);

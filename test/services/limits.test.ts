@@ -104,4 +104,24 @@ describe('association limits', () => {
       await server.close();
     }
   });
+
+  test('close(grace) ends idle associations when the grace period is over', async () => {
+    const { server, port } = await startServer();
+    const idle = await open(port);
+    const closed = new Promise<void>((resolve) => server.once('associationClosed', () => resolve()));
+    const started = Date.now();
+    await server.close(300);
+    const ms = Date.now() - started;
+    assert.ok(ms >= 250 && ms < 3000, `closed after ${ms} ms`);
+    await closed;
+    await assert.rejects(idle.echo());
+  });
+
+  test('close() with no grace ends a running association at once', async () => {
+    const { server, port } = await startServer();
+    await open(port);
+    const started = Date.now();
+    await server.close();
+    assert.ok(Date.now() - started < 1000);
+  });
 });

@@ -183,30 +183,34 @@ describe('AE title ↔ certificate binding on a DicomServer', () => {
     assert.match(r.stderr, /calling AE title not recognized \(reason 3\)/);
   });
 
-  test('DCMTK echoscu +tls: bound title with the right certificate passes, with another is rejected', {
-    skip: skipDcmtk,
-  }, async () => {
-    const m = pki.clients.MODALITY1 as { key: string; cert: string };
-    const o = pki.clients.OTHER as { key: string; cert: string };
-    const args = (c: { key: string; cert: string }) => [
-      '+tls',
-      c.key,
-      c.cert,
-      '+cf',
-      pki.ca,
-      '-aet',
-      'MODALITY1',
-      '-aec',
-      'DICOMNET',
-      '127.0.0.1',
-      String(tlsPort),
-    ];
-    const ok = await run('echoscu', args(m));
-    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-    const bad = await run('echoscu', args(o));
-    assert.notEqual(bad.code, 0);
-    assert.match(bad.stdout + bad.stderr, /Calling AE Title Not Recognized/i);
-  });
+  test(
+    'DCMTK echoscu +tls: bound title with the right certificate passes, with another is rejected',
+    {
+      skip: skipDcmtk,
+    },
+    async () => {
+      const m = pki.clients.MODALITY1 as { key: string; cert: string };
+      const o = pki.clients.OTHER as { key: string; cert: string };
+      const args = (c: { key: string; cert: string }) => [
+        '+tls',
+        c.key,
+        c.cert,
+        '+cf',
+        pki.ca,
+        '-aet',
+        'MODALITY1',
+        '-aec',
+        'DICOMNET',
+        '127.0.0.1',
+        String(tlsPort),
+      ];
+      const ok = await run('echoscu', args(m));
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      const bad = await run('echoscu', args(o));
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stdout + bad.stderr, /Calling AE Title Not Recognized/i);
+    },
+  );
 
   test('requireBoundAeTitles: unbound titles are rejected too', async () => {
     const strict = await startServer({
