@@ -623,8 +623,7 @@ describe('dicomnet serve with DCMTK peers (plain and TLS with mutual authenticat
     const rejected = () =>
       serve.logLines().filter((l) => {
         const a = l.audit as
-          | { eventOutcomeIndicator: number; activeParticipants: { userId: string }[] }
-          | undefined;
+          { eventOutcomeIndicator: number; activeParticipants: { userId: string }[] } | undefined;
         return a?.eventOutcomeIndicator === 4 && a.activeParticipants[0]?.userId === 'BOUNDMOD';
       });
     while (rejected().length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
