@@ -10,6 +10,7 @@ import {
   CommandField,
   type CommandSet,
   DimseEndpoint,
+  type IncomingMessage,
   Priority,
   Status,
   statusCategory,
@@ -40,6 +41,19 @@ export interface ConnectOptions extends Omit<OpenAssociationOptions, 'contexts'>
   onStore?: (instance: ReceivedInstance) => Promise<number> | number;
   /** Directory for instances received during C-GET (default: os tmpdir). */
   tempDir?: string;
+  /**
+   * Receives N-EVENT-REPORT requests the peer sends on this association (e.g. a Storage
+   * Commitment result); resolves to the status to answer. Without it they are answered 0x0211.
+   */
+  onEventReport?: (report: EventReport) => Promise<number> | number;
+}
+
+/** An N-EVENT-REPORT received on a requestor's association. */
+export interface EventReport {
+  sopClassUid: string;
+  sopInstanceUid?: string;
+  eventTypeId?: number;
+  dataset?: Dataset;
 }
 
 /** Progress and outcome of C-MOVE / C-GET. */
@@ -64,38 +78,82 @@ export class Association {
   readonly negotiated: NegotiatedAssociation;
   private readonly endpoint: DimseEndpoint;
   private readonly log: Logger;
+  /** Requests from the peer being answered; release waits for them (no P-DATA after A-RELEASE-RQ). */
+  private readonly answering = new Set<Promise<void>>();
 
   constructor(
     private readonly channel: AssociationChannel,
     secureLink: SecureLinkInfo | undefined,
-    options: { logger?: Logger; onStore?: ConnectOptions['onStore']; tempDir?: string },
+    options: Pick<ConnectOptions, 'logger' | 'onStore' | 'tempDir' | 'onEventReport'>,
   ) {
     this.secureLink = secureLink;
     this.negotiated = channel.negotiated;
     this.log = options.logger ?? silentLogger();
-    const onStore = options.onStore;
     const receiving = new Map<number, StoreSink>();
     this.endpoint = new DimseEndpoint(channel, {
       logger: this.log,
       datasetSink: (command, contextId) => {
         if (command.commandField !== CommandField.C_STORE_RQ) return undefined;
-        if (!onStore) return 'discard';
+        if (!options.onStore) return 'discard';
         const sink = new StoreSink(this.contextFor(contextId), command, options.tempDir);
         receiving.set(command.messageId ?? 0, sink);
         return sink.stream;
       },
-      onRequest: async (msg, ctx) => {
-        const sink = receiving.get(msg.command.messageId ?? 0);
-        receiving.delete(msg.command.messageId ?? 0);
-        if (msg.command.commandField !== CommandField.C_STORE_RQ || !onStore || !sink) {
-          await sink?.discard();
-          await ctx.respond(unsupportedResponse(msg));
-          return;
-        }
-        const status = await runStoreHandler(sink, onStore, this.log, msg.datasetError);
-        await ctx.respond(storeResponse(msg, status));
+      onRequest: (msg, ctx) => {
+        const answer = this.answer(msg, ctx, options, receiving);
+        this.answering.add(answer);
+        return answer.finally(() => this.answering.delete(answer));
       },
     });
+  }
+
+  private async answer(
+    msg: IncomingMessage,
+    ctx: { respond(command: CommandSet): Promise<void> },
+    options: Pick<ConnectOptions, 'logger' | 'onStore' | 'tempDir' | 'onEventReport'>,
+    receiving: Map<number, StoreSink>,
+  ): Promise<void> {
+    const onStore = options.onStore;
+    if (msg.command.commandField === CommandField.N_EVENT_REPORT_RQ && options.onEventReport) {
+      await ctx.respond(await this.eventReportResponse(msg, options.onEventReport));
+      return;
+    }
+    const sink = receiving.get(msg.command.messageId ?? 0);
+    receiving.delete(msg.command.messageId ?? 0);
+    if (msg.command.commandField !== CommandField.C_STORE_RQ || !onStore || !sink) {
+      await sink?.discard();
+      await ctx.respond(unsupportedResponse(msg));
+      return;
+    }
+    const status = await runStoreHandler(sink, onStore, this.log, msg.datasetError);
+    await ctx.respond(storeResponse(msg, status));
+  }
+
+  private async eventReportResponse(
+    msg: IncomingMessage,
+    handler: NonNullable<ConnectOptions['onEventReport']>,
+  ): Promise<CommandSet> {
+    const c = msg.command;
+    let status: number = Status.ProcessingFailure;
+    try {
+      status = await handler({
+        sopClassUid: c.affectedSopClassUid ?? msg.abstractSyntax,
+        sopInstanceUid: c.affectedSopInstanceUid,
+        eventTypeId: c.eventTypeId,
+        dataset: msg.dataset ? decodeDataset(msg.dataset, msg.transferSyntax) : undefined,
+      });
+    } catch (err) {
+      this.log.error({ err }, 'N-EVENT-REPORT handler failed');
+    }
+    return {
+      commandField: CommandField.N_EVENT_REPORT_RSP,
+      messageIdBeingRespondedTo: c.messageId,
+      affectedSopClassUid: c.affectedSopClassUid,
+      affectedSopInstanceUid: c.affectedSopInstanceUid,
+      eventTypeId: c.eventTypeId,
+      status,
+      hasDataset: false,
+    };
   }
 
   /** Accepted contexts. */
@@ -214,8 +272,9 @@ export class Association {
     };
   }
 
-  /** A-RELEASE. */
+  /** A-RELEASE, once the answers to the peer's requests (C-STORE of C-GET, N-EVENT-REPORT) are sent. */
   async release(): Promise<void> {
+    while (this.answering.size > 0) await Promise.allSettled([...this.answering]);
     await this.channel.release();
   }
 
