@@ -30,6 +30,7 @@ export {
   Association,
   type ConnectOptions,
   connect,
+  type EventReport,
   type Query,
   type RetrieveProgress,
 } from './services/client.js';
