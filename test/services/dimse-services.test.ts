@@ -187,6 +187,68 @@ describe('N-services through Association.request() and the nService handler', ()
   });
 });
 
+describe('N-EVENT-REPORT from the server to a requestor with onEventReport', () => {
+  test('storage commitment style: N-ACTION in, N-EVENT-REPORT back on the same association', async () => {
+    const { server, port } = await startServer({
+      handlers: {
+        nService: async (request, ctx) => {
+          if (request.commandField === CommandField.N_ACTION_RQ) {
+            const uid = request.dataset?.getString('TransactionUID') ?? '';
+            // answer the N-ACTION first, then report the outcome
+            setImmediate(() => {
+              void ctx.peer.request(
+                COMMITMENT,
+                {
+                  commandField: CommandField.N_EVENT_REPORT_RQ,
+                  affectedSopClassUid: COMMITMENT,
+                  affectedSopInstanceUid: COMMITMENT_INSTANCE,
+                  eventTypeId: 1,
+                  hasDataset: true,
+                },
+                datasetFromKeywords({ TransactionUID: uid }),
+              );
+            });
+          }
+          return { status: Status.Success };
+        },
+      },
+    });
+    try {
+      let report: { eventTypeId?: number; uid?: string } | undefined;
+      const got = new Promise<void>((resolve) => {
+        void connect({
+          host: '127.0.0.1',
+          port,
+          calledAet: 'DICOMNET',
+          onEventReport: (r) => {
+            report = { eventTypeId: r.eventTypeId, uid: r.dataset?.getString('TransactionUID') };
+            resolve();
+            return Status.Success;
+          },
+        }).then(async (assoc) => {
+          await assoc.request(
+            COMMITMENT,
+            {
+              commandField: CommandField.N_ACTION_RQ,
+              requestedSopClassUid: COMMITMENT,
+              requestedSopInstanceUid: COMMITMENT_INSTANCE,
+              actionTypeId: 1,
+              hasDataset: true,
+            },
+            datasetFromKeywords({ TransactionUID: '2.25.555' }),
+          );
+          await got;
+          await assoc.release();
+        });
+      });
+      await got;
+      assert.deepEqual(report, { eventTypeId: 1, uid: '2.25.555' });
+    } finally {
+      await server.close(2000);
+    }
+  });
+});
+
 describe('C-CANCEL of a C-FIND with many pending matches', () => {
   let server: DicomServer;
   let port: number;
