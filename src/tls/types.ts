@@ -5,14 +5,7 @@
 
 /** PS3.15 Annex B secure transport connection profiles (see DESIGN.md). */
 export type SecurityProfileName =
-  | 'bcp195-rfc8996'
-  | 'bcp195-rfc8996-mod'
-  | 'bcp195-nd'
-  | 'bcp195'
-  | 'bcp195-ex'
-  | 'aes'
-  | 'basic'
-  | 'null';
+  'bcp195-rfc8996' | 'bcp195-rfc8996-mod' | 'bcp195-nd' | 'bcp195' | 'bcp195-ex' | 'aes' | 'basic' | 'null';
 
 /** Key material: a file path, PEM text (string starting with `-----BEGIN`) or raw bytes (PEM or DER). */
 export type KeyMaterial = string | Buffer;

@@ -267,89 +267,93 @@ describe('certificates, chains, CAs, CRLs', () => {
 
 const hasOpensslCli = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
 
-describe('PKCS#12', {
-  skip: hasOpensslCli ? false : 'openssl CLI not installed: cannot create a PKCS#12 fixture',
-}, () => {
-  let p12: string;
-  let p12NoPass: string;
-  before(() => {
-    // test fixture only: Node cannot write PKCS#12
-    p12 = join(dir, 'client.p12');
-    p12NoPass = join(dir, 'client-nopass.p12');
-    for (const [out, pass] of [
-      [p12, 'p12-pw'],
-      [p12NoPass, ''],
-    ] as const) {
-      const r = spawnSync('openssl', [
-        'pkcs12',
-        '-export',
-        '-out',
-        out,
-        '-inkey',
-        pki.client.key,
-        '-in',
-        pki.client.cert,
-        '-certfile',
-        pki.caCert,
-        '-passout',
-        `pass:${pass}`,
-      ]);
-      assert.equal(r.status, 0, r.stderr.toString());
-    }
-  });
-
-  test('encrypted bundle opens with passphrase or callback (kind pfx)', async () => {
-    const a = await loadTlsCredentials({ pfx: p12, passphrase: 'p12-pw' });
-    assert.ok(a.pfx);
-    const seen: PrivateKeyPasswordInfo[] = [];
-    const b = await loadTlsCredentials({
-      pfx: p12,
-      onPrivateKeyPassword: async (info) => {
-        seen.push(info);
-        return 'p12-pw';
-      },
+describe(
+  'PKCS#12',
+  {
+    skip: hasOpensslCli ? false : 'openssl CLI not installed: cannot create a PKCS#12 fixture',
+  },
+  () => {
+    let p12: string;
+    let p12NoPass: string;
+    before(() => {
+      // test fixture only: Node cannot write PKCS#12
+      p12 = join(dir, 'client.p12');
+      p12NoPass = join(dir, 'client-nopass.p12');
+      for (const [out, pass] of [
+        [p12, 'p12-pw'],
+        [p12NoPass, ''],
+      ] as const) {
+        const r = spawnSync('openssl', [
+          'pkcs12',
+          '-export',
+          '-out',
+          out,
+          '-inkey',
+          pki.client.key,
+          '-in',
+          pki.client.cert,
+          '-certfile',
+          pki.caCert,
+          '-passout',
+          `pass:${pass}`,
+        ]);
+        assert.equal(r.status, 0, r.stderr.toString());
+      }
     });
-    assert.ok(b.pfx);
-    assert.deepEqual(seen, [{ file: p12, kind: 'pfx' }]);
-  });
 
-  test('wrong password is ERR_TLS_KEY_PASSWORD naming the bundle', async () => {
-    await rejectsWith(
-      loadTlsCredentials({ pfx: p12, passphrase: 'bad' }),
-      'ERR_TLS_KEY_PASSWORD',
-      /client\.p12/,
-    );
-    await rejectsWith(loadTlsCredentials({ pfx: p12 }), 'ERR_TLS_KEY_PASSWORD', /no password was given/);
-  });
-
-  test('a PKCS#12 client authenticates to an acceptor', async () => {
-    const a = await startAcceptor({
-      key: pki.server.key,
-      cert: pki.server.cert,
-      ca: pki.caCert,
-      requirePeerCertificate: true,
-    });
-    try {
-      const { socket, info } = await connectClient(a.port, {
+    test('encrypted bundle opens with passphrase or callback (kind pfx)', async () => {
+      const a = await loadTlsCredentials({ pfx: p12, passphrase: 'p12-pw' });
+      assert.ok(a.pfx);
+      const seen: PrivateKeyPasswordInfo[] = [];
+      const b = await loadTlsCredentials({
         pfx: p12,
-        passphrase: 'p12-pw',
-        ca: pki.caCert,
+        onPrivateKeyPassword: async (info) => {
+          seen.push(info);
+          return 'p12-pw';
+        },
       });
-      assert.equal(info.peerCertificate?.commonName, 'localhost');
-      const outcome = await a.nextOutcome();
-      assert.ok('ok' in outcome, 'err' in outcome ? outcome.err.message : '');
-      assert.equal(outcome.ok.info.peerCertificate?.commonName, 'client');
-      socket.destroy();
-    } finally {
-      await a.close();
-    }
-  });
-
-  test('bundle with an empty password needs no callback', async () => {
-    const creds = await loadTlsCredentials({
-      pfx: p12NoPass,
-      onPrivateKeyPassword: () => assert.fail('should not ask'),
+      assert.ok(b.pfx);
+      assert.deepEqual(seen, [{ file: p12, kind: 'pfx' }]);
     });
-    assert.ok(creds.pfx);
-  });
-});
+
+    test('wrong password is ERR_TLS_KEY_PASSWORD naming the bundle', async () => {
+      await rejectsWith(
+        loadTlsCredentials({ pfx: p12, passphrase: 'bad' }),
+        'ERR_TLS_KEY_PASSWORD',
+        /client\.p12/,
+      );
+      await rejectsWith(loadTlsCredentials({ pfx: p12 }), 'ERR_TLS_KEY_PASSWORD', /no password was given/);
+    });
+
+    test('a PKCS#12 client authenticates to an acceptor', async () => {
+      const a = await startAcceptor({
+        key: pki.server.key,
+        cert: pki.server.cert,
+        ca: pki.caCert,
+        requirePeerCertificate: true,
+      });
+      try {
+        const { socket, info } = await connectClient(a.port, {
+          pfx: p12,
+          passphrase: 'p12-pw',
+          ca: pki.caCert,
+        });
+        assert.equal(info.peerCertificate?.commonName, 'localhost');
+        const outcome = await a.nextOutcome();
+        assert.ok('ok' in outcome, 'err' in outcome ? outcome.err.message : '');
+        assert.equal(outcome.ok.info.peerCertificate?.commonName, 'client');
+        socket.destroy();
+      } finally {
+        await a.close();
+      }
+    });
+
+    test('bundle with an empty password needs no callback', async () => {
+      const creds = await loadTlsCredentials({
+        pfx: p12NoPass,
+        onPrivateKeyPassword: () => assert.fail('should not ask'),
+      });
+      assert.ok(creds.pfx);
+    });
+  },
+);

@@ -160,21 +160,25 @@ describe('SecureLinkInfo per profile (Node client <-> acceptor on 127.0.0.1)', (
     });
   }
 
-  test('basic: ERR_TLS_PROFILE_UNAVAILABLE when this OpenSSL has no 3DES', {
-    skip: isSuiteAvailable('DES-CBC3-SHA'),
-  }, async () => {
-    const err = await expectTlsError(startAcceptor(serverOpts('basic')), 'ERR_TLS_PROFILE_UNAVAILABLE');
-    assert.match(
-      err.message,
-      /^TLS profile 'basic' needs TLS_RSA_WITH_3DES_EDE_CBC_SHA, which this OpenSSL \(3\.[\d.]+\) does not provide$/,
-    );
-    const socket = await tcpConnect((await acceptor(serverOpts())).port);
-    await expectTlsError(
-      secureClientConnect(socket, { ...clientOpts('basic'), host: '127.0.0.1' }),
-      'ERR_TLS_PROFILE_UNAVAILABLE',
-    );
-    assert.ok(socket.destroyed);
-  });
+  test(
+    'basic: ERR_TLS_PROFILE_UNAVAILABLE when this OpenSSL has no 3DES',
+    {
+      skip: isSuiteAvailable('DES-CBC3-SHA'),
+    },
+    async () => {
+      const err = await expectTlsError(startAcceptor(serverOpts('basic')), 'ERR_TLS_PROFILE_UNAVAILABLE');
+      assert.match(
+        err.message,
+        /^TLS profile 'basic' needs TLS_RSA_WITH_3DES_EDE_CBC_SHA, which this OpenSSL \(3\.[\d.]+\) does not provide$/,
+      );
+      const socket = await tcpConnect((await acceptor(serverOpts())).port);
+      await expectTlsError(
+        secureClientConnect(socket, { ...clientOpts('basic'), host: '127.0.0.1' }),
+        'ERR_TLS_PROFILE_UNAVAILABLE',
+      );
+      assert.ok(socket.destroyed);
+    },
+  );
 
   test('a TLS 1.2-only client against the default acceptor negotiates ECDHE-RSA AES-256-GCM', async () => {
     const a = await acceptor(serverOpts());

@@ -112,18 +112,22 @@ describe('profile definitions', () => {
     assert.match(resolveProfile({ profile: 'aes' }).ciphers, /^AES128-SHA(:DES-CBC3-SHA)?:@SECLEVEL=0$/);
   });
 
-  test('basic: ERR_TLS_PROFILE_UNAVAILABLE names the suite and the OpenSSL version', {
-    skip: isSuiteAvailable('DES-CBC3-SHA'),
-  }, () => {
-    throwsCode(
-      () => resolveProfile({ profile: 'basic' }),
-      'ERR_TLS_PROFILE_UNAVAILABLE',
-      new RegExp(
-        `^TLS profile 'basic' needs TLS_RSA_WITH_3DES_EDE_CBC_SHA, which this OpenSSL \\(${process.versions.openssl.replace(/\./g, '\\.')}\\) does not provide$`,
-      ),
-    );
-    assert.ok(!resolveProfile({ profile: 'bcp195' }).ciphers.includes('DES-CBC3'));
-  });
+  test(
+    'basic: ERR_TLS_PROFILE_UNAVAILABLE names the suite and the OpenSSL version',
+    {
+      skip: isSuiteAvailable('DES-CBC3-SHA'),
+    },
+    () => {
+      throwsCode(
+        () => resolveProfile({ profile: 'basic' }),
+        'ERR_TLS_PROFILE_UNAVAILABLE',
+        new RegExp(
+          `^TLS profile 'basic' needs TLS_RSA_WITH_3DES_EDE_CBC_SHA, which this OpenSSL \\(${process.versions.openssl.replace(/\./g, '\\.')}\\) does not provide$`,
+        ),
+      );
+      assert.ok(!resolveProfile({ profile: 'bcp195' }).ciphers.includes('DES-CBC3'));
+    },
+  );
 
   test('unknown profile name is a TlsError', () => {
     throwsCode(

@@ -169,13 +169,7 @@ export interface AbortPdu {
 
 /** Any upper layer PDU. */
 export type Pdu =
-  | AssociateRqPdu
-  | AssociateAcPdu
-  | AssociateRjPdu
-  | PDataTfPdu
-  | ReleaseRqPdu
-  | ReleaseRpPdu
-  | AbortPdu;
+  AssociateRqPdu | AssociateAcPdu | AssociateRjPdu | PDataTfPdu | ReleaseRqPdu | ReleaseRpPdu | AbortPdu;
 
 /** An empty {@link UserInformation}. */
 export function emptyUserInformation(): UserInformation {
