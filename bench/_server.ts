@@ -3,7 +3,7 @@
 //   dicom  — a dicomnet storage SCP (TLS when tlsDir is given); stores into a temp file, then deletes it
 //   rawtls — a plain Node TLS server that reads and drops every byte (the TLS ceiling); answers one
 //            byte when the client ends its side
-// Prints "READY <port>"; on SIGTERM prints "MAXRSS <kB>" and exits.
+// Prints "READY <port>"; on SIGTERM prints "MAXRSS <kB>" and "CPU <µs since READY>" and exits.
 import { readFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -57,8 +57,10 @@ async function rawTls(): Promise<{ port: number; close: () => Promise<void> }> {
 }
 
 const running = mode === 'rawtls' ? await rawTls() : await dicom();
+const readyCpu = process.cpuUsage();
 process.stdout.write(`READY ${running.port}\n`);
 process.on('SIGTERM', () => {
-  process.stdout.write(`MAXRSS ${process.resourceUsage().maxRSS}\n`);
+  const cpu = process.cpuUsage(readyCpu);
+  process.stdout.write(`MAXRSS ${process.resourceUsage().maxRSS}\nCPU ${cpu.user + cpu.system}\n`);
   void running.close().then(() => process.exit(0));
 });

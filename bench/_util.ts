@@ -128,34 +128,62 @@ export async function startDcmtk(
   };
 }
 
+/** Node flags for the bench children: BENCH_CPU_PROF=DIR writes a .cpuprofile per child into DIR. */
+function nodeFlags(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+}
+
 /** The dicomnet bench server (bench/_server.ts) in its own process. */
 export async function startBenchServer(
   mode: 'dicom' | 'rawtls',
   tlsDir?: string,
-): Promise<{ port: number; stop: () => Promise<number> }> {
+): Promise<{
+  port: number;
+  stop: () => Promise<number>;
+  stopWithCpu: () => Promise<{ rssKb: number; cpuUs: number }>;
+}> {
   const s = await startChild(
     process.execPath,
-    [benchScript('_server'), mode, '0', ...(tlsDir ? [tlsDir] : [])],
+    [...nodeFlags(), benchScript('_server'), mode, '0', ...(tlsDir ? [tlsDir] : [])],
     /READY (\d+)/,
   );
   const port = Number(/READY (\d+)/.exec(s.out())?.[1]);
-  return { port, stop: async () => Number(/MAXRSS (\d+)/.exec(await s.stop())?.[1] ?? 0) };
+  return {
+    port,
+    stop: async () => Number(/MAXRSS (\d+)/.exec(await s.stop())?.[1] ?? 0),
+    stopWithCpu: async () => {
+      const out = await s.stop();
+      return {
+        rssKb: Number(/MAXRSS (\d+)/.exec(out)?.[1] ?? 0),
+        cpuUs: Number(/CPU (\d+)/.exec(out)?.[1] ?? 0),
+      };
+    },
+  };
 }
 
 /** What a bench client (bench/_client.ts) reported. */
 export interface ClientResult {
   ms: number;
   rssKb: number;
+  /** CPU time (user + system) of the client process over the measured span. */
+  cpuUs: number;
   link?: string;
   out: string;
 }
 
 /** Run the dicomnet bench client (bench/_client.ts) to completion. */
 export async function runBenchClient(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ClientResult> {
-  const r = await timed(process.execPath, [benchScript('_client'), ...args], env);
-  const m = /DONE ([\d.]+) (\d+)/.exec(r.out);
+  const r = await timed(process.execPath, [...nodeFlags(), benchScript('_client'), ...args], env);
+  const m = /DONE ([\d.]+) (\d+)(?: (\d+))?/.exec(r.out);
   if (!m || r.code !== 0) throw new Error(`bench client ${args.slice(0, 3).join(' ')} failed:\n${r.out}`);
-  return { ms: Number(m[1]), rssKb: Number(m[2]), link: /LINK (.*)/.exec(r.out)?.[1], out: r.out };
+  return {
+    ms: Number(m[1]),
+    rssKb: Number(m[2]),
+    cpuUs: Number(m[3] ?? 0),
+    link: /LINK (.*)/.exec(r.out)?.[1],
+    out: r.out,
+  };
 }
 
 /** Run a DCMTK tool to completion; throws with its output when it fails. */

@@ -46,8 +46,12 @@ export interface ReadPart10Options {
 
 const PROBE = 64 * 1024;
 
-function readAt(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.alloc(length);
+/** First read of {@link readPart10Header}: enough for a usual meta header (a few hundred bytes). */
+const FIRST_PROBE = 4 * 1024;
+
+/** Read up to `length` bytes at `position`; only the bytes read are returned (no zero-filling). */
+export function readAt(fd: number, position: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
   let got = 0;
   while (got < length) {
     const n = readSync(fd, buf, got, length - got, position + got);
@@ -121,6 +125,14 @@ function parseMeta(b: Buffer, at: number, fileSize: number): { meta: Dataset; en
   return { meta, end };
 }
 
+/**
+ * The header of a Part 10 file from its first bytes (`b`, which must hold the whole file meta
+ * information); `fileSize` bounds element lengths. Throws {@link DicomParseError}.
+ */
+export function part10HeaderFromBytes(b: Buffer, fileSize: number): Part10Header {
+  return headerFromProbe(b, fileSize);
+}
+
 function headerFromProbe(b: Buffer, fileSize: number): Part10Header {
   const warnings: string[] = [];
   let at = 0;
@@ -173,12 +185,30 @@ function headerFromProbe(b: Buffer, fileSize: number): Part10Header {
   };
 }
 
+/**
+ * Parse the header from a small first read; read {@link PROBE} bytes when the meta information
+ * may go on past it (or the first read cannot show where it ends).
+ */
+function probeHeader(fd: number, size: number): Part10Header {
+  if (size > FIRST_PROBE) {
+    const first = readAt(fd, 0, FIRST_PROBE);
+    try {
+      const header = headerFromProbe(first, size);
+      // 12 bytes past the meta: the group-0002 walk and the transfer syntax guess saw what they need
+      if (header.datasetOffset + 12 <= first.length) return header;
+    } catch (err) {
+      if (!(err instanceof DicomParseError) || err.code !== 'ERR_BAD_FILE_META') throw err;
+    }
+  }
+  return headerFromProbe(readAt(fd, 0, Math.min(size, PROBE)), size);
+}
+
 /** Read only the preamble and file meta information (quick; for C-STORE SCU). */
 export async function readPart10Header(path: string): Promise<Part10Header> {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
-    const header = headerFromProbe(readAt(fd, 0, Math.min(size, PROBE)), size);
+    const header = probeHeader(fd, size);
     if (!header.sopClassUid || !header.sopInstanceUid) {
       // no meta: take the SOP Class/Instance UIDs from the data set itself
       try {
@@ -292,8 +322,62 @@ export function fileMetaDataset(options: FileMetaOptions): Dataset {
 
 /** Preamble (128 zero bytes), `DICM` and the file meta information group, ready to be followed by a data set. */
 export function encodeFileMetaInformation(options: FileMetaOptions): Buffer {
+  const fast = encodeFileMetaFast(options);
+  if (fast) return fast;
   const group = encodeDataset(fileMetaDataset(options), TransferSyntax.ExplicitVRLittleEndian);
   return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), group]);
+}
+
+/** Printable ASCII without backslash: values the generic encoder writes byte for byte. */
+const PLAIN_VALUE = /^[\x20-\x5b\x5d-\x7e]*$/;
+
+/**
+ * The same bytes as the generic path, written directly (one allocation, no Dataset): it runs
+ * once per received instance. Undefined when a value needs the generic encoder.
+ */
+function encodeFileMetaFast(options: FileMetaOptions): Buffer | undefined {
+  const strings: [number, string, string, number][] = [
+    [0x0002, options.mediaStorageSopClassUid, 'UI', 0],
+    [0x0003, options.mediaStorageSopInstanceUid, 'UI', 0],
+    [0x0010, options.transferSyntaxUid, 'UI', 0],
+    [0x0012, options.implementationClassUid ?? IMPLEMENTATION_CLASS_UID, 'UI', 0],
+    [0x0013, options.implementationVersionName ?? IMPLEMENTATION_VERSION_NAME, 'SH', 0x20],
+  ];
+  if (options.sourceApplicationEntityTitle) {
+    strings.push([0x0016, options.sourceApplicationEntityTitle, 'AE', 0x20]);
+  }
+  let groupLength = 12 + 2; // (0002,0001) OB
+  for (const [, value] of strings) {
+    if (value.length > 64 || !PLAIN_VALUE.test(value)) return undefined;
+    groupLength += 8 + value.length + (value.length & 1);
+  }
+  const out = Buffer.allocUnsafe(132 + 12 + groupLength);
+  out.fill(0, 0, 128);
+  out.write('DICM', 128, 'latin1');
+  let at = 132;
+  out.writeUInt32LE(0x00000002, at); // (0002,0000)
+  out.write('UL', at + 4, 'latin1');
+  out.writeUInt16LE(4, at + 6);
+  out.writeUInt32LE(groupLength, at + 8);
+  at += 12;
+  out.writeUInt32LE(0x00010002, at); // (0002,0001)
+  out.write('OB', at + 4, 'latin1');
+  out.writeUInt16LE(0, at + 6);
+  out.writeUInt32LE(2, at + 8);
+  out[at + 12] = 0x00;
+  out[at + 13] = 0x01;
+  at += 14;
+  for (const [element, value, vr, pad] of strings) {
+    const length = value.length + (value.length & 1);
+    out.writeUInt16LE(0x0002, at);
+    out.writeUInt16LE(element, at + 2);
+    out.write(vr, at + 4, 'latin1');
+    out.writeUInt16LE(length, at + 6);
+    out.write(value, at + 8, 'latin1');
+    if (length !== value.length) out[at + 8 + value.length] = pad;
+    at += 8 + length;
+  }
+  return out;
 }
 
 /**

@@ -139,6 +139,7 @@ export class DimseEndpoint {
       isAcceptedContext: (id) => acceptedContext(channel, id) !== undefined,
       chooseSink: options.datasetSink,
       maxBufferedDatasetBytes: options.maxBufferedDatasetBytes,
+      copyPdvData: channel.pdvDataIsStable !== true,
     });
     channel.on('pdvs', (pdvs) => this.onPdvs(pdvs));
     channel.once('closed', (reason) => {

@@ -48,6 +48,11 @@ export interface ReassemblerOptions {
   chooseSink?: DatasetSinkChooser;
   maxBufferedDatasetBytes?: number;
   maxCommandBytes?: number;
+  /**
+   * Copy PDV bytes that are kept beyond the push (default true). False only when the channel
+   * never reuses a delivered PDV's buffer ({@link AssociationChannel.pdvDataIsStable}).
+   */
+  copyPdvData?: boolean;
 }
 
 type State =
@@ -68,6 +73,7 @@ export class MessageReassembler {
   private readonly gate: FlowGate;
   private readonly maxBuffered: number;
   private readonly maxCommand: number;
+  private readonly copy: boolean;
   /** Sinks whose data set is complete but which have not finished writing yet. */
   private readonly finishing = new Set<DatasetTarget>();
 
@@ -75,6 +81,7 @@ export class MessageReassembler {
     this.gate = new FlowGate(options.flow);
     this.maxBuffered = options.maxBufferedDatasetBytes ?? DEFAULT_MAX_BUFFERED_DATASET_BYTES;
     this.maxCommand = options.maxCommandBytes ?? DEFAULT_MAX_COMMAND_BYTES;
+    this.copy = options.copyPdvData ?? true;
   }
 
   /** Feed one PDV. Throws on a protocol violation, after which the reassembler ignores further input. */
@@ -164,7 +171,7 @@ export class MessageReassembler {
         `command set on context ${state.contextId} exceeds ${this.maxCommand} bytes`,
       );
     }
-    state.chunks.push(Buffer.from(pdv.data));
+    state.chunks.push(this.copy ? Buffer.from(pdv.data) : pdv.data);
     state.bytes += pdv.data.length;
     if (!pdv.last) return;
     const command = decodeCommandSet(
@@ -187,7 +194,7 @@ export class MessageReassembler {
       return new DiscardTarget(err instanceof Error ? err : new Error(String(err)));
     }
     if (sink === 'discard') return new DiscardTarget();
-    return sink ? new SinkTarget(sink, this.gate) : new MemoryTarget(this.maxBuffered);
+    return sink ? new SinkTarget(sink, this.gate, this.copy) : new MemoryTarget(this.maxBuffered, this.copy);
   }
 
   private deliverAfter(
@@ -212,7 +219,10 @@ class MemoryTarget implements DatasetTarget {
   private readonly chunks: Buffer[] = [];
   private bytes = 0;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly copy: boolean,
+  ) {}
 
   write(data: Buffer, what: string): void {
     if (this.bytes + data.length > this.limit) {
@@ -221,8 +231,8 @@ class MemoryTarget implements DatasetTarget {
         `data set of ${what} exceeds the in-memory limit of ${this.limit} bytes (maxBufferedDatasetBytes)`,
       );
     }
-    // The channel may reuse its receive buffer: keep a copy.
-    this.chunks.push(Buffer.from(data));
+    // The channel may reuse its receive buffer: keep a copy unless it says it never does.
+    this.chunks.push(this.copy ? Buffer.from(data) : data);
     this.bytes += data.length;
   }
 
@@ -266,6 +276,7 @@ class SinkTarget implements DatasetTarget {
   constructor(
     private readonly sink: Writable,
     private readonly gate: FlowGate,
+    private readonly copy: boolean,
   ) {
     this.finished = new Promise((resolve) => {
       const onError = (err: Error) => {
@@ -296,8 +307,9 @@ class SinkTarget implements DatasetTarget {
   write(data: Buffer): void {
     this.bytes += data.length;
     if (this.error || this.sink.destroyed) return;
-    // The channel may reuse its receive buffer while the sink still queues this chunk.
-    if (!this.sink.write(Buffer.from(data)) && !this.gate.holds(this)) {
+    // The channel may reuse its receive buffer while the sink still queues this chunk
+    // (unless it says it never does).
+    if (!this.sink.write(this.copy ? Buffer.from(data) : data) && !this.gate.holds(this)) {
       this.gate.hold(this);
       this.sink.once('drain', () => this.gate.release(this));
     }

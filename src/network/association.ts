@@ -81,6 +81,12 @@ const ESTABLISHED_STATES: ReadonlySet<State> = new Set<State>([
 /** An association as the state machine's port and as the DIMSE-facing channel. */
 export class Association extends EventEmitter implements AssociationChannel, UpperLayerPort {
   readonly isRequestor: boolean;
+  /**
+   * PDV data are slices of the transport's chunks (a fresh buffer per read: no `onread` buffer
+   * reuse is configured on the streams dicomnet creates) or of a PDU body the framer assembled
+   * into a new buffer; nothing writes into them after delivery.
+   */
+  readonly pdvDataIsStable = true;
   private readonly fsm: StateMachine;
   private readonly framer: PduFramer;
   private readonly log: Logger;

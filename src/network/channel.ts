@@ -84,6 +84,11 @@ export interface AssociationChannel {
   readonly negotiated: NegotiatedAssociation;
   /** Largest PDV data length we may send in one PDV (peer max PDU minus the 6-byte PDV header; capped when unlimited). */
   readonly maxSendPdvDataLength: number;
+  /**
+   * True when the channel never writes into a delivered PDV's `data` again (every receive buffer
+   * is fresh): receivers may then keep the bytes without copying them. Absent = copy what you keep.
+   */
+  readonly pdvDataIsStable?: boolean;
   /** Send PDVs, packed into as few P-DATA-TF PDUs as the peer max PDU allows. Resolves when the transport accepted them (backpressure). */
   sendPdvs(pdvs: Pdv[]): Promise<void>;
   /** Stop delivering `'pdvs'` (and stop reading the transport) until {@link resume}. */
