@@ -2,19 +2,8 @@ import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { createLogger, type LogFormat, type Logger } from '../log.js';
+import { SECURITY_PROFILE_NAMES } from '../tls/profiles.js';
 import type { SecurityProfileName, TlsOptions } from '../tls/types.js';
-
-/** Security profiles accepted by `--profile`. */
-export const PROFILE_NAMES: readonly SecurityProfileName[] = [
-  'bcp195-rfc8996',
-  'bcp195-rfc8996-mod',
-  'bcp195-nd',
-  'bcp195',
-  'bcp195-ex',
-  'aes',
-  'basic',
-  'null',
-];
 
 /** Options every network command shares (DESIGN.md "Common options"). */
 export interface CommonNetworkOptions {
@@ -89,7 +78,7 @@ export function addTlsOptions(cmd: Command, side: 'client' | 'server'): Command 
     .option('--passphrase-file <file>', 'file holding the private key password')
     .option('--ca <file>', 'trusted CA certificate file or directory (repeatable)', collect)
     .option('--crl <file>', 'certificate revocation list (repeatable)', collect)
-    .addOption(new Option('--profile <profile>', 'TLS security profile').choices([...PROFILE_NAMES]))
+    .addOption(new Option('--profile <profile>', 'TLS security profile').choices([...SECURITY_PROFILE_NAMES]))
     .option('--ciphers <list>', 'extra OpenSSL cipher list, checked against the profile')
     .addOption(new Option('--tls-min <version>', 'lowest TLS version').choices(['1.2', '1.3']));
   if (side === 'server')

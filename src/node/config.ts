@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { SECURITY_PROFILE_NAMES } from '../tls/profiles.js';
 import type { SecurityProfileName } from '../tls/types.js';
 import { ConfigError } from './errors.js';
 import type { DuplicatePolicy } from './storage.js';
@@ -79,16 +80,7 @@ export interface NodeConfigOverrides {
   log?: Partial<NodeConfig['log']>;
 }
 
-const PROFILES = [
-  'bcp195-rfc8996',
-  'bcp195-rfc8996-mod',
-  'bcp195-nd',
-  'bcp195',
-  'bcp195-ex',
-  'aes',
-  'basic',
-  'null',
-] as const satisfies readonly SecurityProfileName[];
+const PROFILES: readonly SecurityProfileName[] = SECURITY_PROFILE_NAMES;
 const POLICIES: readonly DuplicatePolicy[] = ['keep', 'replace', 'reject'];
 const LOG_LEVELS: readonly NodeLogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS: readonly NodeLogFormat[] = ['json', 'pretty'];

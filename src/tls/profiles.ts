@@ -179,6 +179,9 @@ export const SECURITY_PROFILES: Readonly<Record<SecurityProfileName, SecurityPro
   },
 };
 
+/** Every profile name, in the order of the table above (the CLI's `--profile` choices). */
+export const SECURITY_PROFILE_NAMES = Object.keys(SECURITY_PROFILES) as SecurityProfileName[];
+
 /** The default profile. */
 export const DEFAULT_PROFILE: SecurityProfileName = 'bcp195-rfc8996';
 

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { TlsError } from '../../tls/errors.js';
-import { listProfileCiphers, type ProfileCipherList } from '../../tls/profiles.js';
+import { listProfileCiphers, type ProfileCipherList, SECURITY_PROFILE_NAMES } from '../../tls/profiles.js';
 import type { SecurityProfileName } from '../../tls/types.js';
 import type { CliContext } from '../context.js';
-import { PROFILE_NAMES } from '../options.js';
 
 function formatList(list: ProfileCipherList): string {
   const lines = [
@@ -34,10 +33,10 @@ export function registerTls(program: Command, ctx: CliContext): void {
   tls
     .command('ciphers')
     .description('list the cipher suites a security profile negotiates here (all profiles without --profile)')
-    .addOption(new Option('--profile <profile>', 'TLS security profile').choices([...PROFILE_NAMES]))
+    .addOption(new Option('--profile <profile>', 'TLS security profile').choices([...SECURITY_PROFILE_NAMES]))
     .option('--json', 'print JSON')
     .action((opts: { profile?: SecurityProfileName; json?: boolean }) => {
-      const names = opts.profile ? [opts.profile] : [...PROFILE_NAMES];
+      const names = opts.profile ? [opts.profile] : [...SECURITY_PROFILE_NAMES];
       const lists = names.map((name) => listProfileCiphers(name));
       if (opts.json) ctx.stdout.write(`${JSON.stringify(opts.profile ? lists[0] : lists)}\n`);
       else ctx.stdout.write(lists.map(formatList).join('\n'));
