@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import type { Socket } from 'node:net';
 import { readPart10 } from '../data/index.js';
 import { Status } from '../dimse/index.js';
 import { errorKind } from '../errors.js';
@@ -81,17 +80,6 @@ export interface RunningNode {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/**
- * Destroy the server's open connections. Workaround: DicomServer.close(grace) awaits
- * net.Server.close(), whose callback Node delays until every connection has ended, so its
- * own grace deadline never fires while an association stays idle. Destroying the sockets
- * lets that close complete.
- */
-function cutConnections(server: DicomServer): void {
-  const sockets = (server as unknown as { sockets?: Set<Socket> }).sockets;
-  for (const socket of sockets ?? []) socket.destroy();
 }
 
 /** Start `dicomnet serve`: storage, index, consistency check, listeners. */
@@ -292,16 +280,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     close(graceMs = 10_000) {
       if (closing) {
         // already stopping: cut the running associations now
-        cutConnections(server);
+        server.abortAll();
         return closing;
       }
       closing = (async () => {
-        // DicomServer.close(grace) waits for its listeners to close, which Node delays until
-        // every connection has ended: an idle association would hold it forever. Cut them
-        // when the grace period is over.
-        const cut = setTimeout(() => cutConnections(server), graceMs);
         await server.close(graceMs);
-        clearTimeout(cut);
         // Sockets are gone; commits already started finish (the file and row stay consistent).
         if (!(await inFlight.idle(Math.max(graceMs, 5_000))))
           log.warn({ running: inFlight.running }, 'closing the index with operations still running');

@@ -228,6 +228,11 @@ export class DicomServer extends EventEmitter {
     await Promise.all(listenersClosed);
   }
 
+  /** Cut every open connection now (a second shutdown signal, say); the listeners stay as they are. */
+  abortAll(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   /** Associations currently accepted (including those whose A-ASSOCIATE-AC is on its way). */
   get activeAssociations(): number {
     return this.active;
