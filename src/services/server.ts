@@ -500,7 +500,7 @@ class ServerAssociationRunner implements ServerAssociation {
     } catch (err) {
       this.log.error({ err, association: this.info.id }, `handler failed: ${describe(err)}`);
       await ctx.respond({
-        ...simpleResponse(msg, Status.ProcessingFailure),
+        ...simpleResponse(msg, failureStatusFor(msg.command.commandField, err)),
         errorComment: truncate(describe(err)),
       });
     }
@@ -649,6 +649,25 @@ class ServerAssociationRunner implements ServerAssociation {
       if (c.abstractSyntax === abstractSyntax && c.result === 0) return c;
     }
     throw new Error(`no accepted presentation context for ${abstractSyntax}`);
+  }
+}
+
+/**
+ * The failure status for a handler that threw: a `status` the error carries, else the
+ * service's own "unable to process" (0x0110 exists only for N-services, PS3.7 C.4).
+ */
+function failureStatusFor(commandField: number, err: unknown): number {
+  const carried = (err as { status?: unknown } | null)?.status;
+  if (typeof carried === 'number' && statusCategory(carried) === 'failure') return carried;
+  switch (commandField) {
+    case CommandField.C_FIND_RQ:
+    case CommandField.C_MOVE_RQ:
+    case CommandField.C_GET_RQ:
+      return Status.UnableToProcess;
+    case CommandField.C_STORE_RQ:
+      return Status.CannotUnderstand;
+    default:
+      return Status.ProcessingFailure;
   }
 }
 

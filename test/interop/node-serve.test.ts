@@ -378,7 +378,11 @@ describe('dicomnet serve with DCMTK peers (plain and TLS with mutual authenticat
       'StudyDate=2024-13-45x',
     ]);
     assert.equal(cli.code, 1, `exit 1 on a DIMSE failure status: ${cli.stderr}`);
-    assert.match(cli.stderr, /0x0110|[Ff]ailure/);
+    assert.match(
+      cli.stderr,
+      /C-FIND failed: status 0xC000/,
+      'PS3.4 C.4.1: Cxxx unable to process, not the N-service 0x0110',
+    );
     const echo = await run('echoscu', ['-aec', 'DICOMNET', '127.0.0.1', String(plainPort)]);
     assert.equal(echo.code, 0, echo.stdout + echo.stderr);
   });
