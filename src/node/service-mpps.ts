@@ -45,7 +45,7 @@ export class MppsScp {
         { association: association.id, sopInstanceUid, status: result.status, errorId: result.errorId },
         `MPPS ${verb} refused: ${result.reason}`,
       );
-      return { status: result.status, sopInstanceUid };
+      return { status: result.status, sopInstanceUid, errorId: result.errorId, errorComment: result.reason };
     }
     this.log.info({ association: association.id, sopInstanceUid, state: result.state }, `MPPS ${verb}`);
     return { status: Status.Success, sopInstanceUid };

@@ -73,6 +73,10 @@ export interface NResponse {
   status: number;
   sopInstanceUid?: string;
   dataset?: Dataset;
+  /** Error ID (0000,0903), e.g. 0xA710 for an MPPS N-SET after COMPLETED. */
+  errorId?: number;
+  /** Error Comment (0000,0902), at most 64 characters. */
+  errorComment?: string;
 }
 
 /** The services a {@link DicomServer} performs; a missing handler means the service is not offered. */
@@ -641,6 +645,8 @@ class ServerAssociationRunner implements ServerAssociation {
     };
     if (c.actionTypeId !== undefined) response.actionTypeId = c.actionTypeId;
     if (c.eventTypeId !== undefined) response.eventTypeId = c.eventTypeId;
+    if (result.errorId !== undefined) response.errorId = result.errorId;
+    if (result.errorComment !== undefined) response.errorComment = truncate(result.errorComment);
     await respond(response, result.dataset ? encodeDataset(result.dataset, msg.transferSyntax) : undefined);
   }
 

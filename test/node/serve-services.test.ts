@@ -210,7 +210,13 @@ describe(
       assert.match(generated.command.affectedSopInstanceUid ?? '', /^2\.25\.\d+$/);
       const done = datasetFromKeywords({ PerformedProcedureStepStatus: 'COMPLETED' });
       assert.equal((await set(done, uid)).command.status, Status.Success);
-      assert.equal((await set(done, uid)).command.status, Status.ProcessingFailure);
+      const frozen = (await set(done, uid)).command;
+      assert.equal(frozen.status, Status.ProcessingFailure);
+      assert.equal(
+        frozen.errorId,
+        0xa710,
+        'PS3.4 F.7.2.2: Error ID A710, performed procedure step object may no longer be updated',
+      );
       assert.equal((await set(done, '2.25.404')).command.status, Status.NoSuchSopInstance);
       const step = node.index.mpps.get(uid);
       assert.equal(step?.state, 'COMPLETED');
