@@ -61,6 +61,8 @@ const readyCpu = process.cpuUsage();
 process.stdout.write(`READY ${running.port}\n`);
 process.on('SIGTERM', () => {
   const cpu = process.cpuUsage(readyCpu);
-  process.stdout.write(`MAXRSS ${process.resourceUsage().maxRSS}\nCPU ${cpu.user + cpu.system}\n`);
+  process.stdout.write(
+    `MAXRSS ${process.resourceUsage().maxRSS}\nCPU ${cpu.user + cpu.system} user ${cpu.user} system ${cpu.system}\n`,
+  );
   void running.close().then(() => process.exit(0));
 });

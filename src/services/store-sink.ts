@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import {
+  close,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  unlink,
+  unlinkSync,
+  writev,
+  writevSync,
+} from 'node:fs';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Dataset, encodeFileMetaInformation, readPart10 } from '../data/index.js';
@@ -55,7 +65,8 @@ export class StoreSink implements ReceivedInstance {
   readonly sopClassUid: string;
   readonly sopInstanceUid: string;
   readonly transferSyntaxUid: string;
-  readonly stream: WriteStream;
+  readonly stream: Writable;
+  private readonly writer: TempFileWriter;
 
   constructor(
     context: NegotiatedContext,
@@ -69,7 +80,8 @@ export class StoreSink implements ReceivedInstance {
     this.sopInstanceUid = command.affectedSopInstanceUid ?? '';
     this.transferSyntaxUid = context.transferSyntax ?? '';
     this.callingAet = callingAet;
-    this.stream = createWriteStream(this.file, { flags: 'wx', highWaterMark: SINK_HIGH_WATER_MARK });
+    this.writer = new TempFileWriter(this.file);
+    this.stream = this.writer;
     // the directory was removed behind our back: create it again for the next instance
     this.stream.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') createdDirs.delete(tempDir);
@@ -102,9 +114,166 @@ export class StoreSink implements ReceivedInstance {
       });
     }
     // unlink, not rm: one system call, and the handler has usually moved the file already
-    await unlink(this.file).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
+    const file = this.file;
+    if (!this.writer.streamed) {
+      // a small file: blocking calls, no thread-pool round trip and no ENOENT error object
+      if (existsSync(file)) unlinkSync(file);
+      return;
+    }
+    await new Promise<void>((resolve, reject) =>
+      unlink(file, (err) => (err && err.code !== 'ENOENT' ? reject(err) : resolve())),
+    );
+  }
+}
+
+/**
+ * Instances up to this size are written with blocking calls: the file is created (exclusively)
+ * when the stream starts, the bytes are kept in memory and written with one writev when the
+ * data set is complete, then the file is closed, as storescp does. An fs.WriteStream costs a
+ * thread-pool round trip per open, write and close, which dominated the CPU per small instance.
+ * Past this size the bytes go out with asynchronous writes.
+ */
+const SYNC_WRITE_BYTES = 1024 * 1024;
+
+/** Writes a new file (flags `wx`); 'close' follows 'finish' or destroy as for a file stream. */
+class TempFileWriter extends Writable {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private fd: number | undefined;
+  private streaming = false;
+  /** True when the contents went out with asynchronous writes (more than {@link SYNC_WRITE_BYTES}). */
+  get streamed(): boolean {
+    return this.streaming;
+  }
+  /** Set while an asynchronous writev is in flight: closing the fd then must wait (it could be reused). */
+  private writing = false;
+  private afterWrite: (() => void) | undefined;
+
+  constructor(private readonly path: string) {
+    super({ highWaterMark: SINK_HIGH_WATER_MARK });
+  }
+
+  override _construct(callback: (err?: Error | null) => void): void {
+    try {
+      this.fd = openSync(this.path, 'wx');
+      callback();
+    } catch (err) {
+      callback(err as Error);
+    }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this.take([chunk], callback);
+  }
+
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (err?: Error | null) => void,
+  ): void {
+    this.take(
+      chunks.map((c) => c.chunk),
+      callback,
+    );
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    const fd = this.fd;
+    this.fd = undefined;
+    const chunks = this.pending;
+    this.pending = [];
+    if (fd === undefined) {
+      callback();
+      return;
+    }
+    if (this.streaming) {
+      // the Writable calls _final only once the last write called back: nothing in flight
+      close(fd, (err) => callback(err));
+      return;
+    }
+    try {
+      writeAllSync(fd, chunks);
+      closeSync(fd);
+      callback();
+    } catch (err) {
+      close(fd, () => callback(err as Error));
+    }
+  }
+
+  override _destroy(error: Error | null, callback: (err?: Error | null) => void): void {
+    this.pending = [];
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd === undefined) callback(error);
+    else if (this.writing) this.afterWrite = () => close(fd, (err) => callback(error ?? err));
+    else close(fd, (err) => callback(error ?? err));
+  }
+
+  private take(chunks: Buffer[], callback: (err?: Error | null) => void): void {
+    if (!this.streaming) {
+      for (const c of chunks) {
+        this.pending.push(c);
+        this.pendingBytes += c.length;
+      }
+      if (this.pendingBytes <= SYNC_WRITE_BYTES) {
+        callback();
+        return;
+      }
+      // too large to keep: from now on write as the bytes come
+      this.streaming = true;
+      chunks = this.pending;
+      this.pending = [];
+    }
+    this.writeAll(chunks, callback);
+  }
+
+  private writeAll(chunks: Buffer[], callback: (err?: Error | null) => void): void {
+    const fd = this.fd;
+    if (fd === undefined) {
+      callback(new Error('the temporary file is closed'));
+      return;
+    }
+    this.writing = true;
+    writev(fd, chunks, (err, written) => {
+      this.writing = false;
+      if (this.afterWrite) {
+        const then = this.afterWrite;
+        this.afterWrite = undefined;
+        then();
+        return;
+      }
+      if (err) {
+        callback(err);
+        return;
+      }
+      const rest = remainingAfter(chunks, written);
+      if (rest.length === 0) callback();
+      else this.writeAll(rest, callback);
     });
+  }
+}
+
+/** The part of `chunks` after the first `written` bytes. */
+function remainingAfter(chunks: Buffer[], written: number): Buffer[] {
+  let skip = written;
+  const rest: Buffer[] = [];
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length;
+      continue;
+    }
+    rest.push(skip > 0 ? c.subarray(skip) : c);
+    skip = 0;
+  }
+  return rest;
+}
+
+function writeAllSync(fd: number, chunks: Buffer[]): void {
+  let rest = chunks.filter((c) => c.length > 0);
+  // writev takes at most IOV_MAX (1024) buffers at a time
+  while (rest.length > 0) {
+    const batch = rest.slice(0, 1024);
+    const written = writevSync(fd, batch);
+    rest = [...remainingAfter(batch, written), ...rest.slice(1024)];
   }
 }
 
