@@ -456,7 +456,11 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
 
   private resetIdle(): void {
     if (this.idleMs <= 0 || !this.negotiatedValue || this.closeReason) return;
-    this.clearIdle();
+    // called for every chunk and every PDU sent: restarting the timer is far cheaper than a new one
+    if (this.idleTimer) {
+      this.idleTimer.refresh();
+      return;
+    }
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       if (ESTABLISHED_STATES.has(this.fsm.state)) {
