@@ -1,8 +1,8 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { readPart10Header, transcode, transferSyntaxInfo } from '../data/index.js';
-import { part10HeaderFromBytes, readAt } from '../data/part10.js';
+import { part10HeaderFromBytes } from '../data/part10.js';
 import { UsageError } from '../errors.js';
 import { CommandField, type CommandSet, type DimseEndpoint, Priority } from '../dimse/index.js';
 import type { NegotiatedAssociation, NegotiatedContext } from '../network/index.js';
@@ -108,6 +108,7 @@ export async function storeFile(
     body = whole.subarray(header.datasetOffset);
     size = body.length;
   } else {
+    if (whole) releaseReadBuffer(whole);
     handle = await open(file, 'r');
     size = (await handle.stat()).size - header.datasetOffset;
     if (sameTs && size <= SMALL_DATASET_BYTES) {
@@ -138,6 +139,9 @@ export async function storeFile(
   }
   try {
     const rsp = await endpoint.requestOne({ contextId: ctx.id, command, dataset: body });
+    // answered: every byte was sent and the transport holds none of them any more. (After a
+    // failure the buffer is left to the GC: a write of it could still be queued.)
+    if (whole && Buffer.isBuffer(body)) releaseReadBuffer(whole);
     if (!options.noThrow) assertSuccess(rsp.command, CommandField.C_STORE_RQ);
     return {
       status: rsp.command.status ?? 0,
@@ -155,15 +159,44 @@ export async function storeFile(
 /** Files up to this size are read whole with blocking reads (see {@link storeFile}). */
 const SYNC_READ_BYTES = 1024 * 1024;
 
-/** The whole file when it is at most {@link SYNC_READ_BYTES} long, else undefined. */
+/**
+ * Read buffers of small files, reused once their C-STORE was answered: a fresh buffer per file
+ * (outside Node's small-buffer pool) made V8 collect for the external memory every few dozen
+ * files. At most {@link READ_POOL_SIZE} buffers are kept.
+ */
+const readPool: Buffer[] = [];
+const READ_POOL_SIZE = 8;
+/** Smallest pooled buffer: most instances of a series then share one size class. */
+const READ_POOL_MIN_BYTES = 256 * 1024;
+
+/** The whole file when it is at most {@link SYNC_READ_BYTES} long (a view of a pooled buffer), else undefined. */
 function readSmallFile(file: string): Buffer | undefined {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
-    return size <= SYNC_READ_BYTES ? readAt(fd, 0, size) : undefined;
+    if (size > SYNC_READ_BYTES) return undefined;
+    const at = readPool.findIndex((b) => b.length >= size);
+    const buf =
+      at >= 0
+        ? (readPool.splice(at, 1)[0] as Buffer)
+        : Buffer.allocUnsafe(Math.max(size, Math.min(READ_POOL_MIN_BYTES, SYNC_READ_BYTES)));
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, buf, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Give a buffer from {@link readSmallFile} back to the pool. */
+function releaseReadBuffer(view: Buffer): void {
+  if (readPool.length >= READ_POOL_SIZE) return;
+  const full = Buffer.from(view.buffer, view.byteOffset, view.buffer.byteLength - view.byteOffset);
+  readPool.push(full);
 }
 
 /** The storable header parsed from a whole file; undefined when {@link storableHeader} must decide. */
