@@ -11,9 +11,15 @@ import { Tags } from './tag.js';
 import { TransferSyntax, transferSyntaxLayout } from './transfer-syntax.js';
 import { batched, datasetChunks, encodeDataset } from './writer.js';
 
-/** Implementation Class UID dicomnet writes into file meta information. */
-export const IMPLEMENTATION_CLASS_UID = '2.25.304273344099587926632463861379828245900';
-/** Implementation Version Name dicomnet writes into file meta information. */
+/**
+ * dicomnet's implementation identity: written into file meta information and sent in
+ * every A-ASSOCIATE-RQ/AC (PS3.7 D.3.3.2). The class UID sits under the 2.25 arc (PS3.5
+ * B.2: a UID derived from a UUID), generated once from UUID
+ * 74241006-d598-4b93-9ff8-9af496b4361a; no organisational root is needed or claimed.
+ * Never change it: peers may key workarounds on it.
+ */
+export const IMPLEMENTATION_CLASS_UID = '2.25.154377695257984549280994176530830865946';
+/** Implementation Version Name (at most 16 characters, PS3.7 D.3.3.2.3). */
 export const IMPLEMENTATION_VERSION_NAME = 'DICOMNET_010';
 
 /** What the start of a Part 10 file says about it. */

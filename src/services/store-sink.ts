@@ -17,7 +17,6 @@ import { type Dataset, encodeFileMetaInformation, readPart10 } from '../data/ind
 import { CommandField, type CommandSet, type IncomingMessage, Status } from '../dimse/index.js';
 import type { Logger } from '../log.js';
 import type { NegotiatedContext } from '../network/index.js';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../network/index.js';
 
 /** An instance received by C-STORE, written to a temporary Part 10 file. */
 export interface ReceivedInstance {
@@ -91,8 +90,6 @@ export class StoreSink implements ReceivedInstance {
         mediaStorageSopClassUid: this.sopClassUid,
         mediaStorageSopInstanceUid: this.sopInstanceUid,
         transferSyntaxUid: this.transferSyntaxUid,
-        implementationClassUid: IMPLEMENTATION_CLASS_UID,
-        implementationVersionName: IMPLEMENTATION_VERSION_NAME,
         sourceApplicationEntityTitle: callingAet,
       }),
     );
