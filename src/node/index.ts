@@ -20,7 +20,7 @@ export {
   parseNodeConfig,
 } from './config.js';
 export { type ConsistencyOptions, type ConsistencySummary, checkConsistency } from './consistency.js';
-export { type DicomJsonAttribute, type DicomJsonObject, WORKLIST_DICTIONARY } from './dicom-json.js';
+export { type DicomJsonAttribute, type DicomJsonObject } from './dicom-json.js';
 export { ConfigError, IndexError, QueryError, StorageError, type StorageErrorCode } from './errors.js';
 export {
   INDEX_FILE,

@@ -6,8 +6,7 @@ import {
   type DicomJsonObject,
   isDicomJsonObject,
   stringValues,
-  tagOf,
-  WORKLIST_DICTIONARY,
+  tagAndVrOf,
 } from './dicom-json.js';
 import { ConfigError, QueryError } from './errors.js';
 import { type Matcher, matchesValues, parseMatcher, type QueryKey } from './matching.js';
@@ -23,14 +22,15 @@ interface CompiledKey {
 
 function compile(keys: readonly QueryKey[]): CompiledKey[] {
   return keys.map((key) => {
-    const tag = tagOf(key.keyword);
-    if (tag === undefined)
+    const known = tagAndVrOf(key.keyword);
+    if (known === undefined)
       throw new QueryError(
         'ERR_QUERY_INVALID',
         `worklist query: unknown attribute keyword ${JSON.stringify(key.keyword)}`,
         key.keyword,
       );
-    const vr = WORKLIST_DICTIONARY.get(key.keyword)?.[1] ?? key.vr;
+    const { tag } = known;
+    const vr = known.vr ?? key.vr;
     if (vr === 'SQ') {
       const compiled: CompiledKey = { keyword: key.keyword, tag, vr, matcher: { kind: 'universal' } };
       if (key.items && key.items.length > 0) compiled.items = compile(key.items);
