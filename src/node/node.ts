@@ -18,7 +18,8 @@ import { SopClass } from '../services/sop-classes.js';
 import type { TlsOptions } from '../tls/types.js';
 import { ActivityTracker } from './activity.js';
 import { AuditTrail } from './audit.js';
-import type { PeerConfig } from './config.js';
+import type { NodeLimits, PeerConfig } from './config.js';
+import { serverLimits } from './limits.js';
 import { type ConsistencySummary, checkConsistency } from './consistency.js';
 import { type Index, SqliteIndex } from './index-db.js';
 import { type CommitmentDelivery, StorageCommitmentScp } from './service-commitment.js';
@@ -53,6 +54,8 @@ export interface NodeOptions {
   maxAssociations?: number;
   maxPduLength?: number;
   idleTimeoutMs?: number;
+  /** Every resource limit (docs/limits.md); wins over the three fields above. */
+  limits?: NodeLimits;
   logger?: Logger;
   /** Called after each storage commitment report attempt. */
   onCommitmentReport?: (report: {
@@ -205,6 +208,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     maxAssociations: options.maxAssociations,
     maxPduLength: options.maxPduLength,
     idleTimeoutMs: options.idleTimeoutMs,
+    ...(options.limits ? serverLimits(options.limits) : {}),
     tempDir: storage.tempDir(),
     logger: log,
   });

@@ -21,6 +21,7 @@ import {
 import { createSecureAcceptor, type SecureAcceptor } from '../tls/acceptor.js';
 import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 import { connect } from './client.js';
+import { ConnectionAdmission } from './admission.js';
 import { acceptancePolicy, CALLING_AET_NOT_RECOGNIZED, LOCAL_LIMIT_EXCEEDED } from './acceptance.js';
 import { type AeTitleBindings, checkAeTitleBinding } from './ae-binding.js';
 import { findSopClass, isStorageSopClass, SopClass } from './sop-classes.js';
@@ -104,14 +105,31 @@ export interface DicomServerOptions {
   /** TLS settings for secure listeners; absent = plain TCP only. */
   tls?: TlsOptions;
   handlers?: ServerHandlers;
-  /** Largest PDU we accept (default 16384 * 16 = 256 KiB? see below). */
+  /** Largest P-DATA-TF we accept, advertised in A-ASSOCIATE-AC (default 16384). */
   maxPduLength?: number;
+  /**
+   * Largest PDU of any type buffered, A-ASSOCIATE-RQ included, checked on its 6-byte header
+   * before any body byte is kept (default 16 MiB); raised to {@link maxPduLength} if lower.
+   */
+  hardMaxPduLength?: number;
   /** Asynchronous operations window we grant (default 1 = synchronous). */
   maxOperations?: number;
   /** Most associations at once; more are rejected (transient, service provider, reason 2 "local limit exceeded"). */
   maxAssociations?: number;
   /** Most associations at once from one remote address; more are rejected like {@link maxAssociations}. */
   maxAssociationsPerAddress?: number;
+  /**
+   * Most connections (association attempts) one remote address may open per minute; the one
+   * over is closed at once, before any TLS or DICOM exchange. Default: no limit.
+   */
+  maxAssociationsPerMinutePerAddress?: number;
+  /**
+   * Most TLS handshakes running at once (from the ClientHello to the end of the handshake);
+   * a ClientHello over the limit closes its connection. Default: no limit.
+   */
+  maxTlsHandshakes?: number;
+  /** Largest non-storage data set (query identifier, N-service data set) held in memory; default 64 MiB. */
+  maxBufferedDatasetBytes?: number;
   /**
    * AE title ↔ certificate identity binding: calling AE title → certificate identities
    * (subject CN, or SAN DNS name / IP address / URI) allowed to use it. A listed calling
@@ -179,10 +197,12 @@ export class DicomServer extends EventEmitter {
   /** Associations accepted (or being accepted) and not yet closed, in total and per remote address. */
   private active = 0;
   private readonly activeByAddress = new Map<string, number>();
+  private readonly admission: ConnectionAdmission;
 
   constructor(readonly options: DicomServerOptions) {
     super();
     this.log = options.logger ?? createLogger({ level: 'silent' });
+    this.admission = new ConnectionAdmission(options);
   }
 
   /** Start listening; call again for a second port (e.g. plain 11112 and TLS 2762). */
@@ -247,6 +267,13 @@ export class DicomServer extends EventEmitter {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
+    const refused = this.admission.connectionArrived(socket.remoteAddress ?? '?');
+    if (refused) {
+      this.log.warn({ remoteAddress: socket.remoteAddress, code: refused.code }, refused.message);
+      this.emit('connectionError', refused, socket.remoteAddress);
+      socket.destroy();
+      return;
+    }
     this.serve(socket, secure).catch((err: unknown) => {
       this.log.warn({ err, remoteAddress: socket.remoteAddress }, describe(err));
       this.emit('connectionError', err, socket.remoteAddress);
@@ -262,9 +289,15 @@ export class DicomServer extends EventEmitter {
     let stream: Duplex = socket;
     let secureLink: SecureLinkInfo | undefined;
     if (secure && this.acceptor) {
-      const secured = await this.acceptor.accept(socket, {
-        handshakeTimeoutMs: this.options.timeoutMs ?? 30_000,
-      });
+      let endHandshake: (() => void) | undefined;
+      const secured = await this.acceptor
+        .accept(socket, {
+          handshakeTimeoutMs: this.options.timeoutMs ?? 30_000,
+          beforeHandshake: () => {
+            endHandshake = this.admission.startTlsHandshake(remoteAddress);
+          },
+        })
+        .finally(() => endHandshake?.());
       stream = secured.socket;
       secureLink = secured.info;
       this.emit('secureLinkReady', secureLink, { remoteAddress, remotePort });
@@ -390,6 +423,7 @@ class ServerAssociationRunner implements ServerAssociation {
   ) {
     this.endpoint = new DimseEndpoint(channel, {
       logger: log,
+      maxBufferedDatasetBytes: options.maxBufferedDatasetBytes,
       datasetSink: (command, contextId) => this.sinkFor(command, contextId),
       onRequest: (msg, ctx) => this.dispatch(msg, ctx),
     });
