@@ -48,6 +48,13 @@ export interface ReadPart10Options {
   bulkDataThreshold?: number;
   maxDepth?: number;
   allowOddLengths?: boolean;
+  /** A deflated data set may inflate to at most this many bytes (default 256 MiB). */
+  maxInflatedBytes?: number;
+  /**
+   * Where values above the threshold of a deflated data set go (they are not in the file
+   * as such): default spilled to temporary files that live as long as the process.
+   */
+  deflatedBulk?: BulkPolicy;
 }
 
 const PROBE = 64 * 1024;
@@ -244,7 +251,7 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
     const ts = transferSyntaxLayout(header.transferSyntaxUid);
     if (ts.deflated) {
       closeSync(fd);
-      const builder = new DatasetBuilder({ kind: 'spill' });
+      const builder = new DatasetBuilder(options.deflatedBulk ?? { kind: 'spill' });
       await parseStream(
         createReadStream(path, { start: header.datasetOffset }),
         header.transferSyntaxUid,
@@ -253,6 +260,7 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
           bulkDataThreshold: options.bulkDataThreshold ?? 64 * 1024,
           maxDepth: options.maxDepth,
           allowOddLengths: options.allowOddLengths,
+          maxInflatedBytes: options.maxInflatedBytes,
         },
       );
       return { ...header, dataset: builder.dataset };
