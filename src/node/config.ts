@@ -44,6 +44,8 @@ export interface NodeLimits {
   maxAssociateRqLength: number;
   /** Largest query identifier / N-service data set held in memory. */
   maxBufferedDatasetBytes: number;
+  /** Deepest sequence nesting accepted in any received data set. */
+  maxDatasetDepth: number;
   /** ARTIM and TLS handshake timeout. */
   timeoutSeconds: number;
   idleTimeoutSeconds: number;
@@ -59,6 +61,7 @@ const LIMIT_RANGES: Record<keyof NodeLimits, [number, number]> = {
   maxPduLength: [4096, 0xffffffff],
   maxAssociateRqLength: [4096, 0xffffffff],
   maxBufferedDatasetBytes: [4096, 0xffffffff],
+  maxDatasetDepth: [1, 1000],
   timeoutSeconds: [1, 3600],
   idleTimeoutSeconds: [0, 86400],
 };
@@ -130,6 +133,7 @@ export function defaultNodeConfig(): NodeConfig {
       maxPduLength: 65536,
       maxAssociateRqLength: 1024 * 1024,
       maxBufferedDatasetBytes: 16 * 1024 * 1024,
+      maxDatasetDepth: 32,
       timeoutSeconds: 30,
       idleTimeoutSeconds: 300,
     },

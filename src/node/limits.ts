@@ -11,6 +11,7 @@ export function serverLimits(limits: NodeLimits): Partial<DicomServerOptions> {
     maxPduLength: limits.maxPduLength,
     hardMaxPduLength: limits.maxAssociateRqLength,
     maxBufferedDatasetBytes: limits.maxBufferedDatasetBytes,
+    maxDatasetDepth: limits.maxDatasetDepth,
     timeoutMs: limits.timeoutSeconds * 1000,
     idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
   };

@@ -167,7 +167,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   };
 
   const handlers: ServerHandlers = {
-    store: storeHandler({ storage, index, policy: options.duplicates ?? 'keep', activity, log, track }),
+    store: storeHandler({
+      storage,
+      index,
+      policy: options.duplicates ?? 'keep',
+      activity,
+      log,
+      track,
+      maxDatasetDepth: options.limits?.maxDatasetDepth,
+    }),
     find: findHandler({ index, audit, activity }),
     move: async (query, ctx): Promise<MoveTarget | number> => {
       const peer = peers[ctx.destination];

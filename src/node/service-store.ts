@@ -83,6 +83,8 @@ export interface StoreServiceOptions {
   log: Logger;
   /** Wrap each commit + index (shutdown waits for them). */
   track: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Deepest sequence nesting accepted in a received instance (default 32). */
+  maxDatasetDepth?: number;
 }
 
 /**
@@ -114,7 +116,8 @@ export function storeHandler(options: StoreServiceOptions) {
   async function storeOne(instance: ReceivedInstance & { association: AssociationInfo }): Promise<number> {
     const counters = activity.of(instance.association);
     const size = (await stat(instance.file)).size;
-    const ds = (await readPart10(instance.file, INDEX_READ)).dataset;
+    const ds = (await readPart10(instance.file, { ...INDEX_READ, maxDepth: options.maxDatasetDepth }))
+      .dataset;
     const declared = ds.getString('SOPInstanceUID')?.trim();
     if (declared && instance.sopInstanceUid && declared !== instance.sopInstanceUid)
       throw new StorageError(

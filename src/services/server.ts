@@ -130,6 +130,8 @@ export interface DicomServerOptions {
   maxTlsHandshakes?: number;
   /** Largest non-storage data set (query identifier, N-service data set) held in memory; default 64 MiB. */
   maxBufferedDatasetBytes?: number;
+  /** Deepest sequence nesting accepted in a received query or N-service data set (default 32). */
+  maxDatasetDepth?: number;
   /**
    * AE title ↔ certificate identity binding: calling AE title → certificate identities
    * (subject CN, or SAN DNS name / IP address / URI) allowed to use it. A listed calling
@@ -556,7 +558,7 @@ class ServerAssociationRunner implements ServerAssociation {
       );
       return;
     }
-    const query = decodeDataset(msg.dataset, msg.transferSyntax);
+    const query = decodeDataset(msg.dataset, msg.transferSyntax, { maxDepth: this.options.maxDatasetDepth });
     for await (const match of handler(query, rc)) {
       if (rc.signal.aborted) {
         await respond(simpleResponse(msg, Status.Cancel));
@@ -581,7 +583,10 @@ class ServerAssociationRunner implements ServerAssociation {
       return;
     }
     const destination = msg.command.moveDestination ?? '';
-    const target = await handler(decodeDataset(msg.dataset, msg.transferSyntax), { ...rc, destination });
+    const target = await handler(
+      decodeDataset(msg.dataset, msg.transferSyntax, { maxDepth: this.options.maxDatasetDepth }),
+      { ...rc, destination },
+    );
     if (typeof target === 'number') {
       await respond(simpleResponse(msg, target));
       return;
@@ -629,7 +634,10 @@ class ServerAssociationRunner implements ServerAssociation {
       await respond(simpleResponse(msg, Status.UnrecognizedOperation));
       return;
     }
-    const files = await handler(decodeDataset(msg.dataset, msg.transferSyntax), rc);
+    const files = await handler(
+      decodeDataset(msg.dataset, msg.transferSyntax, { maxDepth: this.options.maxDatasetDepth }),
+      rc,
+    );
     if (typeof files === 'number') {
       await respond(simpleResponse(msg, files));
       return;
@@ -665,7 +673,9 @@ class ServerAssociationRunner implements ServerAssociation {
         actionTypeId: c.actionTypeId,
         eventTypeId: c.eventTypeId,
         attributeIdentifierList: c.attributeIdentifierList,
-        dataset: msg.dataset ? decodeDataset(msg.dataset, msg.transferSyntax) : undefined,
+        dataset: msg.dataset
+          ? decodeDataset(msg.dataset, msg.transferSyntax, { maxDepth: this.options.maxDatasetDepth })
+          : undefined,
       },
       { ...rc, peer: this },
     );
