@@ -83,7 +83,8 @@ export async function parseStream(
     allowOddLengths: options.allowOddLengths,
     baseOffset: ts.deflated ? 0 : options.baseOffset,
   });
-  const source: AsyncIterable<Buffer> = ts.deflated ? input.pipe(createInflateRaw()) : input;
+  // pipe() does not forward the input's errors: without this a read error would be unhandled
+  const source: AsyncIterable<Buffer> = ts.deflated ? inflate(input) : input;
   const maxInflated = options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
   let inflated = 0;
   try {
@@ -105,6 +106,12 @@ export async function parseStream(
     });
   }
   parser.end();
+}
+
+function inflate(input: Readable): Readable {
+  const inflater = createInflateRaw();
+  input.once('error', (err) => inflater.destroy(err));
+  return input.pipe(inflater);
 }
 
 /** Read a data set from a stream with bounded memory: large values are spilled to temp files by default. */

@@ -244,6 +244,9 @@ export async function readPart10Header(path: string): Promise<Part10Header> {
  */
 export async function readPart10(path: string, options: ReadPart10Options = {}): Promise<Part10File> {
   const fd = openSync(path, 'r');
+  // closed early on the deflated path: the error path must not close the number again, by
+  // then it may belong to another file or socket
+  let fdOpen = true;
   let header: Part10Header;
   try {
     const size = fstatSync(fd).size;
@@ -251,6 +254,7 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
     const ts = transferSyntaxLayout(header.transferSyntaxUid);
     if (ts.deflated) {
       closeSync(fd);
+      fdOpen = false;
       const builder = new DatasetBuilder(options.deflatedBulk ?? { kind: 'spill' });
       await parseStream(
         createReadStream(path, { start: header.datasetOffset }),
@@ -294,10 +298,12 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
     closeSync(fd);
     return { ...header, dataset: builder.dataset };
   } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
+    if (fdOpen) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
     }
     throw err;
   }

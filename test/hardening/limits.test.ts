@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { constants as zlib, deflateRawSync } from 'node:zlib';
 import { DatasetBuilder } from '../../src/data/builder.js';
 import { parseStream } from '../../src/data/decode.js';
+import { encodeFileMetaInformation, readPart10 } from '../../src/data/index.js';
 import { DicomParseError } from '../../src/data/errors.js';
 import { defaultNodeConfig, parseNodeConfig } from '../../src/node/config.js';
 import { serverLimits } from '../../src/node/limits.js';
@@ -136,5 +137,39 @@ describe('inflation limit', () => {
     assert.ok(input.destroyed, 'the input is closed');
     // under the limit the same data set parses
     await parseStream(createReadStream(file), DEFLATED, discard, { maxInflatedBytes: 128 * 1024 * 1024 });
+  });
+
+  test('readPart10 of a deflate bomb: a typed error, and no file descriptor closed twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dicomnet-inflate-'));
+    const header = Buffer.alloc(12);
+    header.writeUInt16LE(0x7fe0, 0);
+    header.writeUInt16LE(0x0010, 2);
+    header.write('OB', 4, 'latin1');
+    header.writeUInt32LE(64 * 1024 * 1024, 8);
+    const full = { finishFlush: zlib.Z_FULL_FLUSH };
+    const zeros = deflateRawSync(Buffer.alloc(16 * 1024 * 1024), full);
+    const file = join(dir, 'bomb.dcm');
+    const meta = encodeFileMetaInformation({
+      mediaStorageSopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+      mediaStorageSopInstanceUid: '2.25.1',
+      transferSyntaxUid: DEFLATED,
+    });
+    writeFileSync(file, Buffer.concat([meta, deflateRawSync(header, full), zeros, zeros, zeros, zeros]));
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      for (let i = 0; i < 5; i++) {
+        await assert.rejects(
+          readPart10(file, { maxInflatedBytes: 1024 * 1024 }),
+          (err: unknown) => err instanceof DicomParseError && err.code === 'ERR_DEFLATE',
+        );
+      }
+      // the read stream closes its own descriptor after the rejection: it must still be its own
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(uncaught, []);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
   });
 });
