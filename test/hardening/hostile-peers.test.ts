@@ -41,7 +41,7 @@ const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const DEFLATED = '1.2.840.10008.1.2.1.99';
 const DICOM_APPLICATION_CONTEXT = '1.2.840.10008.3.1.1.1';
 const LIMITS = {
-  timeoutSeconds: 2,
+  timeoutSeconds: 4,
   idleTimeoutSeconds: 10,
   maxAssociationsPerMinutePerAddress: 300,
   maxTlsHandshakes: 8,
@@ -207,10 +207,10 @@ describe('dicomnet serve against hostile peers', { skip, timeout: 120_000 }, () 
       i++;
     }, 1000);
     try {
-      const [a, b] = await Promise.all([closedWithin(plain, 8000), closedWithin(secure, 8000)]);
+      const [a, b] = await Promise.all([closedWithin(plain, 12_000), closedWithin(secure, 12_000)]);
       assert.ok(a, 'the plain connection is closed by the ARTIM timer');
       assert.ok(b, 'the TLS connection is closed by the handshake timeout');
-      assert.ok(i < 6, `closed after ${i} bytes`);
+      assert.ok(i < 9, `closed after ${i} bytes`);
     } finally {
       clearInterval(trickle);
     }
@@ -233,7 +233,7 @@ describe('dicomnet serve against hostile peers', { skip, timeout: 120_000 }, () 
       i++;
     }, 1000);
     try {
-      assert.ok(await closedWithin(socket, 10_000), 'the node ends the association');
+      assert.ok(await closedWithin(socket, 12_000), 'the node ends the association');
     } finally {
       clearInterval(trickle);
     }
@@ -363,7 +363,7 @@ describe('dicomnet serve against hostile peers', { skip, timeout: 120_000 }, () 
     cut.destroy();
     const silent = await rawSocket(tlsPort, '127.0.0.9');
     silent.write(clientHello);
-    assert.ok(await closedWithin(silent, 8000), 'the handshake timeout closes a stalled handshake');
+    assert.ok(await closedWithin(silent, 12_000), 'the handshake timeout closes a stalled handshake');
     await eventually(() => logged('ERR_TLS_HANDSHAKE_TIMEOUT'), 'the handshake timeout in the log');
     await stillServing();
   });
@@ -391,13 +391,19 @@ describe('dicomnet serve against hostile peers', { skip, timeout: 120_000 }, () 
 
   test('maxAssociationsPerMinutePerAddress: a flood from one address is cut off, other addresses are served', async () => {
     const flood: Socket[] = [];
+    /** How long after it opened each connection was closed by the node. */
+    const lifetimes: number[] = [];
     for (let i = 0; i < LIMITS.maxAssociationsPerMinutePerAddress + 30; i++) {
       const s = await rawSocket(node.port, '127.0.0.12').catch(() => undefined);
-      if (s) flood.push(s);
+      if (!s) continue;
+      const opened = Date.now();
+      s.on('error', () => undefined);
+      s.once('close', () => lifetimes.push(Date.now() - opened));
+      flood.push(s);
     }
-    // refused ones are closed at once; admitted ones would wait for the ARTIM timer (2 s)
-    const closedNow = await Promise.all(flood.map((s) => closedWithin(s, 1000)));
-    const refused = closedNow.filter(Boolean).length;
+    await new Promise((r) => setTimeout(r, 1500));
+    // refused ones are closed at once; admitted ones only by the ARTIM timer (4 s)
+    const refused = lifetimes.filter((ms) => ms < 2000).length;
     assert.ok(refused >= 25 && refused <= 35, `${refused} of ${flood.length} refused`);
     await eventually(() => logged('ERR_RATE_LIMITED'), 'the refusal in the log', 3000);
     await stillServing();
