@@ -187,7 +187,7 @@ export interface ServerAssociation {
  * `'associationClosed'(info, reason)`; `'associationRejected'(rejection: AssociationRejection)`
  * when this server's own checks (limits, AE title binding) refuse one;
  * `'connectionError'(err, remoteAddress)` for failures that end one connection (TLS, bad
- * PDUs, rejections) — the server keeps serving.
+ * PDUs, rejections, admission limits: `AdmissionRefusedError`) — the server keeps serving.
  */
 export class DicomServer extends EventEmitter {
   private readonly servers: Server[] = [];
