@@ -24,6 +24,7 @@ export {
 } from './dimse/index.js';
 export { TlsError, type TlsErrorCode } from './tls/index.js';
 export { ServiceError } from './services/errors.js';
+export { AdmissionRefusedError, type AdmissionRefusedCode } from './services/admission.js';
 
 // associations: requestor and acceptor
 export {

@@ -16,10 +16,12 @@ export interface DecodeOptions {
   bulkDataThreshold?: number;
   /** Decoding from a stream: what to do with large values (default: spill to a temp file). */
   bulk?: BulkPolicy;
+  /** A deflated data set may inflate to at most this many bytes (default 256 MiB): deflate bombs stop there. */
+  maxInflatedBytes?: number;
 }
 
-/** Largest inflated size accepted for a deflated data set held in memory. */
-const MAX_INFLATED = 256 * 1024 * 1024;
+/** Largest inflated size accepted for a deflated data set, by default. */
+export const DEFAULT_MAX_INFLATED_BYTES = 256 * 1024 * 1024;
 
 /**
  * Decode a complete data set held in memory (values are views into `bytes`; nothing is sized
@@ -34,7 +36,9 @@ export function decodeDataset(
   let input = bytes;
   if (ts.deflated) {
     try {
-      input = inflateRawSync(bytes, { maxOutputLength: MAX_INFLATED });
+      input = inflateRawSync(bytes, {
+        maxOutputLength: options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES,
+      });
     } catch (err) {
       throw new DicomParseError(
         'ERR_DEFLATE',
@@ -79,16 +83,35 @@ export async function parseStream(
     allowOddLengths: options.allowOddLengths,
     baseOffset: ts.deflated ? 0 : options.baseOffset,
   });
-  const source: AsyncIterable<Buffer> = ts.deflated ? input.pipe(createInflateRaw()) : input;
+  // pipe() does not forward the input's errors: without this a read error would be unhandled
+  const source: AsyncIterable<Buffer> = ts.deflated ? inflate(input) : input;
+  const maxInflated = options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
+  let inflated = 0;
   try {
-    for await (const chunk of source) parser.push(chunk as Buffer);
+    for await (const chunk of source) {
+      if (ts.deflated && (inflated += (chunk as Buffer).length) > maxInflated) {
+        throw new DicomParseError(
+          'ERR_DEFLATE',
+          `deflated data set inflates to more than ${maxInflated} bytes (maxInflatedBytes): refused as a deflate bomb`,
+        );
+      }
+      parser.push(chunk as Buffer);
+    }
   } catch (err) {
+    // leaving the loop destroyed the inflater only: the input (a file, say) must not stay open
+    input.destroy();
     if (err instanceof DicomParseError) throw err;
     throw new DicomParseError('ERR_DEFLATE', `cannot read data set stream: ${(err as Error).message}`, {
       cause: err,
     });
   }
   parser.end();
+}
+
+function inflate(input: Readable): Readable {
+  const inflater = createInflateRaw();
+  input.once('error', (err) => inflater.destroy(err));
+  return input.pipe(inflater);
 }
 
 /** Read a data set from a stream with bounded memory: large values are spilled to temp files by default. */

@@ -48,6 +48,13 @@ export interface ReadPart10Options {
   bulkDataThreshold?: number;
   maxDepth?: number;
   allowOddLengths?: boolean;
+  /** A deflated data set may inflate to at most this many bytes (default 256 MiB). */
+  maxInflatedBytes?: number;
+  /**
+   * Where values above the threshold of a deflated data set go (they are not in the file
+   * as such): default spilled to temporary files that live as long as the process.
+   */
+  deflatedBulk?: BulkPolicy;
 }
 
 const PROBE = 64 * 1024;
@@ -237,6 +244,9 @@ export async function readPart10Header(path: string): Promise<Part10Header> {
  */
 export async function readPart10(path: string, options: ReadPart10Options = {}): Promise<Part10File> {
   const fd = openSync(path, 'r');
+  // closed early on the deflated path: the error path must not close the number again, by
+  // then it may belong to another file or socket
+  let fdOpen = true;
   let header: Part10Header;
   try {
     const size = fstatSync(fd).size;
@@ -244,7 +254,8 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
     const ts = transferSyntaxLayout(header.transferSyntaxUid);
     if (ts.deflated) {
       closeSync(fd);
-      const builder = new DatasetBuilder({ kind: 'spill' });
+      fdOpen = false;
+      const builder = new DatasetBuilder(options.deflatedBulk ?? { kind: 'spill' });
       await parseStream(
         createReadStream(path, { start: header.datasetOffset }),
         header.transferSyntaxUid,
@@ -253,6 +264,7 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
           bulkDataThreshold: options.bulkDataThreshold ?? 64 * 1024,
           maxDepth: options.maxDepth,
           allowOddLengths: options.allowOddLengths,
+          maxInflatedBytes: options.maxInflatedBytes,
         },
       );
       return { ...header, dataset: builder.dataset };
@@ -286,10 +298,12 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
     closeSync(fd);
     return { ...header, dataset: builder.dataset };
   } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
+    if (fdOpen) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
     }
     throw err;
   }

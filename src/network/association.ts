@@ -93,6 +93,9 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   private readonly artimMs: number;
   private readonly idleMs: number;
   private artimTimer: NodeJS.Timeout | undefined;
+  private partialPduTimer: NodeJS.Timeout | undefined;
+  /** A PDU has begun arriving and is not complete (see {@link watchPartialPdu}). */
+  private partialPdu = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private negotiatedValue: NegotiatedAssociation | undefined;
   private paused = false;
@@ -243,7 +246,11 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       let pdu: Pdu;
       try {
         const frame = this.framer.next();
-        if (!frame) return;
+        if (!frame) {
+          this.watchPartialPdu();
+          return;
+        }
+        this.partialPdu = false;
         pdu = decodePduBody(frame.type, frame.body);
         this.checkPdvContexts(pdu);
       } catch (err) {
@@ -447,9 +454,42 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   private cleanup(): void {
     this.stopArtim();
     this.clearIdle();
+    if (this.partialPduTimer) clearTimeout(this.partialPduTimer);
+    this.partialPdu = false;
     if (!this.closeReason)
       this.finish({ kind: 'aborted', source: -1, reason: 0, byPeer: true, message: 'closed' });
     if (!this.stream.destroyed) this.stream.destroy();
+  }
+
+  // ---- slow peers ---------------------------------------------------------------------
+
+  /**
+   * Once established, a PDU that has begun must be complete within the ARTIM time: the idle
+   * timer restarts on every byte, so without this a peer trickling one byte a second
+   * (slowloris) would hold its association for ever. One timer, re-armed per partial PDU.
+   */
+  private watchPartialPdu(): void {
+    if (this.framer.pendingBytes === 0 || !this.negotiatedValue || this.closeReason) {
+      this.partialPdu = false;
+      return;
+    }
+    if (this.partialPdu) return;
+    this.partialPdu = true;
+    if (this.partialPduTimer) {
+      this.partialPduTimer.refresh();
+      return;
+    }
+    this.partialPduTimer = setTimeout(() => {
+      if (!this.partialPdu || !ESTABLISHED_STATES.has(this.fsm.state)) return;
+      this.partialPdu = false;
+      this.safeRun({
+        event: 'Evt15',
+        abort: { source: 2, reason: 0 },
+        cause: `slow peer: a PDU was not complete ${this.artimMs} ms after it began`,
+        timeout: true,
+      });
+    }, this.artimMs);
+    this.partialPduTimer.unref?.();
   }
 
   // ---- idle timeout ------------------------------------------------------------------
@@ -514,6 +554,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
 
   pause(): void {
     this.paused = true;
+    // we stopped reading: the PDU in progress is late because of us, not the peer
+    this.partialPdu = false;
     this.stream.pause();
   }
 

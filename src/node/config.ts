@@ -31,11 +31,40 @@ export interface PeerConfig {
   identity?: string[];
 }
 
+/** Resource limits of the node; docs/limits.md explains each and its default. */
 export interface NodeLimits {
   maxAssociations: number;
+  maxAssociationsPerAddress: number;
+  /** Connections one address may open per minute (0 = no limit). */
+  maxAssociationsPerMinutePerAddress: number;
+  /** TLS handshakes running at once (0 = no limit). */
+  maxTlsHandshakes: number;
   maxPduLength: number;
+  /** Largest A-ASSOCIATE-RQ (or any non-P-DATA PDU) buffered. */
+  maxAssociateRqLength: number;
+  /** Largest query identifier / N-service data set held in memory. */
+  maxBufferedDatasetBytes: number;
+  /** Deepest sequence nesting accepted in any received data set. */
+  maxDatasetDepth: number;
+  /** ARTIM and TLS handshake timeout. */
+  timeoutSeconds: number;
   idleTimeoutSeconds: number;
 }
+
+/** Integer range of each limit: [min, max]. */
+const LIMIT_RANGES: Record<keyof NodeLimits, [number, number]> = {
+  maxAssociations: [1, 100000],
+  maxAssociationsPerAddress: [1, 100000],
+  maxAssociationsPerMinutePerAddress: [0, 1000000],
+  maxTlsHandshakes: [0, 100000],
+  // PS3.8: a receive limit of at least 4096 keeps every peer workable; 0 ("unlimited") is not offered.
+  maxPduLength: [4096, 0xffffffff],
+  maxAssociateRqLength: [4096, 0xffffffff],
+  maxBufferedDatasetBytes: [4096, 0xffffffff],
+  maxDatasetDepth: [1, 1000],
+  timeoutSeconds: [1, 3600],
+  idleTimeoutSeconds: [0, 86400],
+};
 
 export type NodeLogFormat = 'json' | 'pretty';
 export type NodeLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -96,7 +125,18 @@ export function defaultNodeConfig(): NodeConfig {
     acceptAnyCalledAet: false,
     tls: { ca: [], crl: [], requirePeerCertificate: false, profile: 'bcp195-rfc8996' },
     peers: {},
-    limits: { maxAssociations: 64, maxPduLength: 65536, idleTimeoutSeconds: 300 },
+    limits: {
+      maxAssociations: 64,
+      maxAssociationsPerAddress: 16,
+      maxAssociationsPerMinutePerAddress: 1200,
+      maxTlsHandshakes: 32,
+      maxPduLength: 65536,
+      maxAssociateRqLength: 1024 * 1024,
+      maxBufferedDatasetBytes: 16 * 1024 * 1024,
+      maxDatasetDepth: 32,
+      timeoutSeconds: 30,
+      idleTimeoutSeconds: 300,
+    },
     log: { level: 'info', format: 'json' },
   };
 }
@@ -271,22 +311,14 @@ function parsePeers(c: Checker, raw: unknown): Record<string, PeerConfig> {
 function parseLimits(c: Checker, raw: unknown, base: NodeLimits): NodeLimits {
   if (raw === undefined || raw === null) return base;
   const l = c.object('limits', raw);
-  c.known('limits', l, ['maxAssociations', 'maxPduLength', 'idleTimeoutSeconds']);
-  return {
-    maxAssociations:
-      l.maxAssociations === undefined
-        ? base.maxAssociations
-        : c.integer('limits.maxAssociations', l.maxAssociations, 1, 100000),
-    // PS3.8: a receive limit of at least 4096 keeps every peer workable; 0 ("unlimited") is not offered.
-    maxPduLength:
-      l.maxPduLength === undefined
-        ? base.maxPduLength
-        : c.integer('limits.maxPduLength', l.maxPduLength, 4096, 0xffffffff),
-    idleTimeoutSeconds:
-      l.idleTimeoutSeconds === undefined
-        ? base.idleTimeoutSeconds
-        : c.integer('limits.idleTimeoutSeconds', l.idleTimeoutSeconds, 0, 86400),
-  };
+  const keys = Object.keys(LIMIT_RANGES) as (keyof NodeLimits)[];
+  c.known('limits', l, keys);
+  const out: NodeLimits = { ...base };
+  for (const key of keys) {
+    const [min, max] = LIMIT_RANGES[key];
+    if (l[key] !== undefined) out[key] = c.integer(`limits.${key}`, l[key], min, max);
+  }
+  return out;
 }
 
 function parseWith(c: Checker, raw: unknown, base: NodeConfig): NodeConfig {

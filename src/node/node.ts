@@ -18,7 +18,8 @@ import { SopClass } from '../services/sop-classes.js';
 import type { TlsOptions } from '../tls/types.js';
 import { ActivityTracker } from './activity.js';
 import { AuditTrail } from './audit.js';
-import type { PeerConfig } from './config.js';
+import type { NodeLimits, PeerConfig } from './config.js';
+import { serverLimits } from './limits.js';
 import { type ConsistencySummary, checkConsistency } from './consistency.js';
 import { type Index, SqliteIndex } from './index-db.js';
 import { type CommitmentDelivery, StorageCommitmentScp } from './service-commitment.js';
@@ -53,6 +54,8 @@ export interface NodeOptions {
   maxAssociations?: number;
   maxPduLength?: number;
   idleTimeoutMs?: number;
+  /** Every resource limit (docs/limits.md); wins over the three fields above. */
+  limits?: NodeLimits;
   logger?: Logger;
   /** Called after each storage commitment report attempt. */
   onCommitmentReport?: (report: {
@@ -164,7 +167,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   };
 
   const handlers: ServerHandlers = {
-    store: storeHandler({ storage, index, policy: options.duplicates ?? 'keep', activity, log, track }),
+    store: storeHandler({
+      storage,
+      index,
+      policy: options.duplicates ?? 'keep',
+      activity,
+      log,
+      track,
+      maxDatasetDepth: options.limits?.maxDatasetDepth,
+    }),
     find: findHandler({ index, audit, activity }),
     move: async (query, ctx): Promise<MoveTarget | number> => {
       const peer = peers[ctx.destination];
@@ -205,6 +216,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     maxAssociations: options.maxAssociations,
     maxPduLength: options.maxPduLength,
     idleTimeoutMs: options.idleTimeoutMs,
+    ...(options.limits ? serverLimits(options.limits) : {}),
     tempDir: storage.tempDir(),
     logger: log,
   });

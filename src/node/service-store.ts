@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
-import type { Dataset } from '../data/index.js';
+import { type Dataset, type ReadPart10Options, readPart10 } from '../data/index.js';
 import { Status } from '../dimse/index.js';
+import { errorKind } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AssociationInfo } from '../services/server.js';
 import type { ReceivedInstance } from '../services/store-sink.js';
@@ -32,6 +33,17 @@ const INSTANCE_KEYS = {
   seriesDescription: 'SeriesDescription',
   instanceNumber: 'InstanceNumber',
 } as const;
+
+/**
+ * How a received instance is read for its index record: only the attributes matter, so the
+ * large values of a deflated data set are dropped as they inflate (not spilled to temp files
+ * that would outlive the request), and inflation stops at the default limit (a deflate bomb
+ * is answered 0xC000).
+ */
+const INDEX_READ: ReadPart10Options = {
+  bulkDataThreshold: 64 * 1024,
+  deflatedBulk: { kind: 'sink', open: () => ({ write: () => undefined, end: () => Buffer.alloc(0) }) },
+};
 
 /** The index record of a stored instance, from its data set. */
 export function instanceRecordOf(
@@ -71,6 +83,8 @@ export interface StoreServiceOptions {
   log: Logger;
   /** Wrap each commit + index (shutdown waits for them). */
   track: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Deepest sequence nesting accepted in a received instance (default 32). */
+  maxDatasetDepth?: number;
 }
 
 /**
@@ -88,8 +102,8 @@ export function storeHandler(options: StoreServiceOptions) {
         log.error({ err, sopInstanceUid: instance.sopInstanceUid }, 'storage full: C-STORE refused (0xA700)');
         return Status.OutOfResources;
       }
-      if (err instanceof StorageError && err.kind === 'dimse') {
-        log.warn({ sopInstanceUid: instance.sopInstanceUid }, `C-STORE refused: ${err.message}`);
+      if ((err instanceof StorageError && err.kind === 'dimse') || errorKind(err) === 'parse') {
+        log.warn({ sopInstanceUid: instance.sopInstanceUid }, `C-STORE refused: ${(err as Error).message}`);
         return CANNOT_UNDERSTAND;
       }
       log.error({ err, sopInstanceUid: instance.sopInstanceUid }, 'C-STORE failed');
@@ -102,7 +116,8 @@ export function storeHandler(options: StoreServiceOptions) {
   async function storeOne(instance: ReceivedInstance & { association: AssociationInfo }): Promise<number> {
     const counters = activity.of(instance.association);
     const size = (await stat(instance.file)).size;
-    const ds = await instance.readDataset();
+    const ds = (await readPart10(instance.file, { ...INDEX_READ, maxDepth: options.maxDatasetDepth }))
+      .dataset;
     const declared = ds.getString('SOPInstanceUID')?.trim();
     if (declared && instance.sopInstanceUid && declared !== instance.sopInstanceUid)
       throw new StorageError(

@@ -84,6 +84,10 @@ export function acceptancePolicy(options: DicomServerOptions, connection: Connec
       scp: proposed.scp && isStorageSopClass(abstractSyntax),
     }),
     maxPduLength: options.maxPduLength,
+    hardMaxPduLength:
+      options.hardMaxPduLength === undefined
+        ? undefined
+        : Math.max(options.hardMaxPduLength, options.maxPduLength ?? 0),
     maxOperationsPerformed: options.maxOperations ?? 1,
     maxOperationsInvoked: options.maxOperations ?? 1,
     timeoutMs: options.timeoutMs,

@@ -21,6 +21,7 @@ import {
 import { createSecureAcceptor, type SecureAcceptor } from '../tls/acceptor.js';
 import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 import { connect } from './client.js';
+import { ConnectionAdmission } from './admission.js';
 import { acceptancePolicy, CALLING_AET_NOT_RECOGNIZED, LOCAL_LIMIT_EXCEEDED } from './acceptance.js';
 import { type AeTitleBindings, checkAeTitleBinding } from './ae-binding.js';
 import { findSopClass, isStorageSopClass, SopClass } from './sop-classes.js';
@@ -104,14 +105,33 @@ export interface DicomServerOptions {
   /** TLS settings for secure listeners; absent = plain TCP only. */
   tls?: TlsOptions;
   handlers?: ServerHandlers;
-  /** Largest PDU we accept (default 16384 * 16 = 256 KiB? see below). */
+  /** Largest P-DATA-TF we accept, advertised in A-ASSOCIATE-AC (default 16384). */
   maxPduLength?: number;
+  /**
+   * Largest PDU of any type buffered, A-ASSOCIATE-RQ included, checked on its 6-byte header
+   * before any body byte is kept (default 16 MiB); raised to {@link maxPduLength} if lower.
+   */
+  hardMaxPduLength?: number;
   /** Asynchronous operations window we grant (default 1 = synchronous). */
   maxOperations?: number;
   /** Most associations at once; more are rejected (transient, service provider, reason 2 "local limit exceeded"). */
   maxAssociations?: number;
   /** Most associations at once from one remote address; more are rejected like {@link maxAssociations}. */
   maxAssociationsPerAddress?: number;
+  /**
+   * Most connections (association attempts) one remote address may open per minute; the one
+   * over is closed at once, before any TLS or DICOM exchange. Default: no limit.
+   */
+  maxAssociationsPerMinutePerAddress?: number;
+  /**
+   * Most TLS handshakes running at once (from the ClientHello to the end of the handshake);
+   * a ClientHello over the limit closes its connection. Default: no limit.
+   */
+  maxTlsHandshakes?: number;
+  /** Largest non-storage data set (query identifier, N-service data set) held in memory; default 64 MiB. */
+  maxBufferedDatasetBytes?: number;
+  /** Deepest sequence nesting accepted in a received query or N-service data set (default 32). */
+  maxDatasetDepth?: number;
   /**
    * AE title ↔ certificate identity binding: calling AE title → certificate identities
    * (subject CN, or SAN DNS name / IP address / URI) allowed to use it. A listed calling
@@ -167,7 +187,7 @@ export interface ServerAssociation {
  * `'associationClosed'(info, reason)`; `'associationRejected'(rejection: AssociationRejection)`
  * when this server's own checks (limits, AE title binding) refuse one;
  * `'connectionError'(err, remoteAddress)` for failures that end one connection (TLS, bad
- * PDUs, rejections) — the server keeps serving.
+ * PDUs, rejections, admission limits: `AdmissionRefusedError`) — the server keeps serving.
  */
 export class DicomServer extends EventEmitter {
   private readonly servers: Server[] = [];
@@ -179,10 +199,12 @@ export class DicomServer extends EventEmitter {
   /** Associations accepted (or being accepted) and not yet closed, in total and per remote address. */
   private active = 0;
   private readonly activeByAddress = new Map<string, number>();
+  private readonly admission: ConnectionAdmission;
 
   constructor(readonly options: DicomServerOptions) {
     super();
     this.log = options.logger ?? createLogger({ level: 'silent' });
+    this.admission = new ConnectionAdmission(options);
   }
 
   /** Start listening; call again for a second port (e.g. plain 11112 and TLS 2762). */
@@ -247,6 +269,13 @@ export class DicomServer extends EventEmitter {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
+    const refused = this.admission.connectionArrived(socket.remoteAddress ?? '?');
+    if (refused) {
+      this.log.warn({ remoteAddress: socket.remoteAddress, code: refused.code }, refused.message);
+      this.emit('connectionError', refused, socket.remoteAddress);
+      socket.destroy();
+      return;
+    }
     this.serve(socket, secure).catch((err: unknown) => {
       this.log.warn({ err, remoteAddress: socket.remoteAddress }, describe(err));
       this.emit('connectionError', err, socket.remoteAddress);
@@ -262,9 +291,15 @@ export class DicomServer extends EventEmitter {
     let stream: Duplex = socket;
     let secureLink: SecureLinkInfo | undefined;
     if (secure && this.acceptor) {
-      const secured = await this.acceptor.accept(socket, {
-        handshakeTimeoutMs: this.options.timeoutMs ?? 30_000,
-      });
+      let endHandshake: (() => void) | undefined;
+      const secured = await this.acceptor
+        .accept(socket, {
+          handshakeTimeoutMs: this.options.timeoutMs ?? 30_000,
+          beforeHandshake: () => {
+            endHandshake = this.admission.startTlsHandshake(remoteAddress);
+          },
+        })
+        .finally(() => endHandshake?.());
       stream = secured.socket;
       secureLink = secured.info;
       this.emit('secureLinkReady', secureLink, { remoteAddress, remotePort });
@@ -390,6 +425,7 @@ class ServerAssociationRunner implements ServerAssociation {
   ) {
     this.endpoint = new DimseEndpoint(channel, {
       logger: log,
+      maxBufferedDatasetBytes: options.maxBufferedDatasetBytes,
       datasetSink: (command, contextId) => this.sinkFor(command, contextId),
       onRequest: (msg, ctx) => this.dispatch(msg, ctx),
     });
@@ -522,7 +558,7 @@ class ServerAssociationRunner implements ServerAssociation {
       );
       return;
     }
-    const query = decodeDataset(msg.dataset, msg.transferSyntax);
+    const query = decodeDataset(msg.dataset, msg.transferSyntax, { maxDepth: this.options.maxDatasetDepth });
     for await (const match of handler(query, rc)) {
       if (rc.signal.aborted) {
         await respond(simpleResponse(msg, Status.Cancel));
@@ -547,7 +583,10 @@ class ServerAssociationRunner implements ServerAssociation {
       return;
     }
     const destination = msg.command.moveDestination ?? '';
-    const target = await handler(decodeDataset(msg.dataset, msg.transferSyntax), { ...rc, destination });
+    const target = await handler(
+      decodeDataset(msg.dataset, msg.transferSyntax, { maxDepth: this.options.maxDatasetDepth }),
+      { ...rc, destination },
+    );
     if (typeof target === 'number') {
       await respond(simpleResponse(msg, target));
       return;
@@ -595,7 +634,10 @@ class ServerAssociationRunner implements ServerAssociation {
       await respond(simpleResponse(msg, Status.UnrecognizedOperation));
       return;
     }
-    const files = await handler(decodeDataset(msg.dataset, msg.transferSyntax), rc);
+    const files = await handler(
+      decodeDataset(msg.dataset, msg.transferSyntax, { maxDepth: this.options.maxDatasetDepth }),
+      rc,
+    );
     if (typeof files === 'number') {
       await respond(simpleResponse(msg, files));
       return;
@@ -631,7 +673,9 @@ class ServerAssociationRunner implements ServerAssociation {
         actionTypeId: c.actionTypeId,
         eventTypeId: c.eventTypeId,
         attributeIdentifierList: c.attributeIdentifierList,
-        dataset: msg.dataset ? decodeDataset(msg.dataset, msg.transferSyntax) : undefined,
+        dataset: msg.dataset
+          ? decodeDataset(msg.dataset, msg.transferSyntax, { maxDepth: this.options.maxDatasetDepth })
+          : undefined,
       },
       { ...rc, peer: this },
     );

@@ -39,7 +39,14 @@ export interface SecureAcceptor {
    * `ERR_TLS_CERT_NOT_YET_VALID`, `ERR_TLS_CERT_REVOKED`, `ERR_TLS_NO_SHARED_CIPHER`,
    * `ERR_TLS_HANDSHAKE_TIMEOUT`, `ERR_TLS_HANDSHAKE`) and destroys the socket on failure.
    */
-  accept(socket: Socket, options?: { handshakeTimeoutMs?: number }): Promise<AcceptedSecureConnection>;
+  accept(
+    socket: Socket,
+    options?: {
+      handshakeTimeoutMs?: number;
+      /** Called once the first bytes are a TLS record, before the handshake; throwing refuses the connection. */
+      beforeHandshake?: () => void;
+    },
+  ): Promise<AcceptedSecureConnection>;
   /** Re-read key, certificate, CA and CRL files; new handshakes use them, running connections are untouched. */
   reloadCredentials(): Promise<void>;
   /**
@@ -266,6 +273,12 @@ export async function createSecureAcceptor(
                 `TLS: client ${peer} does not speak TLS (first byte 0x${first.toString(16).padStart(2, '0')})`,
               );
         log.warn({ peer, code: err.code }, err.message);
+        throw err;
+      }
+      try {
+        options.beforeHandshake?.();
+      } catch (err) {
+        socket.destroy();
         throw err;
       }
       return new Promise<AcceptedSecureConnection>((resolve, reject) => {

@@ -161,7 +161,11 @@ test('mergeConfig: overrides win field by field; undefined is "not given"; resul
   assert.equal(merged.tls.key, '/k.pem');
   assert.equal(merged.tls.profile, 'bcp195-nd');
   assert.equal(merged.tls.requirePeerCertificate, true);
-  assert.deepEqual(merged.limits, { maxAssociations: 5, maxPduLength: 65536, idleTimeoutSeconds: 10 });
+  assert.deepEqual(merged.limits, {
+    ...defaultNodeConfig().limits,
+    maxAssociations: 5,
+    idleTimeoutSeconds: 10,
+  });
   assert.deepEqual(Object.keys(merged.peers), ['A', 'B']);
   assert.throws(() => mergeConfig(base, { tlsPort: 99999 }), /config tlsPort: .*\(in command line\)/);
   assert.throws(() => mergeConfig(base, { duplicates: 'x' as 'keep' }), ConfigError);

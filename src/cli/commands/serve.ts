@@ -189,9 +189,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       clientTls,
       peers: config.peers,
       worklistDir: config.worklistDir,
-      maxAssociations: config.limits.maxAssociations,
-      maxPduLength: config.limits.maxPduLength,
-      idleTimeoutMs: config.limits.idleTimeoutSeconds * 1000,
+      limits: config.limits,
       logger: log,
     });
     const lines = [`dicomnet serve: AE ${config.aet}, storage ${resolve(config.storage)}`];

@@ -1,0 +1,184 @@
+/** A spawned `dicomnet serve` for hardening tests: its own TMPDIR, RSS readings, raw sockets from any loopback address. */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { cliEntry } from '../helpers/cli.js';
+import { dcmtkEnv, freePort, hasDcmtk, run, waitForPort } from '../helpers/dcmtk.js';
+
+/** A running `dicomnet serve` child. */
+export interface HardenedServe {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  tlsPort: number | undefined;
+  storage: string;
+  /** The child's TMPDIR (spilled values land there). */
+  tmp: string;
+  /** Parsed JSON log lines so far. */
+  logLines: () => Record<string, unknown>[];
+  stderr: () => string;
+  /** Resident set size now, in KiB (VmRSS of /proc/PID/status). */
+  rssKiB: () => number;
+  /** SIGTERM (then SIGKILL after `timeoutMs`); resolves the exit code. */
+  stop: (timeoutMs?: number) => Promise<number | null>;
+  kill9: () => Promise<void>;
+}
+
+/** Options of {@link startHardenedServe}. */
+export interface HardenedServeOptions {
+  /** Working directory: storage/, tmp/ and the config file go there. */
+  dir: string;
+  /** Extra config file content (merged over aet/port/tlsPort/storage/host). */
+  config?: Record<string, unknown>;
+  tls?: boolean;
+  /** Reuse these ports (restart after a kill). */
+  port?: number;
+  tlsPort?: number;
+}
+
+/** Start `dicomnet serve --config FILE` and wait until its ports accept connections. */
+export async function startHardenedServe(options: HardenedServeOptions): Promise<HardenedServe> {
+  const storage = join(options.dir, 'storage');
+  const tmp = join(options.dir, 'tmp');
+  mkdirSync(tmp, { recursive: true });
+  const port = options.port ?? (await freePort());
+  const tlsPort = options.tls ? (options.tlsPort ?? (await freePort())) : undefined;
+  const configFile = join(options.dir, 'serve.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      aet: 'DICOMNET',
+      host: '0.0.0.0',
+      port,
+      tlsPort: tlsPort ?? null,
+      storage,
+      log: { level: 'info', format: 'json' },
+      ...options.config,
+    }),
+  );
+  const child = spawn(process.execPath, [cliEntry, 'serve', '--config', configFile], {
+    cwd: options.dir,
+    env: { ...dcmtkEnv(), TMPDIR: tmp },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await Promise.race([
+    (async () => {
+      await waitForPort(port, 30_000);
+      if (tlsPort !== undefined) await waitForPort(tlsPort, 30_000);
+    })(),
+    exited.then((code) => {
+      throw new Error(`dicomnet serve exited early (${code}): ${out}\n${err}`);
+    }),
+  ]);
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  return {
+    child,
+    pid: child.pid as number,
+    port,
+    tlsPort,
+    storage,
+    tmp,
+    stderr: () => err,
+    logLines: () =>
+      err
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    rssKiB: () => rssKiB(child.pid as number),
+    stop: async (timeoutMs = 15_000) => {
+      if (!alive()) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    kill9: async () => {
+      if (!alive()) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** VmRSS of a process, in KiB. */
+export function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  assert.ok(m, `no VmRSS in /proc/${pid}/status`);
+  return Number(m[1]);
+}
+
+/** Every file (not directory) under `dir`, as paths relative to it; none when it does not exist. */
+export function filesUnder(dir: string, prefix = ''): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) out.push(...filesUnder(join(dir, e.name), `${prefix}${e.name}/`));
+    else out.push(`${prefix}${e.name}`);
+  }
+  return out;
+}
+
+/** Connect a raw TCP socket, from `localAddress` (any 127.x.y.z works on Linux) when given. */
+export function rawSocket(port: number, localAddress?: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) }, () =>
+      resolve(s),
+    );
+    s.once('error', reject);
+  });
+}
+
+/** Resolves when the peer closed `socket` (true), or false after `timeoutMs`; data read is discarded. */
+export function closedWithin(socket: Socket, timeoutMs: number): Promise<boolean> {
+  if (socket.destroyed) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    socket.on('data', () => undefined);
+    socket.on('error', () => undefined);
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/** A PDU: type, reserved byte, 4-byte big-endian length, body. */
+export function pdu(type: number, body: Buffer, length = body.length): Buffer {
+  const h = Buffer.alloc(6);
+  h.writeUInt8(type, 0);
+  h.writeUInt32BE(length >>> 0, 2);
+  return Buffer.concat([h, body]);
+}
+
+/** DCMTK echoscu against the node, plain or with `tlsArgs` (+tls key cert +cf ca); must succeed. */
+export async function echoscuSucceeds(port: number, tlsArgs: string[] = []): Promise<void> {
+  if (!hasDcmtk()) return;
+  const r = await run('echoscu', [...tlsArgs, '-to', '20', '-aec', 'DICOMNET', '127.0.0.1', String(port)], {
+    timeoutMs: 30_000,
+  });
+  assert.equal(r.code, 0, `echoscu ${tlsArgs.length ? '+tls ' : ''}must succeed: ${r.stdout}${r.stderr}`);
+}
+
+/** Wait until `check` holds (polling), or fail naming `what`. */
+export async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export { waitForPort };
