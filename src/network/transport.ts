@@ -57,7 +57,13 @@ export async function openAssociation(options: OpenAssociationOptions): Promise<
     if (options.tls) {
       const secured = await secureClientConnect(
         socket,
-        { ...options.tls, host: options.host, port: options.port, handshakeTimeoutMs: timeoutMs },
+        {
+          ...options.tls,
+          host: options.host,
+          port: options.port,
+          handshakeTimeoutMs: timeoutMs,
+          configuration: options.tls,
+        },
         log,
       );
       stream = secured.socket;

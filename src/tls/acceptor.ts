@@ -2,20 +2,25 @@
  * The acceptor side: secure accepted TCP sockets, verify client certificates,
  * detect plaintext DICOM on the TLS port, reload credentials without a restart.
  *
- * A `tls.Server` that never listens does the TLS work: accepted sockets are handed to
- * it (`emit('connection')`), which gives us Node's server-side verification result
- * (`authorizationError`), session tickets for resumption and `setSecureContext` for
- * hot reload. Verification failures are decided here (not by OpenSSL) so the reason
- * can be reported and logged.
+ * Each accepted socket gets its own server-side `TLSSocket` over one shared OpenSSL
+ * context (replaced on reload; its ticket keys give session resumption). A client that
+ * sends no certificate when one is required is refused by OpenSSL itself, with the
+ * `certificate_required` (TLS 1.3) or `handshake_failure` (TLS 1.2) alert. Node's
+ * OpenSSL verify callback accepts every chain, so the other verification failures
+ * (untrusted issuer, revoked, expired) are decided here, after the handshake: under
+ * TLS 1.2 the refusal is sent as the matching fatal alert (`unknown_ca`,
+ * `certificate_revoked`, `certificate_expired`, ...) before our Finished message, so the
+ * client learns the cause; under TLS 1.3 the client has completed its handshake by then
+ * and only sees the connection close.
  */
 import { randomBytes } from 'node:crypto';
 import { type FSWatcher, statSync, watch } from 'node:fs';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import type { Socket } from 'node:net';
-import { Server as TlsServer, type TLSSocket } from 'node:tls';
+import { type SecureContext, TLSSocket } from 'node:tls';
 import { type Logger, silentLogger } from '../log.js';
 import { loadTlsCredentials, type TlsCredentials } from './credentials.js';
-import { buildSecureContext, secureContextOptions } from './context.js';
+import { buildSecureContext } from './context.js';
 import { describeSecureLink } from './describe.js';
 import { TlsError } from './errors.js';
 import { handshakeError, verificationError } from './handshake-errors.js';
@@ -58,13 +63,58 @@ export interface SecureAcceptor {
   close(): void;
 }
 
-interface Pending {
-  resolve: (c: AcceptedSecureConnection) => void;
-  reject: (e: TlsError) => void;
-}
-
 const TLS_HANDSHAKE_RECORD = 0x16;
 const A_ASSOCIATE_RQ = 0x01;
+
+/** TLS alert descriptions (RFC 5246 7.2.2) for a refused client certificate. */
+const ALERT = {
+  badCertificate: 42,
+  unsupportedCertificate: 43,
+  certificateRevoked: 44,
+  certificateExpired: 45,
+  certificateUnknown: 46,
+  unknownCa: 48,
+} as const;
+
+/** The alert OpenSSL itself would send for a verification result (ssl_x509err2alert). */
+function alertFor(verifyCode: string): number {
+  switch (verifyCode) {
+    case 'CERT_REVOKED':
+      return ALERT.certificateRevoked;
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+      return ALERT.certificateExpired;
+    case 'INVALID_PURPOSE':
+      return ALERT.unsupportedCertificate;
+    case 'UNABLE_TO_GET_ISSUER_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'UNABLE_TO_GET_CRL':
+      return ALERT.unknownCa;
+    case 'CERT_UNTRUSTED':
+    case 'CERT_SIGNATURE_FAILURE':
+      return ALERT.badCertificate;
+    default:
+      return ALERT.certificateUnknown;
+  }
+}
+
+/** A fatal alert record as sent before the server's ChangeCipherSpec (TLS 1.2: still unencrypted). */
+function plaintextAlert(description: number): Buffer {
+  return Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, description]);
+}
+
+/** Node keeps the OpenSSL verification result of a server-side socket on its (undocumented) handle. */
+interface VerifyResultHandle {
+  ssl?: { verifyError?: () => (Error & { code?: string }) | null } | null;
+}
+
+function verifyErrorCode(socket: TLSSocket): string | undefined {
+  const err = (socket as unknown as VerifyResultHandle).ssl?.verifyError?.();
+  return err ? (err.code ?? err.message) : undefined;
+}
 
 /** Read the first byte without consuming it (it stays buffered for the TLS layer). */
 function peekFirstByte(socket: Socket, timeoutMs: number): Promise<number> {
@@ -148,7 +198,10 @@ export async function createSecureAcceptor(
   log: Logger = silentLogger(),
 ): Promise<SecureAcceptor> {
   const resolved: ResolvedProfile = resolveProfile(opts, log);
-  const load = async (): Promise<TlsCredentials> => {
+  const requireCert = opts.requirePeerCertificate === true;
+  // resumed sessions must stay within this acceptor (OpenSSL refuses resumption without one when verifying peers)
+  const sessionIdContext = randomBytes(16).toString('hex');
+  const load = async (): Promise<{ creds: TlsCredentials; context: SecureContext }> => {
     const creds = await loadTlsCredentials(opts, log);
     if (!creds.pfx && !creds.keyObject)
       throw new TlsError(
@@ -161,76 +214,109 @@ export async function createSecureAcceptor(
         'TLS: requirePeerCertificate needs trusted CA certificates (ca)',
       );
     if (creds.keyObject) checkKeyStrength(resolved.profile, creds.keyObject, `our key ${creds.sources.key}`);
-    buildSecureContext(creds, resolved); // fail now, with a precise message, on unusable files
-    return creds;
+    // PS3.15 peers resume by session tickets (TLS 1.2 RFC 5077 and TLS 1.3); each context has fresh ticket keys
+    const context = buildSecureContext(creds, resolved, { sessionIdContext, sessionTimeout: 300 });
+    return { creds, context };
   };
-  const requireCert = opts.requirePeerCertificate === true;
-  const initial = await load();
-  const server = new TlsServer({
-    ...secureContextOptions(initial, resolved),
-    requestCert: requireCert || initial.ca !== undefined,
-    rejectUnauthorized: false,
-    // accept() runs its own per-connection handshake timer; Node reads 0 as "default 120 s", < 0 as off
-    handshakeTimeout: -1,
-    // PS3.15 peers resume by session tickets (TLS 1.2 RFC 5077 and TLS 1.3)
-    sessionTimeout: 300,
-  });
-  const pending = new Map<string, Pending>();
+  let { creds: current, context } = await load();
   const profile = resolved.profile.name;
+  const inFlight = new Set<(err: TlsError) => void>();
 
-  const settle = (socket: TLSSocket, outcome: { ok: AcceptedSecureConnection } | { err: TlsError }) => {
-    const key = endpoint(socket);
-    const p = pending.get(key);
-    if (!p) return;
-    pending.delete(key);
-    if ('ok' in outcome) p.resolve(outcome.ok);
-    else p.reject(outcome.err);
-  };
-
-  server.on('secureConnection', (socket: TLSSocket) => {
-    const peer = endpoint(socket);
-    const cert = socket.getPeerX509Certificate();
-    let err: TlsError | undefined;
-    if (!cert && requireCert)
-      err = new TlsError(
-        'ERR_TLS_PEER_CERT_REQUIRED',
-        `TLS: client ${peer} sent no certificate, but one is required`,
+  /** Run the handshake on a socket whose first byte is a TLS handshake record. */
+  const handshake = (socket: Socket, peer: string, timeoutMs: number, remainingMs: number) =>
+    new Promise<AcceptedSecureConnection>((resolve, reject) => {
+      const requestCert = requireCert || current.ca !== undefined;
+      const tlsSocket = new TLSSocket(socket, {
+        isServer: true,
+        secureContext: context,
+        requestCert,
+        // with it OpenSSL refuses a missing certificate itself, with the certificate_required alert
+        rejectUnauthorized: requireCert,
+      });
+      let settled = false;
+      const finish = (outcome: { ok: AcceptedSecureConnection } | { err: TlsError }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        inFlight.delete(abort);
+        tlsSocket.off('error', onError);
+        tlsSocket.off('close', onClose);
+        tlsSocket.off('secure', onSecure);
+        if ('ok' in outcome) {
+          resolve(outcome.ok);
+          return;
+        }
+        tlsSocket.destroy();
+        socket.destroy();
+        log.warn({ peer, code: outcome.err.code }, outcome.err.message);
+        reject(outcome.err);
+      };
+      const abort = (err: TlsError) => finish({ err });
+      const onError = (error: Error) => finish({ err: handshakeError(error, { side: 'server', peer }) });
+      const onClose = () =>
+        finish({
+          err: new TlsError(
+            'ERR_TLS_HANDSHAKE',
+            `TLS: client ${peer} closed the connection during the TLS handshake`,
+          ),
+        });
+      const refuse = (err: TlsError, alert: number) => {
+        // TLS 1.2: our Finished has not left yet, so the peer still reads unencrypted records
+        if (tlsSocket.getProtocol() === 'TLSv1.2' && !socket.destroyed) socket.write(plaintextAlert(alert));
+        finish({ err });
+      };
+      const onSecure = () => {
+        const cert = tlsSocket.getPeerX509Certificate();
+        const verifyCode = requestCert ? verifyErrorCode(tlsSocket) : undefined;
+        if (!cert && requireCert && !tlsSocket.isSessionReused()) {
+          finish({
+            err: new TlsError(
+              'ERR_TLS_PEER_CERT_REQUIRED',
+              `TLS: client ${peer} sent no certificate, but one is required`,
+            ),
+          });
+          return;
+        }
+        if (cert && verifyCode) {
+          refuse(verificationError(verifyCode, cert, `client ${peer}`), alertFor(verifyCode));
+          return;
+        }
+        if (cert) {
+          try {
+            checkKeyStrength(resolved.profile, cert.publicKey, `the certificate of client ${peer}`);
+          } catch (e) {
+            refuse(e as TlsError, ALERT.certificateUnknown);
+            return;
+          }
+        }
+        const info = describeSecureLink(tlsSocket, profile);
+        // leave OpenSSL's read path before the caller starts writing
+        setImmediate(() => {
+          if (tlsSocket.destroyed) onClose();
+          else finish({ ok: { socket: tlsSocket, info } });
+        });
+      };
+      const timer = setTimeout(
+        () =>
+          finish({
+            err: new TlsError(
+              'ERR_TLS_HANDSHAKE_TIMEOUT',
+              `TLS: handshake with client ${peer} timed out after ${timeoutMs} ms`,
+            ),
+          }),
+        remainingMs,
       );
-    else if (cert && socket.authorizationError)
-      err = verificationError(String(socket.authorizationError), cert, `client ${peer}`);
-    else if (cert) {
-      try {
-        checkKeyStrength(resolved.profile, cert.publicKey, `the certificate of client ${peer}`);
-      } catch (e) {
-        err = e as TlsError;
-      }
-    }
-    if (err) {
-      log.warn({ peer, code: err.code }, err.message);
-      socket.destroy();
-      settle(socket, { err });
-      return;
-    }
-    const info = describeSecureLink(socket, profile);
-    // leave OpenSSL's read path before the caller starts writing
-    setImmediate(() => settle(socket, { ok: { socket, info } }));
-  });
-  server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-    const err = handshakeError(error, { side: 'server', peer: endpoint(socket) });
-    log.warn({ peer: endpoint(socket), code: err.code }, err.message);
-    settle(socket, { err });
-  });
-
-  let current = initial;
-  let watchers: FSWatcher[] = [];
-  let debounce: NodeJS.Timeout | undefined;
+      inFlight.add(abort);
+      tlsSocket.on('error', onError);
+      tlsSocket.on('close', onClose);
+      tlsSocket.on('secure', onSecure);
+    });
 
   const reloadCredentials = async () => {
     const next = await load();
-    server.setSecureContext(secureContextOptions(next, resolved));
-    // new trust (CA, CRL) must not be bypassed by resuming a session verified under the old one
-    server.setTicketKeys(randomBytes(48));
-    current = next;
+    // a new context has new ticket keys: sessions verified under the old trust (CA, CRL) are not resumed
+    context = next.context;
+    current = next.creds;
     log.info(
       {
         cert: current.sources.cert ?? current.sources.pfx,
@@ -239,6 +325,9 @@ export async function createSecureAcceptor(
       'TLS: credentials reloaded',
     );
   };
+
+  let watchers: FSWatcher[] = [];
+  let debounce: NodeJS.Timeout | undefined;
 
   const stopWatching = () => {
     for (const w of watchers) w.close();
@@ -281,44 +370,7 @@ export async function createSecureAcceptor(
         socket.destroy();
         throw err;
       }
-      return new Promise<AcceptedSecureConnection>((resolve, reject) => {
-        const remaining = Math.max(1, timeoutMs - (Date.now() - started));
-        const timer = setTimeout(() => {
-          if (!pending.has(peer)) return;
-          pending.delete(peer);
-          socket.destroy();
-          const err = new TlsError(
-            'ERR_TLS_HANDSHAKE_TIMEOUT',
-            `TLS: handshake with client ${peer} timed out after ${timeoutMs} ms`,
-          );
-          log.warn({ peer, code: err.code }, err.message);
-          reject(err);
-        }, remaining);
-        pending.set(peer, {
-          resolve: (c) => {
-            clearTimeout(timer);
-            resolve(c);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            socket.destroy();
-            reject(e);
-          },
-        });
-        // the TLS socket's own peer address may be gone by the time a failure is reported
-        socket.once('close', () => {
-          const p = pending.get(peer);
-          if (!p) return;
-          pending.delete(peer);
-          const err = new TlsError(
-            'ERR_TLS_HANDSHAKE',
-            `TLS: client ${peer} closed the connection during the TLS handshake`,
-          );
-          log.warn({ peer, code: err.code }, err.message);
-          p.reject(err);
-        });
-        server.emit('connection', socket);
-      });
+      return handshake(socket, peer, timeoutMs, Math.max(1, timeoutMs - (Date.now() - started)));
     },
     reloadCredentials,
     watchCredentials(options = {}) {
@@ -352,9 +404,8 @@ export async function createSecureAcceptor(
     },
     close() {
       stopWatching();
-      for (const p of pending.values())
-        p.reject(new TlsError('ERR_TLS_HANDSHAKE', 'TLS: acceptor closed during the handshake'));
-      pending.clear();
+      for (const abort of [...inFlight])
+        abort(new TlsError('ERR_TLS_HANDSHAKE', 'TLS: acceptor closed during the handshake'));
     },
   };
 }

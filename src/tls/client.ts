@@ -9,7 +9,7 @@
  */
 import { createHash, type X509Certificate } from 'node:crypto';
 import { isIP, type Socket } from 'node:net';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, type SecureContext, type TLSSocket } from 'node:tls';
 import { type Logger, silentLogger } from '../log.js';
 import { loadTlsCredentials, type TlsCredentials } from './credentials.js';
 import { buildSecureContext } from './context.js';
@@ -26,7 +26,41 @@ export type SecureClientOptions = TlsOptions & {
   port?: number;
   /** Fail when the handshake takes longer (default 30 s). */
   handshakeTimeoutMs?: number;
+  /**
+   * The TLS configuration these options were copied from. Key material is loaded (and a key
+   * password asked for) once per configuration object, and every connection made with it
+   * shares one OpenSSL context. Default: these options object itself.
+   */
+  configuration?: TlsOptions;
 };
+
+/** What one client TLS configuration resolves to: loaded once, shared by its connections. */
+interface ClientTlsContext {
+  resolved: ReturnType<typeof resolveProfile>;
+  creds: TlsCredentials;
+  secureContext: SecureContext;
+}
+
+let contextCache = new WeakMap<TlsOptions, Promise<ClientTlsContext>>();
+
+async function buildClientContext(opts: TlsOptions, log: Logger): Promise<ClientTlsContext> {
+  const resolved = resolveProfile(opts, log);
+  const creds = await loadTlsCredentials(opts, log);
+  if (creds.keyObject) checkKeyStrength(resolved.profile, creds.keyObject, `our key ${creds.sources.key}`);
+  return { resolved, creds, secureContext: buildSecureContext(creds, resolved) };
+}
+
+/** The context of a configuration, built on first use; a failed build is not kept (a retry reloads). */
+function clientContextFor(opts: TlsOptions, log: Logger): Promise<ClientTlsContext> {
+  const cached = contextCache.get(opts);
+  if (cached) return cached;
+  const building = buildClientContext(opts, log);
+  contextCache.set(opts, building);
+  building.catch(() => {
+    if (contextCache.get(opts) === building) contextCache.delete(opts);
+  });
+  return building;
+}
 
 /** A secured connection and what it negotiated. */
 export interface SecureConnection {
@@ -52,9 +86,13 @@ function rememberSession(key: string, entry: CachedSession): void {
   }
 }
 
-/** Forget every cached TLS session (e.g. after rotating trust anchors). */
+/**
+ * Forget every cached TLS session and every loaded client configuration (e.g. after
+ * rotating trust anchors or replacing key files): the next connections load them again.
+ */
 export function clearTlsSessionCache(): void {
   sessionCache.clear();
+  contextCache = new WeakMap();
 }
 
 function sessionKey(opts: SecureClientOptions, servername: string, creds: TlsCredentials): string {
@@ -89,19 +127,11 @@ export async function secureClientConnect(
   opts: SecureClientOptions,
   log: Logger = silentLogger(),
 ): Promise<SecureConnection> {
-  let resolved: ReturnType<typeof resolveProfile>;
+  let resolved: ClientTlsContext['resolved'];
   let creds: TlsCredentials;
+  let secureContext: SecureContext;
   try {
-    resolved = resolveProfile(opts, log);
-    creds = await loadTlsCredentials(opts, log);
-    if (creds.keyObject) checkKeyStrength(resolved.profile, creds.keyObject, `our key ${creds.sources.key}`);
-  } catch (err) {
-    socket.destroy();
-    throw err;
-  }
-  let secureContext: ReturnType<typeof buildSecureContext>;
-  try {
-    secureContext = buildSecureContext(creds, resolved);
+    ({ resolved, creds, secureContext } = await clientContextFor(opts.configuration ?? opts, log));
   } catch (err) {
     socket.destroy();
     throw err;

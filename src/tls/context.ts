@@ -31,10 +31,14 @@ export function secureContextOptions(creds: TlsCredentials, resolved: ResolvedPr
   return options;
 }
 
-/** Create a secure context; OpenSSL failures become a TlsError naming the inputs. */
-export function buildSecureContext(creds: TlsCredentials, resolved: ResolvedProfile): SecureContext {
+/** Create a secure context (`extra`: e.g. server session settings); OpenSSL failures become a TlsError naming the inputs. */
+export function buildSecureContext(
+  creds: TlsCredentials,
+  resolved: ResolvedProfile,
+  extra: ContextOptions = {},
+): SecureContext {
   try {
-    return createSecureContext(secureContextOptions(creds, resolved));
+    return createSecureContext({ ...secureContextOptions(creds, resolved), ...extra });
   } catch (err) {
     const message = (err as Error).message;
     const what = /crl/i.test(message)
