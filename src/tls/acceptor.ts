@@ -15,6 +15,7 @@ import type { Socket } from 'node:net';
 import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import { type Logger, silentLogger } from '../log.js';
 import { loadTlsCredentials, type TlsCredentials } from './credentials.js';
+import { peerCertificateInfo } from './certificate.js';
 import { buildSecureContext, secureContextOptions } from './context.js';
 import { describeSecureLink } from './describe.js';
 import { TlsError } from './errors.js';
@@ -199,6 +200,7 @@ export async function createSecureAcceptor(
       }
     }
     if (err) {
+      if (cert) err.peerCertificate = peerCertificateInfo(cert);
       log.warn({ peer, code: err.code }, err.message);
       socket.destroy();
       settle(socket, { err });
