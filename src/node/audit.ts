@@ -21,7 +21,7 @@ import {
 import type { Logger } from '../log.js';
 import type { NodeConfig } from './config.js';
 import { ConfigError } from './errors.js';
-import type { SecureLinkInfo } from '../tls/types.js';
+import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 
 /**
  * The node's security audit trail: the events of PS3.15 A.5.3 (IHE ATNA) the node
@@ -88,6 +88,19 @@ export function createAuditSinks(options: AuditOptions | undefined, log: Logger)
   return sinks;
 }
 
+/**
+ * Whether a failed TLS connection is worth a Security Alert: certificate, protocol and
+ * cipher refusals are; a connection closed before or during the handshake without a
+ * TLS-level reason (port probes, health checks, scanners) and handshake timeouts are not,
+ * or every load-balancer probe would raise an alert. Those are still logged by the TLS layer.
+ */
+export function isTlsAuthenticationFailure(err: { code?: string; cause?: unknown }): boolean {
+  if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return false;
+  if (err.code !== 'ERR_TLS_HANDSHAKE') return true;
+  const cause = err.cause as { code?: string } | undefined;
+  return !(cause === undefined || cause.code === 'ECONNRESET' || cause.code === 'EPIPE');
+}
+
 function firstLine(file: string, what: string): string {
   try {
     return readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
@@ -99,9 +112,10 @@ function firstLine(file: string, what: string): string {
 /**
  * The audit sinks a node configuration asks for: the file (default `<storage>/audit.log`)
  * and the syslog collector, verified against `audit.syslog.ca` (else the node's `tls.ca`)
- * and authenticated with `audit.syslog.cert/key` (else the node's own TLS pair, if any).
+ * and authenticated with `audit.syslog.cert/key`, else the key and certificate the node
+ * uses as a TLS client (`clientTls`), else the node's own TLS pair, if any.
  */
-export function auditOptionsFromConfig(config: NodeConfig): AuditOptions {
+export function auditOptionsFromConfig(config: NodeConfig, clientTls?: TlsOptions): AuditOptions {
   const a = config.audit;
   const out: AuditOptions = { fsync: a.fsync };
   if (a.file !== false) out.file = a.file ?? join(resolve(config.storage), 'audit.log');
@@ -124,6 +138,10 @@ export function auditOptionsFromConfig(config: NodeConfig): AuditOptions {
     syslog.cert = s.cert;
     syslog.key = s.key;
     if (s.passphraseFile) syslog.passphrase = firstLine(s.passphraseFile, 'audit.syslog.passphraseFile');
+  } else if (clientTls?.key !== undefined && clientTls.cert !== undefined && !Array.isArray(clientTls.cert)) {
+    syslog.cert = clientTls.cert;
+    syslog.key = clientTls.key;
+    if (clientTls.passphrase !== undefined) syslog.passphrase = clientTls.passphrase;
   } else if (config.tls.cert && config.tls.key) {
     syslog.cert = config.tls.cert;
     syslog.key = config.tls.key;

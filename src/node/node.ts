@@ -18,7 +18,13 @@ import { SopClass } from '../services/sop-classes.js';
 import type { TlsError } from '../tls/errors.js';
 import type { TlsOptions } from '../tls/types.js';
 import { ActivityTracker } from './activity.js';
-import { type AuditOptions, AuditTrail, createAuditSinks, studyCounts } from './audit.js';
+import {
+  type AuditOptions,
+  AuditTrail,
+  createAuditSinks,
+  isTlsAuthenticationFailure,
+  studyCounts,
+} from './audit.js';
 import type { PeerConfig } from './config.js';
 import { type ConsistencySummary, checkConsistency } from './consistency.js';
 import { type Index, SqliteIndex } from './index-db.js';
@@ -248,7 +254,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   server.on('connectionError', (err: unknown, remoteAddress: string | undefined) => {
     const kind = errorKind(err);
     const code = (err as { code?: string }).code;
-    if (kind === 'tls')
+    if (kind === 'tls' && isTlsAuthenticationFailure(err as TlsError))
       audit.tlsFailure(remoteAddress, describe(err), (err as TlsError).peerCertificate?.subject);
     else if (code === 'ERR_ASSOCIATION_REJECTED') {
       const pending = auditedRejections.get(remoteAddress ?? '') ?? 0;

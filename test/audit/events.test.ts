@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type AuditMessage, type AuditSink, auditMessageXml } from '../../src/audit/index.js';
 import { silentLogger } from '../../src/log.js';
-import { AuditTrail } from '../../src/node/audit.js';
+import { AuditTrail, isTlsAuthenticationFailure } from '../../src/node/audit.js';
+import { TlsError } from '../../src/tls/errors.js';
 import type { SecureLinkInfo } from '../../src/tls/types.js';
 import { assertWellFormed, eventIdOf } from './receiver.js';
 
@@ -247,5 +248,30 @@ describe('audit events (PS3.15 A.5.3): JSON form and DICOM audit message XML', (
     const audit = new AuditTrail(silentLogger(), 'DICOMNET', [bad, good]);
     audit.associationAccepted(peer);
     assert.equal(good.messages.length, 1);
+  });
+
+  test('which TLS failures are Security Alerts: certificate and negotiation refusals, not probes that hang up', () => {
+    const probe = new TlsError(
+      'ERR_TLS_HANDSHAKE',
+      'TLS: client closed the connection during the TLS handshake',
+      {
+        cause: Object.assign(new Error('socket disconnected'), { code: 'ECONNRESET' }),
+      },
+    );
+    assert.equal(isTlsAuthenticationFailure(probe), false);
+    assert.equal(isTlsAuthenticationFailure(new TlsError('ERR_TLS_HANDSHAKE', 'closed')), false);
+    assert.equal(isTlsAuthenticationFailure(new TlsError('ERR_TLS_HANDSHAKE_TIMEOUT', 'timed out')), false);
+    for (const code of [
+      'ERR_TLS_UNTRUSTED_ISSUER',
+      'ERR_TLS_CERT_EXPIRED',
+      'ERR_TLS_PEER_CERT_REQUIRED',
+      'ERR_TLS_NO_SHARED_CIPHER',
+      'ERR_TLS_PLAINTEXT_ON_TLS_PORT',
+    ] as const)
+      assert.equal(isTlsAuthenticationFailure(new TlsError(code, code)), true, code);
+    const odd = new TlsError('ERR_TLS_HANDSHAKE', 'TLS: handshake failed: bad record mac', {
+      cause: new Error('bad record mac'),
+    });
+    assert.equal(isTlsAuthenticationFailure(odd), true);
   });
 });

@@ -216,7 +216,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       maxPduLength: config.limits.maxPduLength,
       idleTimeoutMs: config.limits.idleTimeoutSeconds * 1000,
       logger: log,
-      audit: auditOptionsFromConfig(config),
+      audit: auditOptionsFromConfig(config, clientTls),
     });
     const lines = [`dicomnet serve: AE ${config.aet}, storage ${resolve(config.storage)}`];
     if (node.ports.plain !== undefined) lines.push(`  plain DICOM on port ${node.ports.plain}`);
