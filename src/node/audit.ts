@@ -248,7 +248,9 @@ export class AuditTrail {
       eventTypeCode: AuditEventType.Login,
       eventActionCode: 'E',
       eventOutcomeIndicator: outcome,
-      eventOutcomeDescription: description ?? `User Identity (${kind}) asserted in the association request`,
+      eventOutcomeDescription:
+        description ??
+        `User Identity (${kind}) asserted in the association request; not verified by this node`,
       activeParticipants: [user, { userId: this.aet, userIsRequestor: false }],
     });
   }

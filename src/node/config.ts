@@ -54,8 +54,8 @@ export interface NodeAuditSyslogConfig {
 export interface NodeAuditConfig {
   /** Append-only JSON-lines file; undefined = `<storage>/audit.log`, false = none. */
   file?: string | false;
-  /** fdatasync after every record (`always`, default) or leave flushing to the OS (`none`). */
-  fsync: 'always' | 'none';
+  /** Background group fdatasync (`batch`, default), one per record (`always`), or left to the OS (`none`). */
+  fsync: 'always' | 'batch' | 'none';
   syslog?: NodeAuditSyslogConfig;
 }
 
@@ -108,7 +108,11 @@ export interface NodeConfigOverrides {
   worklistDir?: string;
   log?: Partial<NodeConfig['log']>;
   /** `syslog` replaces the configured collector's host and port only. */
-  audit?: { file?: string | false; fsync?: 'always' | 'none'; syslog?: { host: string; port?: number } };
+  audit?: {
+    file?: string | false;
+    fsync?: 'always' | 'batch' | 'none';
+    syslog?: { host: string; port?: number };
+  };
 }
 
 const PROFILES: readonly SecurityProfileName[] = SECURITY_PROFILE_NAMES;
@@ -129,7 +133,7 @@ export function defaultNodeConfig(): NodeConfig {
     peers: {},
     limits: { maxAssociations: 64, maxPduLength: 65536, idleTimeoutSeconds: 300 },
     log: { level: 'info', format: 'json' },
-    audit: { fsync: 'always' },
+    audit: { fsync: 'batch' },
   };
 }
 
@@ -329,7 +333,8 @@ function parseAudit(c: Checker, raw: unknown, base: NodeAuditConfig): NodeAuditC
   const out: NodeAuditConfig = { ...base };
   if (a.file === false || a.file === null) out.file = false;
   else if (a.file !== undefined) out.file = c.path('audit.file', a.file);
-  if (a.fsync !== undefined) out.fsync = c.oneOf('audit.fsync', a.fsync, ['always', 'none'] as const);
+  if (a.fsync !== undefined)
+    out.fsync = c.oneOf('audit.fsync', a.fsync, ['always', 'batch', 'none'] as const);
   if (a.syslog === false || a.syslog === null) delete out.syslog;
   else if (a.syslog !== undefined) {
     const t = c.object('audit.syslog', a.syslog);

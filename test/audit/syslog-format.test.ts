@@ -99,7 +99,7 @@ describe('the local audit file', () => {
     first.write(message(1));
     await first.close();
     if (process.platform !== 'win32') assert.equal(statSync(path).mode & 0o777, 0o600);
-    for (const fsync of ['always', 'none'] as const) {
+    for (const fsync of ['always', 'batch', 'none'] as const) {
       const again = new AuditFileSink(path, { fsync });
       again.write(message(2));
       again.write(message(3));
@@ -109,7 +109,7 @@ describe('the local audit file', () => {
     assert.equal(lines.pop(), '');
     assert.deepEqual(
       lines.map((l) => (JSON.parse(l) as AuditMessage).auditSourceId),
-      ['N1', 'N2', 'N3', 'N2', 'N3'],
+      ['N1', 'N2', 'N3', 'N2', 'N3', 'N2', 'N3'],
     );
   });
 

@@ -200,6 +200,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     // explicit client credentials win; else the dev PKI's client pair; else the server's own
     if (opts.clientKey || opts.clientCert || (!clientTls && (config.tls.key || config.tls.pfx)))
       clientTls = clientTlsFrom(tls ?? serverTls(config, opts), opts);
+    const audit = auditOptionsFromConfig(config, clientTls);
     const node = await startNode({
       aet: config.aet,
       port: config.port ?? false,
@@ -216,10 +217,14 @@ export function registerServe(program: Command, ctx: CliContext): void {
       maxPduLength: config.limits.maxPduLength,
       idleTimeoutMs: config.limits.idleTimeoutSeconds * 1000,
       logger: log,
-      audit: auditOptionsFromConfig(config, clientTls),
+      audit,
     });
     const lines = [`dicomnet serve: AE ${config.aet}, storage ${resolve(config.storage)}`];
     if (node.ports.plain !== undefined) lines.push(`  plain DICOM on port ${node.ports.plain}`);
+    if (audit.file || audit.syslog)
+      lines.push(
+        `  audit trail ${[audit.file, audit.syslog && `syslog over TLS to ${audit.syslog.host}:${audit.syslog.port ?? 6514}`].filter(Boolean).join(', ')}`,
+      );
     if (node.ports.tls !== undefined) {
       lines.push(`  DICOM over TLS on port ${node.ports.tls}`);
       if (devClient) {
