@@ -158,7 +158,9 @@ export class SyslogTlsSender {
     }
     this.#queue.push(frameOctetCounted(message));
     this.#trim();
-    this.#pump();
+    // idle after the collector closed a quiet connection: reconnect now that there is work
+    if (this.#started && !this.#socket && this.#timer === undefined) this.#connect();
+    else this.#pump();
   }
 
   /**
@@ -290,9 +292,14 @@ export class SyslogTlsSender {
   }
 
   #failed(err: unknown, wasConnected: boolean): void {
-    this.#stats.failures++;
     if (this.#closed) return;
     const reason = reasonOf(err);
+    if (wasConnected && this.#pending() === 0) {
+      // collectors may close idle connections; nothing was lost, so no warning and no retry loop
+      this.#log.debug({ collector: this.target, reason }, 'audit syslog: idle connection closed');
+      return;
+    }
+    this.#stats.failures++;
     if (this.#outageFailures === 0)
       this.#log.warn(
         { collector: this.target, queued: this.#pending() },

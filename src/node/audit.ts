@@ -56,6 +56,8 @@ export interface AuditUserIdentity {
   username?: string;
 }
 
+const MAX_USERNAME = 256;
+
 const IDENTITY_TYPES: Record<number, string> = {
   1: 'username',
   2: 'username and passcode',
@@ -233,11 +235,10 @@ export class AuditTrail {
     description?: string,
   ): void {
     const kind = IDENTITY_TYPES[identity.type] ?? `type ${identity.type}`;
-    const user: AuditParticipant = {
-      userId: identity.username ?? `(${kind})`,
-      userIsRequestor: true,
-    };
-    if (identity.username !== undefined) user.userName = identity.username;
+    // the peer chooses the username's length: keep one record small
+    const username = identity.username?.slice(0, MAX_USERNAME);
+    const user: AuditParticipant = { userId: username ?? `(${kind})`, userIsRequestor: true };
+    if (username !== undefined) user.userName = username;
     const alternative = [peer.callingAet, peer.secureLink?.peerCertificate?.subject]
       .filter(Boolean)
       .join('; ');

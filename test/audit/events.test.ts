@@ -116,6 +116,9 @@ describe('audit events (PS3.15 A.5.3): JSON form and DICOM audit message XML', (
     sink.messages.length = 0;
     audit.userAuthentication(peer, { type: 5 });
     assert.equal(only(sink).m.activeParticipants[0]?.userId, '(JSON Web Token)');
+    sink.messages.length = 0;
+    audit.userAuthentication(peer, { type: 1, username: 'x'.repeat(70_000) });
+    assert.equal(only(sink).m.activeParticipants[0]?.userId.length, 256);
   });
 
   test('TLS authentication failure: Security Alert / Node Authentication with the peer address and certificate subject', () => {

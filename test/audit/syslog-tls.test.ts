@@ -167,7 +167,28 @@ describe('RFC 5425 syslog-over-TLS sender against a real TLS receiver', () => {
     );
   });
 
-  test('reconnects after the collector restarts', async () => {
+  test('a collector closing an idle connection is no outage: no warning, the next message reconnects', async () => {
+    const port = await freePort();
+    const first = await receiver({ port });
+    const { logger, lines } = captureLogger();
+    const s = sender({ port, logger });
+    s.start();
+    s.send(message('before'));
+    await first.waitFor((m) => m.msg === 'before');
+    await first.close();
+    await until(() => !s.stats.connected, 20_000, 'the close to be noticed');
+    const second = await receiver({ port });
+    s.send(message('after'));
+    await second.waitFor((m) => m.msg === 'after');
+    assert.equal(s.stats.connects, 2);
+    assert.equal(s.stats.failures, 0);
+    assert.deepEqual(
+      lines.filter((l) => l.level >= 40).map((l) => l.msg),
+      [],
+    );
+  });
+
+  test('reconnects after the collector restarts while messages are waiting', async () => {
     const port = await freePort();
     const first = await receiver({ port });
     const s = sender({ port });
@@ -177,6 +198,7 @@ describe('RFC 5425 syslog-over-TLS sender against a real TLS receiver', () => {
     await first.close();
     await until(() => !s.stats.connected, 20_000, 'the loss to be noticed');
     s.send(message('during'));
+    await until(() => s.stats.failures >= 1, 20_000, 'a failed reconnect');
     const second = await receiver({ port });
     await second.waitFor((m) => m.msg === 'during');
     assert.ok(s.stats.connects >= 2);
