@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { auditOptionsFromConfig } from '../../src/node/audit.js';
-import { defaultNodeConfig, mergeConfig, parseNodeConfig } from '../../src/node/config.js';
+import { defaultNodeConfig, loadNodeConfig, mergeConfig, parseNodeConfig } from '../../src/node/config.js';
 import { ConfigError } from '../../src/node/errors.js';
 
 describe('audit configuration', () => {
@@ -66,5 +67,13 @@ describe('audit configuration', () => {
       () => auditOptionsFromConfig(parseNodeConfig({ audit: { syslog: { host: 'arr' } } })),
       /audit\.syslog\.ca: the collector certificate must be verified/,
     );
+  });
+
+  test('the example configuration files carry the audit section', () => {
+    // compiled to dist/test/audit: the repository root is three levels up
+    const example = fileURLToPath(new URL('../../../examples/dicomnet.config.yaml', import.meta.url));
+    const config = loadNodeConfig(example);
+    assert.equal(config.audit.fsync, 'batch');
+    assert.ok(config.audit.file && config.audit.file.endsWith(join('data', 'storage', 'audit.log')));
   });
 });
