@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, createSecureContext, type TLSSocket } from 'node:tls';
 import { type Logger, silentLogger } from '../log.js';
 import { AuditConfigError } from './errors.js';
 import { frameOctetCounted } from './syslog-format.js';
@@ -120,6 +120,14 @@ export class SyslogTlsSender {
     if (options.cert !== undefined) this.#tls.cert = pem(options.cert, 'client certificate');
     if (options.key !== undefined) this.#tls.key = pem(options.key, 'client key');
     if (options.passphrase !== undefined) this.#tls.passphrase = options.passphrase;
+    try {
+      // unusable PEM, a key that does not match, a wrong passphrase: say so now, not at every retry
+      createSecureContext(this.#tls);
+    } catch (err) {
+      throw new AuditConfigError(`audit syslog: unusable TLS credentials: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
     const servername = options.servername ?? (isIP(options.host) ? undefined : options.host);
     if (servername !== undefined) this.#tls.servername = servername;
     this.#log = options.logger ?? silentLogger();

@@ -217,7 +217,7 @@ describe('RFC 5425 syslog-over-TLS sender against a real TLS receiver', () => {
     assert.equal(s.stats.dropped, 2);
   });
 
-  test('unreadable CA or a certificate without its key is a typed configuration error', () => {
+  test('unreadable CA, a certificate without its key, or a key that does not match is a typed configuration error', () => {
     assert.throws(
       () => new SyslogTlsSender({ host: 'localhost', ca: '/nonexistent/ca.pem' }),
       AuditConfigError,
@@ -225,6 +225,16 @@ describe('RFC 5425 syslog-over-TLS sender against a real TLS receiver', () => {
     assert.throws(
       () => new SyslogTlsSender({ host: 'localhost', ca: pki.caCert, cert: pki.client.cert }),
       AuditConfigError,
+    );
+    assert.throws(
+      () =>
+        new SyslogTlsSender({
+          host: 'localhost',
+          ca: pki.caCert,
+          cert: pki.client.cert,
+          key: pki.server.key,
+        }),
+      /audit syslog: unusable TLS credentials/,
     );
   });
 });
