@@ -261,11 +261,14 @@ export class SyslogTlsSender {
       return;
     }
     this.#socket = socket;
+    // the audit connection alone must not keep a process alive (e.g. when start-up fails)
+    socket.unref();
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     const handshakeTimer = setTimeout(() => {
       socket.destroy(new Error(`no TLS connection within ${this.#connectTimeoutMs} ms`));
     }, this.#connectTimeoutMs);
+    handshakeTimer.unref();
     socket.once('secureConnect', () => {
       clearTimeout(handshakeTimer);
       this.#connected = true;
