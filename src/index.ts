@@ -100,3 +100,16 @@ export {
 
 // logging
 export { createLogger, type Logger, silentLogger } from './log.js';
+
+// security audit trail (PS3.15 Annex A / IHE ATNA, RFC 5425 syslog over TLS)
+export {
+  AuditConfigError,
+  type AuditMessage,
+  type AuditSink,
+  AuditFileSink,
+  auditMessageXml,
+  SyslogAuditSink,
+  type SyslogTlsOptions,
+  SyslogTlsSender,
+  type SyslogTlsStats,
+} from './audit/index.js';

@@ -289,6 +289,7 @@ export function acceptAssociation(stream: Duplex, policy: AcceptorPolicy): Promi
       if (assoc.state !== 'Sta3') return; // the peer aborted or left while we decided
       if ('rj' in answer) {
         const err = new AssociationRejectedError(answer.rj.result, answer.rj.source, answer.rj.reason);
+        err.request = { callingAet: rq.callingAet, calledAet: rq.calledAet };
         log.info({ callingAet: rq.callingAet, calledAet: rq.calledAet }, `rejecting: ${err.message}`);
         assoc.run({ event: 'Evt8', pdu: answer.rj });
         settle(err);

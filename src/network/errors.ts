@@ -43,6 +43,8 @@ export class NetworkError extends DicomnetError implements KindedError {
 /** The peer (or its provider) answered A-ASSOCIATE-RQ with A-ASSOCIATE-RJ. */
 export class AssociationRejectedError extends DicomnetError implements KindedError {
   readonly kind = 'network' as const;
+  /** Acceptor side: the AE titles of the rejected request (for logs and the audit trail). */
+  request?: { callingAet: string; calledAet: string };
 
   constructor(
     /** 1 rejected-permanent, 2 rejected-transient. */

@@ -1,90 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  AuditEventId,
+  AuditEventType,
+  AuditFileSink,
+  type AuditFsyncPolicy,
+  type AuditMessage,
+  type AuditObject,
+  AuditObjectIdType,
+  type AuditOutcome,
+  type AuditParticipant,
+  AuditRole,
+  type AuditSink,
+  type SyslogAuditOptions,
+  SyslogAuditSink,
+  SyslogTlsSender,
+  type SyslogTlsOptions,
+} from '../audit/index.js';
 import type { Logger } from '../log.js';
-import type { SecureLinkInfo } from '../tls/types.js';
+import type { NodeConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 
 /**
- * Audit events of the secure node, shaped after the DICOM audit message schema (PS3.15
- * Annex A.5, the IHE ATNA profile): an event identification with a DCM coded EventID,
- * EventActionCode and EventOutcomeIndicator, the active participants (requestor and
- * the node) and the participant objects (studies, queries). They are written as pino
- * log lines carrying an `audit` object, so a log shipper can turn them into RFC 3881 /
- * DICOM XML audit messages for an Audit Record Repository. No secrets, no query values.
+ * The node's security audit trail: the events of PS3.15 A.5.3 (IHE ATNA) the node
+ * produces, each written to the node's log (a pino line carrying an `audit` object, level
+ * info for successes and warn for failures) and to the configured sinks: the local
+ * append-only file and a syslog collector over TLS. No secrets, no query values.
  */
 
-/** A coded value (code, coding scheme, display name), as in the audit schema. */
-export interface AuditCode {
-  code: string;
-  codeSystemName: 'DCM';
-  displayName: string;
-}
-
-function dcm(code: string, displayName: string): AuditCode {
-  return { code, codeSystemName: 'DCM', displayName };
-}
-
-/** EventID codes of PS3.15 A.5.3 (CID 400) the node uses. */
-export const AuditEventId = {
-  ApplicationActivity: dcm('110100', 'Application Activity'),
-  InstancesTransferred: dcm('110104', 'DICOM Instances Transferred'),
-  Query: dcm('110112', 'Query'),
-  SecurityAlert: dcm('110113', 'Security Alert'),
-  UserAuthentication: dcm('110114', 'User Authentication'),
-} as const;
-
-/** EventTypeCode values (CID 401, CID 403). */
-export const AuditEventType = {
-  ApplicationStart: dcm('110120', 'Application Start'),
-  ApplicationStop: dcm('110121', 'Application Stop'),
-  Login: dcm('110122', 'Login'),
-  NodeAuthentication: dcm('110126', 'Node Authentication'),
-} as const;
-
-/** EventOutcomeIndicator: 0 success, 4 minor failure, 8 serious failure, 12 major failure. */
-export type AuditOutcome = 0 | 4 | 8 | 12;
-
-/** EventActionCode: Create, Read, Update, Delete, Execute. */
-export type AuditAction = 'C' | 'R' | 'U' | 'D' | 'E';
-
-/** One active participant (a person or process taking part in the event). */
-export interface AuditParticipant {
-  /** AE title (or process name) of the participant. */
-  userId: string;
-  /** Certificate subject of a TLS peer, when known. */
-  alternativeUserId?: string;
-  userIsRequestor: boolean;
-  /** Network address; type 2 = IP address. */
-  networkAccessPointId?: string;
-  networkAccessPointTypeCode?: '2';
-  roleIdCode?: AuditCode;
-}
-
-/** A participant object: a study, a query, the node itself. */
-export interface AuditObject {
-  /** 1 person, 2 system object. */
-  typeCode: 1 | 2;
-  /** e.g. 'Study Instance UID', 'SOP Class UID'. */
-  idTypeCode: string;
-  id: string;
-  /** Extra detail (counts, query level, keywords; never values). */
-  detail?: Record<string, string | number>;
-}
-
-/** The `audit` object of an audit log line. */
-export interface AuditMessage {
-  eventId: AuditCode;
-  eventTypeCode?: AuditCode;
-  eventActionCode: AuditAction;
-  eventDateTime: string;
-  eventOutcomeIndicator: AuditOutcome;
-  /** Why it failed, when it did. */
-  eventOutcomeDescription?: string;
-  auditSourceId: string;
-  activeParticipants: AuditParticipant[];
-  participantObjects?: AuditObject[];
-}
-
-const ROLE_SOURCE = dcm('110153', 'Source Role ID');
-const ROLE_DESTINATION = dcm('110152', 'Destination Role ID');
-const ROLE_APPLICATION = dcm('110150', 'Application');
+export type {
+  AuditAction,
+  AuditCode,
+  AuditMessage,
+  AuditObject,
+  AuditOutcome,
+  AuditParticipant,
+  AuditSink,
+} from '../audit/index.js';
+export { AuditEventId, AuditEventType } from '../audit/index.js';
 
 /** Who is on the other end of an association, as the audit trail names it. */
 export interface AuditPeer {
@@ -93,43 +48,171 @@ export interface AuditPeer {
   secureLink?: SecureLinkInfo;
 }
 
+/** What a User Identity item (PS3.7 D.3.3.7) asserted; never its secondary field. */
+export interface AuditUserIdentity {
+  /** 1 username, 2 username + passcode, 3 Kerberos, 4 SAML, 5 JWT. */
+  type: number;
+  /** The username of types 1 and 2. */
+  username?: string;
+}
+
+const MAX_USERNAME = 256;
+
+const IDENTITY_TYPES: Record<number, string> = {
+  1: 'username',
+  2: 'username and passcode',
+  3: 'Kerberos service ticket',
+  4: 'SAML assertion',
+  5: 'JSON Web Token',
+};
+
+/** Where audit messages go besides the log (see {@link createAuditSinks}). */
+export interface AuditOptions {
+  /** Local append-only audit file (JSON lines). */
+  file?: string;
+  fsync?: AuditFsyncPolicy;
+  /** A syslog collector over TLS (RFC 5425) receiving the DICOM audit message XML. */
+  syslog?: SyslogTlsOptions & SyslogAuditOptions;
+}
+
 /**
- * Writes audit events to the node's logger (level info for successes, warn for failures)
- * with the message `audit: <display name>`.
+ * Open the configured sinks (the file now, the syslog connection in the background).
+ * Throws an `AuditConfigError` when the file cannot be opened or a TLS file read.
  */
+export function createAuditSinks(options: AuditOptions | undefined, log: Logger): AuditSink[] {
+  const sinks: AuditSink[] = [];
+  if (options?.file) sinks.push(new AuditFileSink(options.file, { fsync: options.fsync, logger: log }));
+  if (options?.syslog) {
+    const sender = new SyslogTlsSender({ ...options.syslog, logger: options.syslog.logger ?? log });
+    sender.start();
+    sinks.push(new SyslogAuditSink(sender, options.syslog));
+  }
+  return sinks;
+}
+
+/**
+ * Whether a failed TLS connection is worth a Security Alert: certificate, protocol and
+ * cipher refusals are; a connection closed before or during the handshake without a
+ * TLS-level reason (port probes, health checks, scanners) and handshake timeouts are not,
+ * or every load-balancer probe would raise an alert. Those are still logged by the TLS layer.
+ */
+export function isTlsAuthenticationFailure(err: { code?: string; cause?: unknown }): boolean {
+  if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return false;
+  if (err.code !== 'ERR_TLS_HANDSHAKE') return true;
+  const cause = err.cause as { code?: string } | undefined;
+  return !(cause === undefined || cause.code === 'ECONNRESET' || cause.code === 'EPIPE');
+}
+
+function firstLine(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
+  } catch (err) {
+    throw new ConfigError(`config ${what}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * The audit sinks a node configuration asks for: the file (default `<storage>/audit.log`)
+ * and the syslog collector, verified against `audit.syslog.ca` (else the node's `tls.ca`)
+ * and authenticated with `audit.syslog.cert/key`, else the key and certificate the node
+ * uses as a TLS client (`clientTls`), else the node's own TLS pair, if any.
+ */
+export function auditOptionsFromConfig(config: NodeConfig, clientTls?: TlsOptions): AuditOptions {
+  const a = config.audit;
+  const out: AuditOptions = { fsync: a.fsync };
+  if (a.file !== false) out.file = a.file ?? join(resolve(config.storage), 'audit.log');
+  const s = a.syslog;
+  if (!s) return out;
+  const ca = s.ca.length > 0 ? s.ca : config.tls.ca;
+  if (ca.length === 0)
+    throw new ConfigError(
+      'config audit.syslog.ca: the collector certificate must be verified; give its CA (or tls.ca)',
+    );
+  const syslog: NonNullable<AuditOptions['syslog']> = {
+    host: s.host,
+    port: s.port,
+    ca,
+    queueLimit: s.queueLimit,
+    bom: s.bom,
+  };
+  if (s.servername) syslog.servername = s.servername;
+  if (s.cert && s.key) {
+    syslog.cert = s.cert;
+    syslog.key = s.key;
+    if (s.passphraseFile) syslog.passphrase = firstLine(s.passphraseFile, 'audit.syslog.passphraseFile');
+  } else if (clientTls?.key !== undefined && clientTls.cert !== undefined && !Array.isArray(clientTls.cert)) {
+    syslog.cert = clientTls.cert;
+    syslog.key = clientTls.key;
+    if (clientTls.passphrase !== undefined) syslog.passphrase = clientTls.passphrase;
+  } else if (config.tls.cert && config.tls.key) {
+    syslog.cert = config.tls.cert;
+    syslog.key = config.tls.key;
+    if (config.tls.passphraseFile)
+      syslog.passphrase = firstLine(config.tls.passphraseFile, 'tls.passphraseFile');
+  }
+  out.syslog = syslog;
+  return out;
+}
+
+function launcher(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    // no passwd entry for the uid (some containers)
+    return undefined;
+  }
+}
+
+/** Builds the node's audit events and hands each to the log and the sinks. */
 export class AuditTrail {
+  readonly #sinks: AuditSink[];
+
   constructor(
     private readonly log: Logger,
     /** AE title of the node: the audit source and the local participant. */
     private readonly aet: string,
-  ) {}
+    sinks: AuditSink[] = [],
+  ) {
+    this.#sinks = sinks;
+  }
 
-  /** Node start / stop (Application Activity). */
+  /** Node start / stop (Application Activity, A.5.3.1). */
   applicationActivity(kind: 'start' | 'stop', detail?: Record<string, string | number>): void {
+    const participants: AuditParticipant[] = [
+      {
+        userId: this.aet,
+        alternativeUserId: String(process.pid),
+        userIsRequestor: false,
+        roleIdCode: AuditRole.Application,
+      },
+    ];
+    const user = launcher();
+    if (user)
+      participants.push({ userId: user, userIsRequestor: true, roleIdCode: AuditRole.ApplicationLauncher });
     this.emit({
       eventId: AuditEventId.ApplicationActivity,
       eventTypeCode: kind === 'start' ? AuditEventType.ApplicationStart : AuditEventType.ApplicationStop,
       eventActionCode: 'E',
       eventOutcomeIndicator: 0,
-      activeParticipants: [{ userId: this.aet, userIsRequestor: false, roleIdCode: ROLE_APPLICATION }],
+      activeParticipants: participants,
       participantObjects: detail
-        ? [{ typeCode: 2, idTypeCode: 'Application', id: this.aet, detail }]
+        ? [{ typeCode: 2, typeCodeRole: 4, idTypeCode: AuditObjectIdType.NodeId, id: this.aet, detail }]
         : undefined,
     });
   }
 
-  /** An association was accepted (User Authentication / Login, success). */
+  /** An association was accepted: the calling AE logged in (User Authentication / Login, A.5.3.12). */
   associationAccepted(peer: AuditPeer): void {
     this.emit({
       eventId: AuditEventId.UserAuthentication,
       eventTypeCode: AuditEventType.Login,
       eventActionCode: 'E',
       eventOutcomeIndicator: 0,
-      activeParticipants: this.participants(peer),
+      activeParticipants: this.authParticipants(peer),
     });
   }
 
-  /** An association request was rejected (Login, minor failure). */
+  /** An association request was rejected (Login, minor failure, with the reason). */
   associationRejected(peer: AuditPeer, reason: string): void {
     this.emit({
       eventId: AuditEventId.UserAuthentication,
@@ -137,52 +220,111 @@ export class AuditTrail {
       eventActionCode: 'E',
       eventOutcomeIndicator: 4,
       eventOutcomeDescription: reason,
-      activeParticipants: this.participants(peer),
+      activeParticipants: this.authParticipants(peer),
     });
   }
 
-  /** A TLS handshake failed or a peer certificate was refused (Security Alert / Node Authentication). */
-  tlsFailure(remoteAddress: string | undefined, reason: string): void {
+  /**
+   * An A-ASSOCIATE-RQ carried a User Identity item (User Authentication / Login): the
+   * user it names is the participant, the calling AE title its alternative ID.
+   */
+  userAuthentication(
+    peer: AuditPeer,
+    identity: AuditUserIdentity,
+    outcome: AuditOutcome = 0,
+    description?: string,
+  ): void {
+    const kind = IDENTITY_TYPES[identity.type] ?? `type ${identity.type}`;
+    // the peer chooses the username's length: keep one record small
+    const username = identity.username?.slice(0, MAX_USERNAME);
+    const user: AuditParticipant = { userId: username ?? `(${kind})`, userIsRequestor: true };
+    if (username !== undefined) user.userName = username;
+    const alternative = [peer.callingAet, peer.secureLink?.peerCertificate?.subject]
+      .filter(Boolean)
+      .join('; ');
+    if (alternative) user.alternativeUserId = alternative;
+    this.addAddress(user, peer.remoteAddress);
+    this.emit({
+      eventId: AuditEventId.UserAuthentication,
+      eventTypeCode: AuditEventType.Login,
+      eventActionCode: 'E',
+      eventOutcomeIndicator: outcome,
+      eventOutcomeDescription:
+        description ??
+        `User Identity (${kind}) asserted in the association request; not verified by this node`,
+      activeParticipants: [user, { userId: this.aet, userIsRequestor: false }],
+    });
+  }
+
+  /**
+   * A TLS handshake failed or a peer certificate was refused (Security Alert / Node
+   * Authentication, A.5.3.11): the peer's address and, when it sent one, its certificate subject.
+   */
+  tlsFailure(remoteAddress: string | undefined, reason: string, peerCertificateSubject?: string): void {
+    const address = remoteAddress?.replace(/^::ffff:/, '');
+    const peer: AuditParticipant = { userId: address ?? 'unknown', userIsRequestor: true };
+    if (peerCertificateSubject) peer.alternativeUserId = peerCertificateSubject;
+    this.addAddress(peer, remoteAddress);
+    const alertSubject: AuditObject = {
+      typeCode: 2,
+      typeCodeRole: 13,
+      idTypeCode: AuditObjectIdType.NodeId,
+      id: address ?? 'unknown',
+      detail: { 'Alert Description': reason },
+    };
+    if (peerCertificateSubject) alertSubject.name = peerCertificateSubject;
     this.emit({
       eventId: AuditEventId.SecurityAlert,
       eventTypeCode: AuditEventType.NodeAuthentication,
       eventActionCode: 'E',
       eventOutcomeIndicator: 8,
       eventOutcomeDescription: reason,
-      activeParticipants: this.participants({ remoteAddress }),
+      activeParticipants: [peer, { userId: this.aet, userIsRequestor: false }],
+      participantObjects: [alertSubject],
     });
   }
 
-  /** Instances received (action C) or sent by C-MOVE / C-GET (action R), one object per study. */
+  /**
+   * Instances received (action C: the peer is the source, the node the destination) or
+   * sent by C-MOVE / C-GET (action R: the node is the source, `destination` the
+   * destination), one participant object per study (DICOM Instances Transferred, A.5.3.7).
+   */
   instancesTransferred(
     action: 'C' | 'R',
     peer: AuditPeer,
     studies: ReadonlyMap<string, number>,
     options: { outcome?: AuditOutcome; destination?: string; description?: string } = {},
   ): void {
-    const participants = this.participants(peer);
-    if (options.destination)
-      participants.push({
-        userId: options.destination,
-        userIsRequestor: false,
-        roleIdCode: ROLE_DESTINATION,
-      });
+    const requestor = this.requestor(peer);
+    const participants: AuditParticipant[] = [requestor];
+    const node: AuditParticipant = { userId: this.aet, userIsRequestor: false };
+    if (action === 'C') {
+      requestor.roleIdCode = AuditRole.Source;
+      node.roleIdCode = AuditRole.Destination;
+      participants.push(node);
+    } else {
+      node.roleIdCode = AuditRole.Source;
+      participants.push(node);
+      if (options.destination !== undefined && options.destination === peer.callingAet)
+        requestor.roleIdCode = AuditRole.Destination; // C-GET: the requestor receives
+      else if (options.destination !== undefined)
+        participants.push({
+          userId: options.destination,
+          userIsRequestor: false,
+          roleIdCode: AuditRole.Destination,
+        });
+    }
     this.emit({
       eventId: AuditEventId.InstancesTransferred,
       eventActionCode: action,
       eventOutcomeIndicator: options.outcome ?? 0,
       eventOutcomeDescription: options.description,
       activeParticipants: participants,
-      participantObjects: [...studies].map(([uid, instances]) => ({
-        typeCode: 2,
-        idTypeCode: 'Study Instance UID',
-        id: uid,
-        detail: { instances },
-      })),
+      participantObjects: studyObjects(studies),
     });
   }
 
-  /** A C-FIND was performed: the SOP class, level, keys asked for (no values) and the match count. */
+  /** A C-FIND was performed: the SOP class, level, keys asked for (no values) and the match count (Query, A.5.3.10). */
   query(
     peer: AuditPeer,
     sopClassUid: string,
@@ -193,31 +335,77 @@ export class AuditTrail {
     const objectDetail: Record<string, string | number> = { keys: detail.keys.join(',') };
     if (detail.level) objectDetail.level = detail.level;
     if (detail.matches !== undefined) objectDetail.matches = detail.matches;
+    const requestor = this.requestor(peer);
+    requestor.roleIdCode = AuditRole.Source;
     this.emit({
       eventId: AuditEventId.Query,
       eventActionCode: 'E',
       eventOutcomeIndicator: outcome,
       eventOutcomeDescription: description,
-      activeParticipants: this.participants(peer),
+      activeParticipants: [
+        requestor,
+        { userId: this.aet, userIsRequestor: false, roleIdCode: AuditRole.Destination },
+      ],
       participantObjects: [
-        { typeCode: 2, idTypeCode: 'SOP Class UID', id: sopClassUid, detail: objectDetail },
+        {
+          typeCode: 2,
+          typeCodeRole: 24,
+          idTypeCode: AuditObjectIdType.SopClassUid,
+          id: sopClassUid,
+          detail: objectDetail,
+        },
       ],
     });
   }
 
-  private participants(peer: AuditPeer): AuditParticipant[] {
+  /** Instances the node removed itself (DICOM Study Deleted, A.5.3.8), e.g. index rows whose file vanished. */
+  instancesDeleted(studies: ReadonlyMap<string, number>, reason: string): void {
+    if (studies.size === 0) return;
+    this.emit({
+      eventId: AuditEventId.StudyDeleted,
+      eventActionCode: 'D',
+      eventOutcomeIndicator: 0,
+      eventOutcomeDescription: reason,
+      activeParticipants: [
+        {
+          userId: this.aet,
+          alternativeUserId: String(process.pid),
+          userIsRequestor: true,
+          roleIdCode: AuditRole.Application,
+        },
+      ],
+      participantObjects: studyObjects(studies),
+    });
+  }
+
+  /** Flush and close the sinks (the syslog queue gets up to `deadlineMs`). */
+  async close(deadlineMs = 5000): Promise<void> {
+    await Promise.all(
+      this.#sinks.map((s) =>
+        s.close(deadlineMs).catch((err: unknown) => this.log.warn({ err }, 'audit: closing a sink failed')),
+      ),
+    );
+  }
+
+  private requestor(peer: AuditPeer): AuditParticipant {
     const requestor: AuditParticipant = {
-      userId: peer.callingAet ?? peer.remoteAddress ?? 'unknown',
+      userId: peer.callingAet ?? peer.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown',
       userIsRequestor: true,
-      roleIdCode: ROLE_SOURCE,
     };
-    if (peer.remoteAddress) {
-      requestor.networkAccessPointId = peer.remoteAddress;
-      requestor.networkAccessPointTypeCode = '2';
-    }
+    this.addAddress(requestor, peer.remoteAddress);
     const subject = peer.secureLink?.peerCertificate?.subject;
     if (subject) requestor.alternativeUserId = subject;
-    return [requestor, { userId: this.aet, userIsRequestor: false, roleIdCode: ROLE_DESTINATION }];
+    return requestor;
+  }
+
+  private authParticipants(peer: AuditPeer): AuditParticipant[] {
+    return [this.requestor(peer), { userId: this.aet, userIsRequestor: false }];
+  }
+
+  private addAddress(participant: AuditParticipant, address: string | undefined): void {
+    if (!address) return;
+    participant.networkAccessPointId = address.replace(/^::ffff:/, '');
+    participant.networkAccessPointTypeCode = '2';
   }
 
   private emit(message: Omit<AuditMessage, 'eventDateTime' | 'auditSourceId'>): void {
@@ -231,5 +419,30 @@ export class AuditTrail {
     const line = `audit: ${message.eventId.displayName}${message.eventTypeCode ? ` (${message.eventTypeCode.displayName})` : ''}`;
     if (message.eventOutcomeIndicator === 0) this.log.info({ audit }, line);
     else this.log.warn({ audit }, line);
+    for (const sink of this.#sinks) {
+      try {
+        sink.write(audit);
+      } catch (err) {
+        // a sink must not throw; if one does, the event still reached the others and the log
+        this.log.error({ err }, 'audit: a sink failed to take a message');
+      }
+    }
   }
+}
+
+/** Instances per Study Instance UID. */
+export function studyCounts(items: Iterable<{ studyInstanceUid: string }>): Map<string, number> {
+  const studies = new Map<string, number>();
+  for (const item of items) studies.set(item.studyInstanceUid, (studies.get(item.studyInstanceUid) ?? 0) + 1);
+  return studies;
+}
+
+function studyObjects(studies: ReadonlyMap<string, number>): AuditObject[] {
+  return [...studies].map(([uid, instances]) => ({
+    typeCode: 2,
+    typeCodeRole: 3,
+    idTypeCode: AuditObjectIdType.StudyInstanceUid,
+    id: uid,
+    detail: { instances },
+  }));
 }

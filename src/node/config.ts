@@ -31,6 +31,34 @@ export interface PeerConfig {
   identity?: string[];
 }
 
+/** The syslog collector of the audit trail (RFC 5425 syslog over TLS). */
+export interface NodeAuditSyslogConfig {
+  host: string;
+  /** Default 6514. */
+  port: number;
+  /** CA certificates the collector's certificate must chain to; empty = the node's `tls.ca`. */
+  ca: string[];
+  /** Client certificate and key for mutual authentication; absent = the node's own TLS pair, if any. */
+  cert?: string;
+  key?: string;
+  passphraseFile?: string;
+  /** Name the collector's certificate must carry; default the host. */
+  servername?: string;
+  /** Messages held while the collector is unreachable (oldest dropped beyond). */
+  queueLimit: number;
+  /** Prefix each MSG with the UTF-8 BOM. */
+  bom: boolean;
+}
+
+/** Where the audit trail goes besides the log. */
+export interface NodeAuditConfig {
+  /** Append-only JSON-lines file; undefined = `<storage>/audit.log`, false = none. */
+  file?: string | false;
+  /** Background group fdatasync (`batch`, default), one per record (`always`), or left to the OS (`none`). */
+  fsync: 'always' | 'batch' | 'none';
+  syslog?: NodeAuditSyslogConfig;
+}
+
 /** Resource limits of the node; docs/limits.md explains each and its default. */
 export interface NodeLimits {
   maxAssociations: number;
@@ -91,6 +119,7 @@ export interface NodeConfig {
   /** Directory of DICOM JSON worklist items; absent = no worklist. */
   worklistDir?: string;
   log: { level: NodeLogLevel; format: NodeLogFormat };
+  audit: NodeAuditConfig;
 }
 
 /** Values that override a config file (e.g. from the command line); undefined = not given. */
@@ -107,6 +136,12 @@ export interface NodeConfigOverrides {
   limits?: Partial<NodeLimits>;
   worklistDir?: string;
   log?: Partial<NodeConfig['log']>;
+  /** `syslog` replaces the configured collector's host and port only. */
+  audit?: {
+    file?: string | false;
+    fsync?: 'always' | 'batch' | 'none';
+    syslog?: { host: string; port?: number };
+  };
 }
 
 const PROFILES: readonly SecurityProfileName[] = SECURITY_PROFILE_NAMES;
@@ -138,6 +173,7 @@ export function defaultNodeConfig(): NodeConfig {
       idleTimeoutSeconds: 300,
     },
     log: { level: 'info', format: 'json' },
+    audit: { fsync: 'batch' },
   };
 }
 
@@ -253,6 +289,7 @@ const TOP_LEVEL = [
   'limits',
   'worklistDir',
   'log',
+  'audit',
 ] as const;
 
 function parseTls(c: Checker, raw: unknown, base: NodeTlsConfig): NodeTlsConfig {
@@ -321,6 +358,52 @@ function parseLimits(c: Checker, raw: unknown, base: NodeLimits): NodeLimits {
   return out;
 }
 
+function parseAudit(c: Checker, raw: unknown, base: NodeAuditConfig): NodeAuditConfig {
+  if (raw === undefined || raw === null) return base;
+  const a = c.object('audit', raw);
+  c.known('audit', a, ['file', 'fsync', 'syslog']);
+  const out: NodeAuditConfig = { ...base };
+  if (a.file === false || a.file === null) out.file = false;
+  else if (a.file !== undefined) out.file = c.path('audit.file', a.file);
+  if (a.fsync !== undefined)
+    out.fsync = c.oneOf('audit.fsync', a.fsync, ['always', 'batch', 'none'] as const);
+  if (a.syslog === false || a.syslog === null) delete out.syslog;
+  else if (a.syslog !== undefined) {
+    const t = c.object('audit.syslog', a.syslog);
+    c.known('audit.syslog', t, [
+      'host',
+      'port',
+      'ca',
+      'cert',
+      'key',
+      'passphraseFile',
+      'servername',
+      'queueLimit',
+      'bom',
+    ]);
+    const syslog: NodeAuditSyslogConfig = {
+      host: c.string('audit.syslog.host', t.host),
+      port: t.port === undefined ? 6514 : c.port('audit.syslog.port', t.port),
+      ca: c.paths('audit.syslog.ca', t.ca),
+      queueLimit:
+        t.queueLimit === undefined ? 1000 : c.integer('audit.syslog.queueLimit', t.queueLimit, 1, 1_000_000),
+      bom: t.bom === undefined ? false : c.boolean('audit.syslog.bom', t.bom),
+    };
+    if (t.cert !== undefined) syslog.cert = c.path('audit.syslog.cert', t.cert);
+    if (t.key !== undefined) syslog.key = c.path('audit.syslog.key', t.key);
+    if ((syslog.cert === undefined) !== (syslog.key === undefined))
+      c.fail(
+        syslog.key === undefined ? 'audit.syslog.key' : 'audit.syslog.cert',
+        'key and cert must be given together',
+      );
+    if (t.passphraseFile !== undefined)
+      syslog.passphraseFile = c.path('audit.syslog.passphraseFile', t.passphraseFile);
+    if (t.servername !== undefined) syslog.servername = c.string('audit.syslog.servername', t.servername);
+    out.syslog = syslog;
+  }
+  return out;
+}
+
 function parseWith(c: Checker, raw: unknown, base: NodeConfig): NodeConfig {
   const r = c.object('(top level)', raw);
   c.known('', r, TOP_LEVEL);
@@ -345,6 +428,7 @@ function parseWith(c: Checker, raw: unknown, base: NodeConfig): NodeConfig {
       format: l.format === undefined ? base.log.format : c.oneOf('log.format', l.format, LOG_FORMATS),
     };
   }
+  out.audit = parseAudit(c, r.audit, base.audit);
   if (out.port !== null && out.port === out.tlsPort) c.fail('tlsPort', `must differ from port ${out.port}`);
   return out;
 }
@@ -411,9 +495,24 @@ export function mergeConfig(config: NodeConfig, overrides: NodeConfigOverrides):
   raw.limits = { ...config.limits, ...defined(overrides.limits) };
   raw.log = { ...config.log, ...defined(overrides.log) };
   if (overrides.peers !== undefined) raw.peers = { ...config.peers, ...overrides.peers };
+  raw.audit = mergeAudit(config.audit, overrides.audit);
   for (const key of ['host', 'worklistDir'] as const) if (raw[key] === undefined) delete raw[key];
   const tls = raw.tls as Record<string, unknown>;
   for (const key of ['key', 'cert', 'pfx', 'passphraseFile'] as const)
     if (tls[key] === undefined) delete tls[key];
   return parseWith(new Checker('command line', process.cwd()), raw, defaultNodeConfig());
+}
+
+function mergeAudit(config: NodeAuditConfig, overrides: NodeConfigOverrides['audit']): NodeAuditConfig {
+  const out: NodeAuditConfig = { ...config };
+  if (overrides?.file !== undefined) out.file = overrides.file;
+  if (overrides?.fsync !== undefined) out.fsync = overrides.fsync;
+  if (overrides?.syslog !== undefined)
+    out.syslog = {
+      ...(config.syslog ?? { ca: [], queueLimit: 1000, bom: false }),
+      host: overrides.syslog.host,
+      port: overrides.syslog.port ?? config.syslog?.port ?? 6514,
+    };
+  if (out.file === undefined) delete out.file;
+  return out;
 }

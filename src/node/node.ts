@@ -3,7 +3,7 @@ import { readPart10 } from '../data/index.js';
 import { Status } from '../dimse/index.js';
 import { errorKind } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
-import type { ChannelCloseReason } from '../network/index.js';
+import type { AssociationRejectedError, ChannelCloseReason } from '../network/index.js';
 import {
   type AssociationInfo,
   DicomServer,
@@ -15,9 +15,16 @@ import {
   type ServerHandlers,
 } from '../services/server.js';
 import { SopClass } from '../services/sop-classes.js';
+import type { TlsError } from '../tls/errors.js';
 import type { TlsOptions } from '../tls/types.js';
 import { ActivityTracker } from './activity.js';
-import { AuditTrail } from './audit.js';
+import {
+  type AuditOptions,
+  AuditTrail,
+  createAuditSinks,
+  isTlsAuthenticationFailure,
+  studyCounts,
+} from './audit.js';
 import type { NodeLimits, PeerConfig } from './config.js';
 import { serverLimits } from './limits.js';
 import { type ConsistencySummary, checkConsistency } from './consistency.js';
@@ -57,6 +64,8 @@ export interface NodeOptions {
   /** Every resource limit (docs/limits.md); wins over the three fields above. */
   limits?: NodeLimits;
   logger?: Logger;
+  /** Audit file and syslog collector (the audit events always go to the log too). */
+  audit?: AuditOptions;
   /** Called after each storage commitment report attempt. */
   onCommitmentReport?: (report: {
     transactionUid: string;
@@ -88,7 +97,7 @@ function describe(err: unknown): string {
 /** Start `dicomnet serve`: storage, index, consistency check, listeners. */
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const log = options.logger ?? silentLogger();
-  const audit = new AuditTrail(log, options.aet);
+  const audit = new AuditTrail(log, options.aet, createAuditSinks(options.audit, log));
   const activity = new ActivityTracker();
   const inFlight = new InFlight();
   const track = <T>(fn: () => Promise<T>) => inFlight.run(fn);
@@ -234,6 +243,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   server.on('association', (info: AssociationInfo) => {
     activity.open(info);
     audit.associationAccepted(info);
+    if (info.userIdentity) audit.userAuthentication(info, info.userIdentity);
   });
   server.on('associationClosed', (info: AssociationInfo, reason: ChannelCloseReason | undefined) => {
     const studies = activity.studiesOf(info);
@@ -256,13 +266,18 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   server.on('connectionError', (err: unknown, remoteAddress: string | undefined) => {
     const kind = errorKind(err);
     const code = (err as { code?: string }).code;
-    if (kind === 'tls') audit.tlsFailure(remoteAddress, describe(err));
+    if (kind === 'tls' && isTlsAuthenticationFailure(err as TlsError))
+      audit.tlsFailure(remoteAddress, describe(err), (err as TlsError).peerCertificate?.subject);
     else if (code === 'ERR_ASSOCIATION_REJECTED') {
       const pending = auditedRejections.get(remoteAddress ?? '') ?? 0;
       if (pending > 0) {
         if (pending === 1) auditedRejections.delete(remoteAddress ?? '');
         else auditedRejections.set(remoteAddress ?? '', pending - 1);
-      } else audit.associationRejected({ remoteAddress }, describe(err));
+      } else
+        audit.associationRejected(
+          { remoteAddress, callingAet: (err as AssociationRejectedError).request?.callingAet },
+          describe(err),
+        );
     }
   });
 
@@ -277,9 +292,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   } catch (err) {
     await server.close(0);
     index.close();
+    await audit.close(0);
     throw err;
   }
   audit.applicationActivity('start', { ...ports, storage: storage.root });
+  if (consistency.rowsRemoved > 0)
+    audit.instancesDeleted(
+      studyCounts(consistency.missingFiles),
+      'instance files missing at start-up: their index rows were removed',
+    );
 
   let closing: Promise<void> | undefined;
   return {
@@ -302,6 +323,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
           log.warn({ running: inFlight.running }, 'closing the index with operations still running');
         audit.applicationActivity('stop');
         index.close();
+        await audit.close(Math.max(1_000, Math.min(graceMs, 5_000)));
       })();
       return closing;
     },

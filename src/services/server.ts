@@ -38,6 +38,8 @@ export interface AssociationInfo {
   remoteAddress: string;
   remotePort: number;
   secureLink?: SecureLinkInfo;
+  /** The User Identity item of the request (PS3.7 D.3.3.7): its type and, for types 1-2, the username; never the passcode. */
+  userIdentity?: { type: number; username?: string };
 }
 
 /** What a handler knows about the request it answers. */
@@ -360,6 +362,12 @@ export class DicomServer extends EventEmitter {
       remotePort,
       secureLink,
     };
+    const identity = channel.negotiated.userIdentity;
+    if (identity) {
+      info.userIdentity = { type: identity.type };
+      if (identity.type === 1 || identity.type === 2)
+        info.userIdentity.username = identity.primaryField.toString('utf8');
+    }
     this.emit('association', info);
     channel.once('closed', (reason) => {
       release();

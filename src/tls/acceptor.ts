@@ -20,6 +20,7 @@ import type { Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { type Logger, silentLogger } from '../log.js';
 import { loadTlsCredentials, type TlsCredentials } from './credentials.js';
+import { peerCertificateInfo } from './certificate.js';
 import { buildSecureContext } from './context.js';
 import { describeSecureLink } from './describe.js';
 import { TlsError } from './errors.js';
@@ -261,6 +262,8 @@ export async function createSecureAcceptor(
           ),
         });
       const refuse = (err: TlsError, alert: number) => {
+        const cert = tlsSocket.getPeerX509Certificate();
+        if (cert) err.peerCertificate = peerCertificateInfo(cert);
         // TLS 1.2: our Finished has not left yet, so the peer still reads unencrypted records
         if (tlsSocket.getProtocol() === 'TLSv1.2' && !socket.destroyed) socket.write(plaintextAlert(alert));
         finish({ err });

@@ -1,4 +1,5 @@
 import { DicomnetError, type KindedError } from '../errors.js';
+import type { PeerCertificateInfo } from './types.js';
 
 /** Stable codes of {@link TlsError}. */
 export type TlsErrorCode =
@@ -31,6 +32,8 @@ export type TlsErrorCode =
 export class TlsError extends DicomnetError implements KindedError {
   readonly kind = 'tls' as const;
   declare readonly code: TlsErrorCode;
+  /** The certificate the peer presented, when a verification failure is about it (for the audit trail). */
+  peerCertificate?: PeerCertificateInfo;
 
   constructor(code: TlsErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, type LogFormat } from '../../log.js';
 import {
   defaultNodeConfig,
@@ -10,6 +10,7 @@ import {
   type NodeConfig,
   type NodeConfigOverrides,
 } from '../../node/config.js';
+import { auditOptionsFromConfig } from '../../node/audit.js';
 import { startNode } from '../../node/node.js';
 import { onShutdownSignals } from '../../node/shutdown.js';
 import { createDevelopmentPki } from '../../tls/index.js';
@@ -32,6 +33,14 @@ interface ServeCliOptions extends CliTlsOptions {
   grace: number;
   logLevel?: string;
   logFormat?: LogFormat;
+  auditFile?: string;
+  auditSyslog?: { host: string; port?: number };
+}
+
+function parseHostPort(value: string): { host: string; port?: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(value) ?? /^([^:]+)(?::(\d+))?$/.exec(value);
+  if (!m?.[1]) throw new InvalidArgumentError(`expected HOST or HOST:PORT, got ${JSON.stringify(value)}`);
+  return m[2] === undefined ? { host: m[1] } : { host: m[1], port: parsePort(m[2]) };
 }
 
 function portOrOff(value: string): number | false {
@@ -62,6 +71,11 @@ function overridesFrom(opts: ServeCliOptions): NodeConfigOverrides {
   if (opts.logLevel) log.level = opts.logLevel as NodeConfig['log']['level'];
   if (opts.logFormat) log.format = opts.logFormat;
   if (Object.keys(log).length > 0) o.log = log;
+  if (opts.auditFile !== undefined || opts.auditSyslog !== undefined) {
+    o.audit = {};
+    if (opts.auditFile !== undefined) o.audit.file = opts.auditFile === 'off' ? false : opts.auditFile;
+    if (opts.auditSyslog !== undefined) o.audit.syslog = opts.auditSyslog;
+  }
   return o;
 }
 
@@ -141,7 +155,16 @@ export function registerServe(program: Command, ctx: CliContext): void {
         'silent',
       ]),
     )
-    .addOption(new Option('--log-format <format>', 'log format (default json)').choices(['json', 'pretty']));
+    .addOption(new Option('--log-format <format>', 'log format (default json)').choices(['json', 'pretty']))
+    .option(
+      '--audit-file <file>',
+      'append-only audit trail, JSON lines ("off" disables; default STORAGE/audit.log)',
+    )
+    .option(
+      '--audit-syslog <host[:port]>',
+      'also send the audit trail to this syslog collector over TLS (RFC 5425, port 6514)',
+      parseHostPort,
+    );
   addTlsOptions(cmd, 'server');
   cmd.action(async (opts: ServeCliOptions) => {
     const base = opts.config ? loadNodeConfig(opts.config) : defaultNodeConfig();
@@ -177,6 +200,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     // explicit client credentials win; else the dev PKI's client pair; else the server's own
     if (opts.clientKey || opts.clientCert || (!clientTls && (config.tls.key || config.tls.pfx)))
       clientTls = clientTlsFrom(tls ?? serverTls(config, opts), opts);
+    const audit = auditOptionsFromConfig(config, clientTls);
     const node = await startNode({
       aet: config.aet,
       port: config.port ?? false,
@@ -191,9 +215,14 @@ export function registerServe(program: Command, ctx: CliContext): void {
       worklistDir: config.worklistDir,
       limits: config.limits,
       logger: log,
+      audit,
     });
     const lines = [`dicomnet serve: AE ${config.aet}, storage ${resolve(config.storage)}`];
     if (node.ports.plain !== undefined) lines.push(`  plain DICOM on port ${node.ports.plain}`);
+    if (audit.file || audit.syslog)
+      lines.push(
+        `  audit trail ${[audit.file, audit.syslog && `syslog over TLS to ${audit.syslog.host}:${audit.syslog.port ?? 6514}`].filter(Boolean).join(', ')}`,
+      );
     if (node.ports.tls !== undefined) {
       lines.push(`  DICOM over TLS on port ${node.ports.tls}`);
       if (devClient) {
