@@ -49,28 +49,55 @@ export interface Stoppable {
 }
 
 /**
- * Stop `node` gracefully on the first SIGINT or SIGTERM (running associations get
+ * Stop a node gracefully on the first SIGINT or SIGTERM (running associations get
  * `graceMs` to finish); a second signal during that wait aborts them at once. Resolves
- * when the node is closed.
+ * with the signal's name when the node is closed.
+ *
+ * `node` may be a promise: the handlers are installed at once, so a signal that arrives
+ * while the node is still starting (ports already open, banner not yet printed) is not
+ * the default kill but a stop as soon as the node is up. If starting fails, the handlers
+ * are removed and the promise rejects with that failure.
  */
-export function onShutdownSignals(node: Stoppable, log: Logger, graceMs: number): Promise<string> {
-  return new Promise((resolveStopped) => {
-    let stopping = false;
-    const handler = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        log.warn({ signal }, 'second signal: aborting running associations now');
-        void node.close(0);
-        return;
-      }
-      stopping = true;
+export function onShutdownSignals(
+  node: Stoppable | Promise<Stoppable>,
+  log: Logger,
+  graceMs: number,
+): Promise<string> {
+  return new Promise((resolveStopped, rejectStopped) => {
+    let started: Stoppable | undefined;
+    let stopping: NodeJS.Signals | undefined;
+    const remove = () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    };
+    const stop = (target: Stoppable, signal: NodeJS.Signals) => {
       log.info({ signal, graceMs }, 'shutting down: no new associations, waiting for running ones');
-      void node.close(graceMs).finally(() => {
-        process.off('SIGINT', handler);
-        process.off('SIGTERM', handler);
+      void target.close(graceMs).finally(() => {
+        remove();
         resolveStopped(signal);
       });
     };
+    function handler(signal: NodeJS.Signals) {
+      if (stopping) {
+        log.warn({ signal }, 'second signal: aborting running associations now');
+        if (started) void started.close(0);
+        return;
+      }
+      stopping = signal;
+      if (started) stop(started, signal);
+      else log.info({ signal }, 'signal while starting: stopping once the node is up');
+    }
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
+    Promise.resolve(node).then(
+      (n) => {
+        started = n;
+        if (stopping) stop(n, stopping);
+      },
+      (err: unknown) => {
+        remove();
+        rejectStopped(err);
+      },
+    );
   });
 }

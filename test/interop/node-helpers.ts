@@ -41,6 +41,10 @@ export async function startServe(
       throw new Error(`dicomnet serve exited early (${code}): ${out}\n${err}`);
     }),
   ]);
+  // the banner is printed once every listener is up, a moment after the first port opens
+  const bannerBy = Date.now() + (options.timeoutMs ?? 20_000);
+  while (!out.includes('dicomnet serve: AE') && child.exitCode === null && Date.now() < bannerBy)
+    await new Promise((r) => setTimeout(r, 20));
   const alive = () => child.exitCode === null && child.signalCode === null;
   return {
     child,

@@ -201,7 +201,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     if (opts.clientKey || opts.clientCert || (!clientTls && (config.tls.key || config.tls.pfx)))
       clientTls = clientTlsFrom(tls ?? serverTls(config, opts), opts);
     const audit = auditOptionsFromConfig(config, clientTls);
-    const node = await startNode({
+    const starting = startNode({
       aet: config.aet,
       port: config.port ?? false,
       tlsPort: tlsEnabled ? (config.tlsPort as number) : false,
@@ -217,6 +217,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
       logger: log,
       audit,
     });
+    // signals are handled from here on, so one that arrives during start-up stops the node cleanly
+    const stopped = onShutdownSignals(starting, log, Math.max(0, opts.grace) * 1000);
+    stopped.catch(() => undefined); // a start-up failure is reported by `await starting`
+    const node = await starting;
     const lines = [`dicomnet serve: AE ${config.aet}, storage ${resolve(config.storage)}`];
     if (node.ports.plain !== undefined) lines.push(`  plain DICOM on port ${node.ports.plain}`);
     if (audit.file || audit.syslog)
@@ -233,7 +237,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     }
     ctx.stdout.write(`${lines.join('\n')}\n`);
     log.info({ ports: node.ports, aet: config.aet }, 'node started');
-    const signal = await onShutdownSignals(node, log, Math.max(0, opts.grace) * 1000);
+    const signal = await stopped;
     log.info({ signal }, 'node stopped');
   });
 }
