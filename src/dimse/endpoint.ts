@@ -137,7 +137,11 @@ export class DimseEndpoint {
       onMessage: (message) => this.onMessage(message),
       flow: channel,
       isAcceptedContext: (id) => acceptedContext(channel, id) !== undefined,
-      chooseSink: options.datasetSink,
+      // a request arriving after our A-RELEASE-RQ is not performed: keep none of its data set
+      chooseSink: (command, contextId) =>
+        channel.releasing === true && !isResponse(command.commandField)
+          ? 'discard'
+          : options.datasetSink?.(command, contextId),
       maxBufferedDatasetBytes: options.maxBufferedDatasetBytes,
       copyPdvData: channel.pdvDataIsStable !== true,
     });
@@ -362,7 +366,14 @@ export class DimseEndpoint {
     if (this.log.isLevelEnabled('debug'))
       this.log.debug(describe(message.contextId, message.command), 'DIMSE received');
     if (isResponse(message.command.commandField)) this.onResponse(incoming);
-    else if (!this.closedError) this.onRequest(incoming);
+    else if (this.channel.releasing === true) {
+      // PS3.8 7.2.2: no P-DATA may follow our A-RELEASE-RQ, so it cannot be answered; like
+      // pynetdicom, ignore it rather than abort (the peer learns from the A-RELEASE-RP)
+      this.log.warn(
+        describe(message.contextId, message.command),
+        'ignoring a DIMSE request received after this side requested release',
+      );
+    } else if (!this.closedError) this.onRequest(incoming);
   }
 
   private onResponse(message: IncomingMessage): void {

@@ -131,8 +131,14 @@ class PdvBatch {
     const pdvs = this.pdvs;
     this.pdvs = [];
     this.bytes = 0;
+    try {
+      await this.channel.sendPdvs(pdvs);
+    } catch (err) {
+      // refused before anything was written (e.g. after our A-RELEASE-RQ): nothing partial is out
+      if ((err as { code?: unknown }).code !== 'ERR_ASSOCIATION_NOT_OPEN') this.progress.pdvsSent = true;
+      throw err;
+    }
     this.progress.pdvsSent = true;
-    await this.channel.sendPdvs(pdvs);
   }
 }
 

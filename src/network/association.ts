@@ -103,6 +103,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   private closeReason: ChannelCloseReason | undefined;
   private transportError: Error | undefined;
   private releaseWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  private releaseSent = false;
   private readonly drainWaiters = new Set<(err?: Error) => void>();
   /** Set by requestor.ts / acceptor.ts while negotiating. */
   negotiationListener: NegotiationListener | undefined;
@@ -150,6 +151,10 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     if (!this.negotiatedValue)
       throw new NetworkError('ERR_NOT_ASSOCIATED', 'the association is not established');
     return this.negotiatedValue;
+  }
+
+  get releasing(): boolean {
+    return this.releaseSent;
   }
 
   get maxSendPdvDataLength(): number {
@@ -534,9 +539,11 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       return Promise.reject(new NetworkError('ERR_RELEASE_PENDING', 'release already requested'));
     return new Promise<void>((resolve, reject) => {
       this.releaseWaiter = { resolve, reject };
+      this.releaseSent = true;
       try {
         this.run({ event: 'Evt11' });
       } catch (err) {
+        this.releaseSent = false;
         this.releaseWaiter = undefined;
         reject(err instanceof InvalidPrimitiveError ? notOpen(this.fsm.state) : err);
         return;
