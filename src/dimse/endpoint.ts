@@ -6,7 +6,7 @@ import type { AssociationChannel, ChannelCloseReason, NegotiatedContext, Pdv } f
 import { CommandField, commandFieldName, isResponse, responseFieldFor } from './command-field.js';
 import { type CommandSet, encodeCommandSet } from './command-set.js';
 import { DimseChannelClosedError, DimseProtocolError, DimseUsageError } from './errors.js';
-import { type PdvSender, type SendProgress, sendMessage } from './fragmenter.js';
+import { type DatasetSource, type PdvSender, type SendProgress, sendMessage } from './fragmenter.js';
 import { type DatasetSinkChooser, MessageReassembler, type ReassembledMessage } from './reassembler.js';
 import { Status, statusCategory } from './status.js';
 
@@ -30,8 +30,8 @@ export interface IncomingMessage {
 export interface OutgoingMessage {
   contextId: number;
   command: CommandSet;
-  /** Data set already encoded in the context's transfer syntax: bytes, or a stream read with backpressure. */
-  dataset?: Buffer | Readable;
+  /** Data set already encoded in the context's transfer syntax: bytes, a stream read with backpressure, or a positional source (a file). */
+  dataset?: DatasetSource;
 }
 
 /** What a request handler gets besides the request. */

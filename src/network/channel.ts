@@ -96,7 +96,8 @@ export interface AssociationChannel {
   readonly releasing?: boolean;
   /**
    * Send PDVs, packed into as few P-DATA-TF PDUs as the peer max PDU allows. Resolves when the
-   * transport accepted them (backpressure). Rejects with `ERR_ASSOCIATION_NOT_OPEN`, having sent
+   * transport accepted them (backpressure) and holds no reference to their `data` any more (it
+   * was copied or written out), so the caller may then reuse those buffers. Rejects with `ERR_ASSOCIATION_NOT_OPEN`, having sent
    * nothing, when the association is not (or no longer) in a state that allows P-DATA.
    */
   sendPdvs(pdvs: Pdv[]): Promise<void>;
