@@ -19,7 +19,7 @@ import {
   type State,
   type UpperLayerPort,
 } from './fsm.js';
-import { decodePduBody } from './pdu/decode.js';
+import { decodePDataParts, decodePduBody } from './pdu/decode.js';
 import { encodePDataTfParts, encodePdu } from './pdu/encode.js';
 import { DEFAULT_HARD_MAX_PDU_LENGTH, PduFramer } from './pdu/framer.js';
 import { describeAbortReason, describeAbortSource } from './pdu/reasons.js';
@@ -186,10 +186,12 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     try {
       const before = this.fsm.state;
       const action = this.fsm.dispatch(input);
-      this.log.trace(
-        { event: input.event, from: before, action, to: this.fsm.state },
-        'upper layer transition',
-      );
+      if (this.log.isLevelEnabled('trace')) {
+        this.log.trace(
+          { event: input.event, from: before, action, to: this.fsm.state },
+          'upper layer transition',
+        );
+      }
     } finally {
       this.depth--;
     }
@@ -249,7 +251,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       try {
         const frame = this.framer.next();
         if (!frame) return;
-        pdu = decodePduBody(frame.type, frame.body);
+        pdu = frame.parts ? decodePDataParts(frame.parts) : decodePduBody(frame.type, frame.body);
         this.checkPdvContexts(pdu);
       } catch (err) {
         if (!(err instanceof PduParseError)) throw err;
@@ -261,7 +263,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
         this.safeRun({ event: 'Evt19', error: err });
         return;
       }
-      this.log.debug({ pdu: pdu.type, state: this.fsm.state }, 'PDU received');
+      if (this.log.isLevelEnabled('debug'))
+        this.log.debug({ pdu: pdu.type, state: this.fsm.state }, 'PDU received');
       this.safeRun({ event: eventForPdu(pdu), pdu });
     }
   }
@@ -292,7 +295,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
 
   sendPdu(pdu: Pdu): void {
     if (this.stream.destroyed || this.stream.writableEnded) return;
-    this.log.debug({ pdu: pdu.type, state: this.fsm.state }, 'PDU sent');
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug({ pdu: pdu.type, state: this.fsm.state }, 'PDU sent');
     this.stream.write(encodePdu(pdu));
     this.resetIdle();
   }
