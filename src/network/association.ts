@@ -307,9 +307,12 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     const maxPdu = maxData + 6;
     let batch: Pdv[] = [];
     let batchLength = 0;
+    // every PDU of the call goes out in one write (one writev): a small command PDU written
+    // on its own cost a system call and a wake-up of the peer per message
+    const parts: Buffer[] = [];
     const flush = (): void => {
       if (batch.length === 0) return;
-      this.writeParts(encodePDataTfParts(batch));
+      for (const part of encodePDataTfParts(batch)) parts.push(part);
       batch = [];
       batchLength = 0;
     };
@@ -322,6 +325,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       }
     }
     flush();
+    this.writeParts(parts);
     this.resetIdle();
   }
 
