@@ -1,11 +1,12 @@
 // Bench helper: a server in its own process, so its memory can be measured.
 // Args: mode port [tlsDir]
-//   dicom  — a dicomnet storage SCP (TLS when tlsDir is given); stores into a temp file, then deletes it
+//   dicom  — a dicomnet storage SCP (TLS when tlsDir is given); stores into a temp file, then moves it
+//            into BENCH_RECEIVED_DIR (as storescp -od keeps its files) or, without it, deletes it
 //   rawtls — a plain Node TLS server that reads and drops every byte (the TLS ceiling); answers one
 //            byte when the client ends its side
 // Prints "READY <port>"; on SIGTERM prints "MAXRSS <kB>" and "CPU <µs since READY>" and exits.
 import { readFileSync } from 'node:fs';
-import { unlink } from 'node:fs/promises';
+import { rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { Status } from '../src/dimse/index.js';
@@ -13,6 +14,8 @@ import { DicomServer } from '../src/services/server.js';
 
 const [mode = 'dicom', portText = '0', tlsDir] = process.argv.slice(2);
 const port = Number(portText);
+/** Where received files are kept (BENCH_RECEIVED_DIR, as storescp -od); unset = deleted. */
+const receivedDir = process.env.BENCH_RECEIVED_DIR || undefined;
 
 async function dicom(): Promise<{ port: number; close: () => Promise<void> }> {
   const server = new DicomServer({
@@ -25,8 +28,9 @@ async function dicom(): Promise<{ port: number; close: () => Promise<void> }> {
       ? { key: join(tlsDir, 'server.key'), cert: join(tlsDir, 'server.crt'), ca: [join(tlsDir, 'ca.crt')] }
       : undefined,
     handlers: {
-      store: async ({ file }) => {
-        await unlink(file);
+      store: async ({ file, sopInstanceUid }) => {
+        if (receivedDir) await rename(file, join(receivedDir, `${sopInstanceUid}.dcm`));
+        else await unlink(file);
         return Status.Success;
       },
     },

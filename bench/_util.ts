@@ -40,10 +40,11 @@ export function startChild(
   cmd: string,
   args: string[],
   ready: RegExp,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ child: ChildProcess; out: () => string; stop: () => Promise<string> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
-      env: { ...process.env, TCP_NODELAY: '1' },
+      env: { ...process.env, TCP_NODELAY: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -134,10 +135,15 @@ function nodeFlags(): string[] {
   return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
 }
 
-/** The dicomnet bench server (bench/_server.ts) in its own process. */
+/**
+ * The dicomnet bench server (bench/_server.ts) in its own process. With `receivedDir` its store
+ * handler moves each received file there (as storescp -od keeps what it receives); without it,
+ * the handler deletes the file.
+ */
 export async function startBenchServer(
   mode: 'dicom' | 'rawtls',
   tlsDir?: string,
+  receivedDir?: string,
 ): Promise<{
   port: number;
   stop: () => Promise<number>;
@@ -147,6 +153,7 @@ export async function startBenchServer(
     process.execPath,
     [...nodeFlags(), benchScript('_server'), mode, '0', ...(tlsDir ? [tlsDir] : [])],
     /READY (\d+)/,
+    receivedDir ? { BENCH_RECEIVED_DIR: receivedDir } : {},
   );
   const port = Number(/READY (\d+)/.exec(s.out())?.[1]);
   return {

@@ -35,19 +35,31 @@ async function main(): Promise<void> {
   );
   const small = makeStudy(join(work, 'small'), SMALL_COUNT, { pixelBytes: 131072 }).map((f) => f.path);
   const received = join(work, 'received');
+  const receivedOurs = join(work, 'received-dicomnet');
   mkdirSync(received);
-  // storescp writes what it receives (-od), as the dicomnet SCP does (temp file, then the handler deletes it)
+  mkdirSync(receivedOurs);
+  // storescp keeps what it receives (-od); the dicomnet SCP writes a temp file and its handler
+  // moves it into a directory the same way
   const storescp = await startDcmtk('storescp', ['--max-pdu', DCMTK_MAX_PDU, '-od', received, '-fe', '.dcm']);
-  const scp = await startBenchServer('dicom');
+  const scp = await startBenchServer('dicom', undefined, receivedOurs);
   const rows: Row[] = [['case', 'value', 'unit', 'vs DCMTK']];
-  const storescu = (port: number, files: string[]) =>
-    bestOf(() => runTool('storescu', ['--max-pdu', DCMTK_MAX_PDU, '127.0.0.1', String(port), ...files]));
-  const ourScu = (port: number, window: number, files: string[]) =>
-    bestOf(() => runBenchClient(['store', '127.0.0.1', String(port), String(window), ...files]));
   const clean = () => {
-    rmSync(received, { recursive: true, force: true });
-    mkdirSync(received);
+    for (const dir of [received, receivedOurs]) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+    }
   };
+  // every run starts from empty receive directories
+  const storescu = (port: number, files: string[]) =>
+    bestOf(() => {
+      clean();
+      return runTool('storescu', ['--max-pdu', DCMTK_MAX_PDU, '127.0.0.1', String(port), ...files]);
+    });
+  const ourScu = (port: number, window: number, files: string[]) =>
+    bestOf(() => {
+      clean();
+      return runBenchClient(['store', '127.0.0.1', String(port), String(window), ...files]);
+    });
 
   // 1. small instances on one association
   const base = perSecond(SMALL_COUNT, (await storescu(storescp.port, small)).ms);
@@ -79,7 +91,7 @@ async function main(): Promise<void> {
   const lScuMbs = mb / (lScu.ms / 1000);
   rows.push(['large: dicomnet SCU → storescp', lScuMbs.toFixed(0), 'MB/s', ratio(lScuMbs, lBase)]);
   rows.push(['large: dicomnet SCU peak RSS', (lScu.rssKb / 1024).toFixed(0), 'MB', '-']);
-  const largeScp = await startBenchServer('dicom');
+  const largeScp = await startBenchServer('dicom', undefined, receivedOurs);
   const lScp =
     mb /
     ((await runTool('storescu', ['--max-pdu', DCMTK_MAX_PDU, '127.0.0.1', String(largeScp.port), large])).ms /

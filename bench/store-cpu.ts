@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const v = perSecond(COUNT, scu.ms);
   rows.push(['dicomnet SCU → storescp', v.toFixed(0), ratio(v, base), ms(scu.cpuUs), '-']);
   {
-    const scp = await startBenchServer('dicom');
+    const scp = await startBenchServer('dicom', undefined, received);
     const r = await runTool('storescu', [
       '--max-pdu',
       DCMTK_MAX_PDU,
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     rows.push(['storescu → dicomnet SCP', w.toFixed(0), ratio(w, base), '-', ms(cpuUs)]);
   }
   for (const window of [1, 8]) {
-    const scp = await startBenchServer('dicom');
+    const scp = await startBenchServer('dicom', undefined, received);
     const c = await runBenchClient(['store', '127.0.0.1', String(scp.port), String(window), ...files]);
     const { cpuUs } = await scp.stopWithCpu();
     const w = perSecond(COUNT, c.ms);

@@ -6,7 +6,7 @@ import type { AssociationChannel, ChannelCloseReason, NegotiatedContext, Pdv } f
 import { CommandField, commandFieldName, isResponse, responseFieldFor } from './command-field.js';
 import { type CommandSet, encodeCommandSet } from './command-set.js';
 import { DimseChannelClosedError, DimseProtocolError, DimseUsageError } from './errors.js';
-import { type PdvSender, type SendProgress, sendMessage } from './fragmenter.js';
+import { type DatasetSource, type PdvSender, type SendProgress, sendMessage } from './fragmenter.js';
 import { type DatasetSinkChooser, MessageReassembler, type ReassembledMessage } from './reassembler.js';
 import { Status, statusCategory } from './status.js';
 
@@ -30,8 +30,8 @@ export interface IncomingMessage {
 export interface OutgoingMessage {
   contextId: number;
   command: CommandSet;
-  /** Data set already encoded in the context's transfer syntax: bytes, or a stream read with backpressure. */
-  dataset?: Buffer | Readable;
+  /** Data set already encoded in the context's transfer syntax: bytes, a stream read with backpressure, or a positional source (a file). */
+  dataset?: DatasetSource;
 }
 
 /** What a request handler gets besides the request. */
@@ -137,7 +137,11 @@ export class DimseEndpoint {
       onMessage: (message) => this.onMessage(message),
       flow: channel,
       isAcceptedContext: (id) => acceptedContext(channel, id) !== undefined,
-      chooseSink: options.datasetSink,
+      // a request arriving after our A-RELEASE-RQ is not performed: keep none of its data set
+      chooseSink: (command, contextId) =>
+        channel.releasing === true && !isResponse(command.commandField)
+          ? 'discard'
+          : options.datasetSink?.(command, contextId),
       maxBufferedDatasetBytes: options.maxBufferedDatasetBytes,
       copyPdvData: channel.pdvDataIsStable !== true,
     });
@@ -362,7 +366,14 @@ export class DimseEndpoint {
     if (this.log.isLevelEnabled('debug'))
       this.log.debug(describe(message.contextId, message.command), 'DIMSE received');
     if (isResponse(message.command.commandField)) this.onResponse(incoming);
-    else if (!this.closedError) this.onRequest(incoming);
+    else if (this.channel.releasing === true) {
+      // PS3.8 7.2.2: no P-DATA may follow our A-RELEASE-RQ, so it cannot be answered; like
+      // pynetdicom, ignore it rather than abort (the peer learns from the A-RELEASE-RP)
+      this.log.warn(
+        describe(message.contextId, message.command),
+        'ignoring a DIMSE request received after this side requested release',
+      );
+    } else if (!this.closedError) this.onRequest(incoming);
   }
 
   private onResponse(message: IncomingMessage): void {

@@ -4,8 +4,28 @@ import type { AssociationChannel, Pdv } from '../network/channel.js';
 /** What the fragmenter needs of a channel. */
 export type PdvSender = Pick<AssociationChannel, 'sendPdvs' | 'maxSendPdvDataLength'>;
 
-/** A message's data set: bytes in memory, or a stream of bytes (read with backpressure). */
-export type DatasetSource = Buffer | Readable;
+/**
+ * A data set read on demand at given offsets (a file): the fragmenter reads it into two buffers
+ * it reuses, so sending it leaves no garbage behind whatever its size (a file stream allocates a
+ * fresh buffer per read, and V8 lets tens of MB of them pile up before it collects).
+ */
+export interface PositionalSource {
+  readonly positional: true;
+  /** Data set length in bytes. */
+  readonly length: number;
+  /** Fill `into` (as far as it goes) from data set offset `position`; resolves with the bytes read, 0 at the end. */
+  read(into: Buffer, position: number): Promise<number>;
+}
+
+/** A message's data set: bytes in memory, a stream of bytes (read with backpressure), or a positional source. */
+export type DatasetSource = Buffer | Readable | PositionalSource;
+
+/** Bytes read from a {@link PositionalSource} at a time (rounded to whole PDVs). */
+const POSITIONAL_READ_BYTES = 512 * 1024;
+
+function isPositional(source: DatasetSource): source is PositionalSource {
+  return (source as Partial<PositionalSource>).positional === true;
+}
 
 /**
  * PDV bytes handed to one `sendPdvs` call. Many small PDVs in one call let the
@@ -74,6 +94,7 @@ export async function sendMessage(
     await batch.flush();
     return dataset.length;
   }
+  if (isPositional(dataset)) return sendPositional(batch, contextId, dataset, maxLength, pad);
   const pending = new ByteQueue();
   let total = 0;
   for await (const chunk of dataset) {
@@ -88,6 +109,68 @@ export async function sendMessage(
   if (pad && total % 2 === 1) pending.push(ZERO);
   await batch.add({ contextId, command: false, last: true, data: pending.take(pending.length) });
   await batch.flush();
+  return total;
+}
+
+/**
+ * Double-buffered: the next slab is read while the current one is sent. A slab is refilled only
+ * after the batch holding its PDVs was flushed, and a flushed `sendPdvs` leaves the channel with
+ * no reference to the bytes (see {@link AssociationChannel.sendPdvs}).
+ */
+async function sendPositional(
+  batch: PdvBatch,
+  contextId: number,
+  source: PositionalSource,
+  maxLength: number,
+  pad: boolean,
+): Promise<number> {
+  const total = source.length;
+  const slabBytes = Math.max(1, Math.floor(POSITIONAL_READ_BYTES / maxLength)) * maxLength;
+  const slabs = [Buffer.allocUnsafe(Math.min(slabBytes, Math.max(total, 1))), Buffer.allocUnsafe(0)];
+  if (total > slabBytes) slabs[1] = Buffer.allocUnsafe(slabBytes);
+  const fill = async (slab: Buffer, position: number): Promise<number> => {
+    const want = Math.min(slab.length, total - position);
+    let got = 0;
+    while (got < want) {
+      const n = await source.read(
+        want - got === slab.length ? slab : slab.subarray(got, want),
+        position + got,
+      );
+      if (n === 0) throw new RangeError(`data set source ended after ${position + got} of ${total} bytes`);
+      got += n;
+    }
+    return got;
+  };
+  let position = 0;
+  let which = 0;
+  let reading = fill(slabs[0] as Buffer, 0);
+  if (total === 0) {
+    await reading;
+    await batch.add({ contextId, command: false, last: true, data: pad ? ZERO : Buffer.alloc(0) });
+    await batch.flush();
+    return 0;
+  }
+  while (position < total) {
+    const n = await reading;
+    const slab = slabs[which] as Buffer;
+    const next = position + n;
+    which = 1 - which;
+    if (next < total) {
+      reading = fill(slabs[which] as Buffer, next);
+      // a read failing while this slab is sent must not go unhandled: it is awaited next round
+      reading.catch(() => undefined);
+    }
+    for (let at = 0; at < n; at += maxLength) {
+      const end = Math.min(at + maxLength, n);
+      const last = next === total && end === n;
+      let data = slab.subarray(at, end);
+      if (last && pad && total % 2 === 1) data = Buffer.concat([data, ZERO]);
+      await batch.add({ contextId, command: false, last, data });
+    }
+    // the slab is refilled next round: everything in it must be out first
+    await batch.flush();
+    position = next;
+  }
   return total;
 }
 
@@ -131,8 +214,14 @@ class PdvBatch {
     const pdvs = this.pdvs;
     this.pdvs = [];
     this.bytes = 0;
+    try {
+      await this.channel.sendPdvs(pdvs);
+    } catch (err) {
+      // refused before anything was written (e.g. after our A-RELEASE-RQ): nothing partial is out
+      if ((err as { code?: unknown }).code !== 'ERR_ASSOCIATION_NOT_OPEN') this.progress.pdvsSent = true;
+      throw err;
+    }
     this.progress.pdvsSent = true;
-    await this.channel.sendPdvs(pdvs);
   }
 }
 

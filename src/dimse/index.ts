@@ -36,6 +36,7 @@ export {
 } from './errors.js';
 export {
   type DatasetSource,
+  type PositionalSource,
   fragment,
   type PdvSender,
   type SendProgress,

@@ -19,7 +19,7 @@ import {
   type State,
   type UpperLayerPort,
 } from './fsm.js';
-import { decodePduBody } from './pdu/decode.js';
+import { decodePDataParts, decodePduBody } from './pdu/decode.js';
 import { encodePDataTfParts, encodePdu } from './pdu/encode.js';
 import { DEFAULT_HARD_MAX_PDU_LENGTH, PduFramer } from './pdu/framer.js';
 import { describeAbortReason, describeAbortSource } from './pdu/reasons.js';
@@ -106,6 +106,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   private closeReason: ChannelCloseReason | undefined;
   private transportError: Error | undefined;
   private releaseWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  private releaseSent = false;
   private readonly drainWaiters = new Set<(err?: Error) => void>();
   /** Set by requestor.ts / acceptor.ts while negotiating. */
   negotiationListener: NegotiationListener | undefined;
@@ -155,6 +156,10 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     return this.negotiatedValue;
   }
 
+  get releasing(): boolean {
+    return this.releaseSent;
+  }
+
   get maxSendPdvDataLength(): number {
     const peer = this.negotiatedValue?.peerMaxPduLength ?? 0;
     return (peer > 0 ? peer : UNLIMITED_PEER_PDU_CAP) - 6;
@@ -184,10 +189,12 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     try {
       const before = this.fsm.state;
       const action = this.fsm.dispatch(input);
-      this.log.trace(
-        { event: input.event, from: before, action, to: this.fsm.state },
-        'upper layer transition',
-      );
+      if (this.log.isLevelEnabled('trace')) {
+        this.log.trace(
+          { event: input.event, from: before, action, to: this.fsm.state },
+          'upper layer transition',
+        );
+      }
     } finally {
       this.depth--;
     }
@@ -251,7 +258,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
           return;
         }
         this.partialPdu = false;
-        pdu = decodePduBody(frame.type, frame.body);
+        pdu = frame.parts ? decodePDataParts(frame.parts) : decodePduBody(frame.type, frame.body);
         this.checkPdvContexts(pdu);
       } catch (err) {
         if (!(err instanceof PduParseError)) throw err;
@@ -263,7 +270,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
         this.safeRun({ event: 'Evt19', error: err });
         return;
       }
-      this.log.debug({ pdu: pdu.type, state: this.fsm.state }, 'PDU received');
+      if (this.log.isLevelEnabled('debug'))
+        this.log.debug({ pdu: pdu.type, state: this.fsm.state }, 'PDU received');
       this.safeRun({ event: eventForPdu(pdu), pdu });
     }
   }
@@ -294,7 +302,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
 
   sendPdu(pdu: Pdu): void {
     if (this.stream.destroyed || this.stream.writableEnded) return;
-    this.log.debug({ pdu: pdu.type, state: this.fsm.state }, 'PDU sent');
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug({ pdu: pdu.type, state: this.fsm.state }, 'PDU sent');
     this.stream.write(encodePdu(pdu));
     this.resetIdle();
   }
@@ -305,9 +314,12 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     const maxPdu = maxData + 6;
     let batch: Pdv[] = [];
     let batchLength = 0;
+    // every PDU of the call goes out in one write (one writev): a small command PDU written
+    // on its own cost a system call and a wake-up of the peer per message
+    const parts: Buffer[] = [];
     const flush = (): void => {
       if (batch.length === 0) return;
-      this.writeParts(encodePDataTfParts(batch));
+      for (const part of encodePDataTfParts(batch)) parts.push(part);
       batch = [];
       batchLength = 0;
     };
@@ -320,6 +332,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       }
     }
     flush();
+    this.writeParts(parts);
     this.resetIdle();
   }
 
@@ -576,9 +589,11 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       return Promise.reject(new NetworkError('ERR_RELEASE_PENDING', 'release already requested'));
     return new Promise<void>((resolve, reject) => {
       this.releaseWaiter = { resolve, reject };
+      this.releaseSent = true;
       try {
         this.run({ event: 'Evt11' });
       } catch (err) {
+        this.releaseSent = false;
         this.releaseWaiter = undefined;
         reject(err instanceof InvalidPrimitiveError ? notOpen(this.fsm.state) : err);
         return;

@@ -89,7 +89,17 @@ export interface AssociationChannel {
    * is fresh): receivers may then keep the bytes without copying them. Absent = copy what you keep.
    */
   readonly pdvDataIsStable?: boolean;
-  /** Send PDVs, packed into as few P-DATA-TF PDUs as the peer max PDU allows. Resolves when the transport accepted them (backpressure). */
+  /**
+   * True once this side sent A-RELEASE-RQ (Sta7 and after): P-DATA may still arrive (late
+   * responses, PS3.8 AR-6) but none may be sent any more (PS3.8 7.2.2). Absent = never.
+   */
+  readonly releasing?: boolean;
+  /**
+   * Send PDVs, packed into as few P-DATA-TF PDUs as the peer max PDU allows. Resolves when the
+   * transport accepted them (backpressure) and holds no reference to their `data` any more (it
+   * was copied or written out), so the caller may then reuse those buffers. Rejects with `ERR_ASSOCIATION_NOT_OPEN`, having sent
+   * nothing, when the association is not (or no longer) in a state that allows P-DATA.
+   */
   sendPdvs(pdvs: Pdv[]): Promise<void>;
   /** Stop delivering `'pdvs'` (and stop reading the transport) until {@link resume}. */
   pause(): void;

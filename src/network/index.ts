@@ -38,7 +38,7 @@ export { type ConnectTcpOptions, connectTcp } from './tcp.js';
 export { DEFAULT_MAX_PDU_LENGTH } from './negotiation.js';
 export { DEFAULT_ARTIM_TIMEOUT_MS, UNLIMITED_PEER_PDU_CAP } from './association.js';
 export * from './pdu/types.js';
-export { decodePdu, decodePduBody } from './pdu/decode.js';
+export { decodePDataParts, decodePdu, decodePduBody } from './pdu/decode.js';
 export { encodePdu, encodePDataTfParts } from './pdu/encode.js';
 export { DEFAULT_HARD_MAX_PDU_LENGTH, type PduFrame, PduFramer, type PduFramerLimits } from './pdu/framer.js';
 export {

@@ -105,6 +105,12 @@ export class Association {
         return answer.finally(() => this.answering.delete(answer));
       },
     });
+    // a C-STORE whose data set arrived but which was never performed (the peer sent it after our
+    // A-RELEASE-RQ, or the association ended first) leaves no temporary file behind
+    channel.once('closed', () => {
+      for (const sink of receiving.values()) void sink.discard().catch(() => undefined);
+      receiving.clear();
+    });
   }
 
   private async answer(

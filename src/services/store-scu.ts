@@ -4,7 +4,13 @@ import type { Readable } from 'node:stream';
 import { readPart10Header, transcode, transferSyntaxInfo } from '../data/index.js';
 import { part10HeaderFromBytes } from '../data/part10.js';
 import { UsageError } from '../errors.js';
-import { CommandField, type CommandSet, type DimseEndpoint, Priority } from '../dimse/index.js';
+import {
+  CommandField,
+  type CommandSet,
+  type DimseEndpoint,
+  type PositionalSource,
+  Priority,
+} from '../dimse/index.js';
 import type { NegotiatedAssociation, NegotiatedContext } from '../network/index.js';
 import { ServiceError } from './errors.js';
 import { assertSuccess } from './status.js';
@@ -102,7 +108,7 @@ export async function storeFile(
   const ctx = storageContextFor(negotiated, header.sopClassUid, header.transferSyntaxUid);
   let handle: FileHandle | undefined;
   let size: number;
-  let body: Readable | Buffer;
+  let body: Readable | Buffer | PositionalSource;
   const sameTs = ctx.transferSyntax === header.transferSyntaxUid;
   if (whole && sameTs) {
     body = whole.subarray(header.datasetOffset);
@@ -114,6 +120,10 @@ export async function storeFile(
     if (sameTs && size <= SMALL_DATASET_BYTES) {
       // one read into memory: a file stream costs ~1.5 ms per file in stream machinery alone
       body = await readFully(handle, header.datasetOffset, size);
+    } else if (sameTs) {
+      // read into the fragmenter's reused buffers: a file stream's fresh buffer per read piled
+      // up tens of MB of garbage before V8 collected it (peak RSS of a 1 GiB C-STORE)
+      body = positionalSource(handle, header.datasetOffset, size);
     } else {
       // `end` bounds each read buffer to what is left: without it every read allocates the
       // full highWaterMark (1 MiB even for a small file) and the GC dominates many-file stores
@@ -151,7 +161,7 @@ export async function storeFile(
       bytes: size,
     };
   } finally {
-    if (!Buffer.isBuffer(body)) body.destroy();
+    if (!Buffer.isBuffer(body) && !isPositionalSource(body)) body.destroy();
     await handle?.close().catch(() => undefined);
   }
 }
@@ -217,6 +227,19 @@ function storableHeaderFromBytes(bytes: Buffer): StorableHeader | undefined {
 
 /** Data sets up to this size are read into memory in one go and sent from there. */
 const SMALL_DATASET_BYTES = 4 * 1024 * 1024;
+
+/** The data set part of an open file as a {@link PositionalSource}. */
+function positionalSource(handle: FileHandle, offset: number, length: number): PositionalSource {
+  return {
+    positional: true,
+    length,
+    read: async (into, position) => (await handle.read(into, 0, into.length, offset + position)).bytesRead,
+  };
+}
+
+function isPositionalSource(body: Readable | PositionalSource): body is PositionalSource {
+  return (body as Partial<PositionalSource>).positional === true;
+}
 
 async function readFully(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);

@@ -190,3 +190,43 @@ test('padOddDataset appends one 00H to an odd data set, from a Buffer or a strea
     }
   }
 });
+
+test('positional source: every size (empty, odd, around the slab size) arrives intact with one last PDV', async () => {
+  const max = 131066;
+  for (const length of [0, 1, 4095, max, max + 1, 524264, 524265, 3 * 524264 + 17, 2 * 1024 * 1024]) {
+    const data = pattern(length, 7);
+    let reads = 0;
+    const source = {
+      positional: true as const,
+      length,
+      read: async (into: Buffer, position: number) => {
+        reads++;
+        // short reads on purpose: the fragmenter must keep filling
+        const n = Math.min(into.length, length - position, 300_000);
+        data.copy(into, 0, position, position + n);
+        return n;
+      },
+    };
+    const sender = recorder(max);
+    const command = pattern(100);
+    const sent = await sendMessage(sender, 5, command, source);
+    assert.equal(sent, length);
+    checkMessage(sender.calls.flat(), max, command, data);
+    assert.ok(length === 0 || reads >= 1);
+  }
+});
+
+test('positional source: Deflated padding and a source that ends early', async () => {
+  const data = pattern(1001);
+  const source = {
+    positional: true as const,
+    length: data.length,
+    read: async (into: Buffer, position: number) => data.copy(into, 0, position),
+  };
+  const sender = recorder(4090);
+  await sendMessage(sender, 5, pattern(10), source, { padOddDataset: true });
+  const dataPdvs = sender.calls.flat().filter((p) => !p.command);
+  assert.deepEqual(Buffer.concat(dataPdvs.map((p) => p.data)), Buffer.concat([data, Buffer.alloc(1)]));
+  const short = { ...source, length: 5000 };
+  await assert.rejects(sendMessage(recorder(4090), 5, pattern(10), short), /ended after 1001 of 5000 bytes/);
+});

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { decodePduBody, encodePdu, type Pdu, PduFramer, PduParseError } from '../../src/network/index.js';
+import {
+  decodePDataParts,
+  decodePduBody,
+  encodePdu,
+  type Pdu,
+  PduFramer,
+  PduParseError,
+  type Pdv,
+} from '../../src/network/index.js';
 
 const limits = { maxPDataLength: 0, hardMaxPduLength: 16 * 1024 * 1024 };
 
@@ -72,6 +80,76 @@ describe('PDU framer', () => {
         assert.deepEqual(out, pdus);
       }),
     );
+  });
+
+  test('P-DATA-TF spanning chunks: PDVs are slices of the chunks, pieces rejoin to the same PDVs', () => {
+    const pdvs: Pdv[] = [
+      { contextId: 1, command: true, last: true, data: Buffer.alloc(50, 1) },
+      { contextId: 3, command: false, last: false, data: Buffer.alloc(0) },
+      {
+        contextId: 3,
+        command: false,
+        last: true,
+        data: Buffer.from(Array.from({ length: 700 }, (_, i) => i)),
+      },
+    ];
+    const stream = encodePdu({ type: 'P-DATA-TF', pdvs });
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 12 }), (cuts) => {
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        const chunks: Buffer[] = [];
+        let at = 0;
+        for (const p of [...points, stream.length]) {
+          chunks.push(Buffer.from(stream.subarray(at, p)));
+          at = p;
+        }
+        const framer = new PduFramer(limits);
+        for (const c of chunks) framer.push(c);
+        const f = framer.next();
+        assert.ok(f);
+        const pdu = f.parts ? decodePDataParts(f.parts) : decodePduBody(f.type, f.body);
+        assert.equal(pdu.type, 'P-DATA-TF');
+        const pieces = pdu.type === 'P-DATA-TF' ? pdu.pdvs : [];
+        for (const piece of pieces) {
+          if (piece.data.length > 0)
+            assert.ok(
+              chunks.some((c) => c.buffer === piece.data.buffer),
+              'no copy',
+            );
+        }
+        // rejoin the pieces of each PDV: the same PDVs as sent
+        const joined: Pdv[] = [];
+        let open: Pdv | undefined;
+        for (const piece of pieces) {
+          if (open && open.contextId === piece.contextId && !open.last && piece.data.length > 0) {
+            open.data = Buffer.concat([open.data, piece.data]);
+            open.last = piece.last;
+          } else {
+            open = { ...piece, data: Buffer.from(piece.data) };
+            joined.push(open);
+          }
+          if (piece.last || piece.data.length === 0) open = undefined;
+        }
+        assert.deepEqual(joined, pdvs);
+      }),
+    );
+  });
+
+  test('P-DATA-TF spanning chunks with a bad PDV length: the same error as in one chunk', () => {
+    const bytes = encodePdu({
+      type: 'P-DATA-TF',
+      pdvs: [{ contextId: 1, command: true, last: true, data: Buffer.alloc(100, 1) }],
+    });
+    bytes.writeUInt32BE(5000, 6);
+    const framer = new PduFramer(limits);
+    framer.push(bytes.subarray(0, 40));
+    framer.push(bytes.subarray(40));
+    const f = framer.next();
+    assert.ok(f?.parts);
+    assert.throws(() => decodePDataParts(f.parts ?? []), {
+      code: 'ERR_PDU_MALFORMED',
+      message: /PDV item length 5000 exceeds the 102 bytes left in the P-DATA-TF/,
+    });
   });
 
   test('property: random bytes only ever raise PduParseError', () => {

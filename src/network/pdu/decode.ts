@@ -332,6 +332,58 @@ function decodePData(r: Reader): Pdu {
   return { type: 'P-DATA-TF', pdvs };
 }
 
+/**
+ * A P-DATA-TF body that arrived in several transport chunks, decoded without joining them: a
+ * PDV whose data cross a chunk boundary becomes several PDVs (same context and kind, `last` only
+ * on the final piece), which DIMSE reassembles as it would separate fragments. Anything
+ * malformed is decoded from the joined bytes instead, so the error is the one
+ * {@link decodePduBody} gives.
+ */
+export function decodePDataParts(parts: readonly Buffer[]): Pdu {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const pdvs: Pdv[] = [];
+  let part = 0;
+  let at = 0;
+  let remaining = total;
+  const byte = (): number => {
+    let buf = parts[part] as Buffer;
+    while (at >= buf.length) {
+      part++;
+      at = 0;
+      buf = parts[part] as Buffer;
+    }
+    remaining--;
+    return buf[at++] as number;
+  };
+  while (remaining > 0) {
+    if (remaining < 6) return decodePduBody(PduType.PDataTf, Buffer.concat(parts, total));
+    const len = ((byte() << 24) | (byte() << 16) | (byte() << 8) | byte()) >>> 0;
+    if (len < 2 || len > remaining) return decodePduBody(PduType.PDataTf, Buffer.concat(parts, total));
+    const contextId = byte();
+    const mch = byte();
+    const command = (mch & 1) !== 0;
+    const last = (mch & 2) !== 0;
+    let left = len - 2;
+    remaining -= left;
+    if (left === 0) pdvs.push({ contextId, command, last, data: Buffer.alloc(0) });
+    while (left > 0) {
+      let buf = parts[part] as Buffer;
+      while (at >= buf.length) {
+        part++;
+        at = 0;
+        buf = parts[part] as Buffer;
+      }
+      const n = Math.min(left, buf.length - at);
+      left -= n;
+      pdvs.push({ contextId, command, last: last && left === 0, data: buf.subarray(at, at + n) });
+      at += n;
+    }
+  }
+  if (pdvs.length === 0) return decodePduBody(PduType.PDataTf, Buffer.concat(parts, total));
+  return { type: 'P-DATA-TF', pdvs };
+}
+
 function fixedBody(r: Reader, name: string): [number, number, number, number] {
   if (r.remaining !== 4) fail('ERR_PDU_INVALID_PARAMETER', `${name} PDU length is ${r.remaining}, not 4`);
   return [r.u8('byte 7'), r.u8('byte 8'), r.u8('byte 9'), r.u8('byte 10')];

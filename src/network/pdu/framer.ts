@@ -12,6 +12,26 @@ import { PduType } from './types.js';
 export interface PduFrame {
   type: number;
   body: Buffer;
+  /**
+   * A P-DATA-TF body that arrived in several chunks, as slices of them (no copy): decode it with
+   * `decodePDataParts`. `body` then joins them (a copy) when read.
+   */
+  parts?: Buffer[];
+}
+
+/** A P-DATA-TF frame spanning chunks: the slices, joined only if someone asks for `body`. */
+class SplitFrame implements PduFrame {
+  private joined: Buffer | undefined;
+
+  constructor(
+    readonly type: number,
+    readonly parts: Buffer[],
+  ) {}
+
+  get body(): Buffer {
+    this.joined ??= Buffer.concat(this.parts);
+    return this.joined;
+  }
 }
 
 /** Limits applied by a {@link PduFramer}. */
@@ -62,9 +82,13 @@ export class PduFramer {
       this.header = { type, length };
     }
     if (this.buffered < this.header.length) return undefined;
-    const frame = { type: this.header.type, body: this.take(this.header.length) };
+    const { type, length } = this.header;
     this.header = undefined;
-    return frame;
+    const first = this.chunks[0];
+    // P-DATA spanning chunks (the common case for PDUs larger than a socket read): no copy
+    if (type === PduType.PDataTf && first && first.length < length)
+      return new SplitFrame(type, this.slices(length));
+    return { type, body: this.take(length) };
   }
 
   private check(type: number, length: number): void {
@@ -87,6 +111,26 @@ export class PduFramer {
         `PDU length ${length} exceeds max ${formatByteLimit(hardMaxPduLength)}`,
       );
     }
+  }
+
+  /** Remove `n` buffered bytes (n <= buffered) as slices of the chunks they lie in. */
+  private slices(n: number): Buffer[] {
+    this.buffered -= n;
+    const out: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const c = this.chunks[0] as Buffer;
+      if (c.length <= left) {
+        out.push(c);
+        left -= c.length;
+        this.chunks.shift();
+      } else {
+        out.push(c.subarray(0, left));
+        this.chunks[0] = c.subarray(left);
+        left = 0;
+      }
+    }
+    return out;
   }
 
   /** Remove `n` buffered bytes (n <= buffered): a slice when they lie in one chunk. */
