@@ -1,0 +1,30 @@
+/**
+ * Inputs the fuzz targets found, minimised, each pinned to the fix it led to.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { loadNodeConfig } from '../../src/node/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dicomnet-fuzz-regressions-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('fuzz regressions', () => {
+  test('config: a peer table answers only for configured AE titles (constructor, __proto__)', () => {
+    const file = join(dir, 'node.conf');
+    writeFileSync(file, '{"aet": "X", "aet": "Y"}');
+    const plainConfig = loadNodeConfig(file);
+    assert.equal(plainConfig.peers['constructor'], undefined);
+    assert.equal(plainConfig.peers['toString'], undefined);
+    writeFileSync(
+      file,
+      '{"peers": {"__proto__": {"host": "evil", "port": 104}, "STORESCP": {"host": "h", "port": 1}}}',
+    );
+    const config = loadNodeConfig(file);
+    assert.deepEqual(Object.keys(config.peers).sort(), ['STORESCP', '__proto__']);
+    assert.equal(config.peers['host'], undefined, 'no peer inherited from a "__proto__" entry');
+    assert.equal(config.peers['__proto__']?.host, 'evil');
+  });
+});
