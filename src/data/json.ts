@@ -167,10 +167,23 @@ function fail(key: string, cause: string): never {
   throw new DicomParseError('ERR_BAD_JSON', `DICOM JSON attribute ${key}: ${cause}`);
 }
 
-function parseBulkUri(uri: string): BulkDataRef | undefined {
+/** Largest value length an element can declare (0xFFFFFFFF means undefined length). */
+const MAX_VALUE_LENGTH = 0xfffffffe;
+
+function parseBulkUri(uri: string, key: string): BulkDataRef | undefined {
   const m = /^file:\/\/(.*)\?offset=(\d+)&length=(\d+)$/.exec(uri);
   if (!m) return undefined;
-  return { kind: 'bulk', file: decodeURI(m[1]!), offset: Number(m[2]), length: Number(m[3]) };
+  const offset = Number(m[2]);
+  const length = Number(m[3]);
+  if (!Number.isSafeInteger(offset) || length > MAX_VALUE_LENGTH)
+    fail(key, `BulkDataURI range offset=${m[2]} length=${m[3]} is not a value a data element can hold`);
+  let file: string;
+  try {
+    file = decodeURI(m[1]!);
+  } catch {
+    fail(key, `BulkDataURI ${JSON.stringify(uri)} is not a valid URI`);
+  }
+  return { kind: 'bulk', file, offset, length };
 }
 
 function pnText(v: unknown, key: string): string {
@@ -207,7 +220,7 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
       continue;
     }
     if (attr.BulkDataURI !== undefined) {
-      const ref = typeof attr.BulkDataURI === 'string' ? parseBulkUri(attr.BulkDataURI) : undefined;
+      const ref = typeof attr.BulkDataURI === 'string' ? parseBulkUri(attr.BulkDataURI, key) : undefined;
       ds.set(tag, ref ?? Buffer.alloc(0), vr);
       continue;
     }

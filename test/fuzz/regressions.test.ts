@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { datasetFromJson, DicomParseError } from '../../src/data/index.js';
 import { loadNodeConfig } from '../../src/node/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dicomnet-fuzz-regressions-'));
@@ -26,5 +27,28 @@ describe('fuzz regressions', () => {
     assert.deepEqual(Object.keys(config.peers).sort(), ['STORESCP', '__proto__']);
     assert.equal(config.peers['host'], undefined, 'no peer inherited from a "__proto__" entry');
     assert.equal(config.peers['__proto__']?.host, 'evil');
+  });
+
+  test('json: a BulkDataURI length beyond 32 bits is refused with DicomParseError, not a RangeError on encode', () => {
+    const json = {
+      '00000000': {
+        vr: 'AE',
+        BulkDataURI: 'file:///nonexistent/x?offset=1&length=99999999999',
+      },
+    };
+    assert.throws(() => datasetFromJson(json), {
+      name: 'DicomParseError',
+      code: 'ERR_BAD_JSON',
+    });
+    assert.throws(
+      () =>
+        datasetFromJson({
+          '00100010': {
+            vr: 'OB',
+            BulkDataURI: 'file://%E0%A4%A?offset=0&length=2',
+          },
+        }),
+      DicomParseError,
+    );
   });
 });
