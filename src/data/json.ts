@@ -9,7 +9,15 @@ import {
 } from './dataset.js';
 import { DicomParseError } from './errors.js';
 import { parseTag, type Tag, Tags, tagHex } from './tag.js';
-import { isSingleValuedTextVR, isStringVR, isVR, usesCharacterSet, type VR } from './vr.js';
+import {
+  binaryWordSize,
+  isSingleValuedTextVR,
+  isStringVR,
+  isVR,
+  paddingByte,
+  usesCharacterSet,
+  type VR,
+} from './vr.js';
 
 /** A PN value in the DICOM JSON model (PS3.18 F.2.2). */
 export interface JsonPersonName {
@@ -196,6 +204,18 @@ function pnText(v: unknown, key: string): string {
   return groups.join('=');
 }
 
+/**
+ * InlineBinary bytes as a value: a whole number of the VR's words, padded to even length
+ * (PS3.5 7.1.1), so that what is read from JSON is also valid in a binary encoding.
+ */
+function inlineBinary(base64: string, vr: VR, key: string): Buffer {
+  const bytes = Buffer.from(base64, 'base64');
+  const word = binaryWordSize(vr);
+  if (word > 1 && bytes.length % word !== 0)
+    fail(key, `InlineBinary of ${bytes.length} bytes is not a whole number of ${word}-byte ${vr} values`);
+  return bytes.length % 2 === 0 ? bytes : Buffer.concat([bytes, Buffer.from([paddingByte(vr)])]);
+}
+
 /** Build a data set from its DICOM JSON model (PS3.18 F.2). Text is stored as UTF-8 unless ASCII. */
 export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
@@ -216,7 +236,7 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
     const vr = attr.vr;
     if (attr.InlineBinary !== undefined) {
       if (typeof attr.InlineBinary !== 'string') fail(key, 'InlineBinary is not a string');
-      ds.set(tag, Buffer.from(attr.InlineBinary, 'base64'), vr);
+      ds.set(tag, inlineBinary(attr.InlineBinary, vr, key), vr);
       continue;
     }
     if (attr.BulkDataURI !== undefined) {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { datasetFromJson, DicomParseError } from '../../src/data/index.js';
+import { datasetFromJson, DicomParseError, encodeDataset, TransferSyntax } from '../../src/data/index.js';
 import { loadNodeConfig } from '../../src/node/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dicomnet-fuzz-regressions-'));
@@ -31,24 +31,22 @@ describe('fuzz regressions', () => {
 
   test('json: a BulkDataURI length beyond 32 bits is refused with DicomParseError, not a RangeError on encode', () => {
     const json = {
-      '00000000': {
-        vr: 'AE',
-        BulkDataURI: 'file:///nonexistent/x?offset=1&length=99999999999',
-      },
+      '00000000': { vr: 'AE', BulkDataURI: 'file:///nonexistent/x?offset=1&length=99999999999' },
     };
-    assert.throws(() => datasetFromJson(json), {
-      name: 'DicomParseError',
-      code: 'ERR_BAD_JSON',
-    });
+    assert.throws(() => datasetFromJson(json), { name: 'DicomParseError', code: 'ERR_BAD_JSON' });
     assert.throws(
-      () =>
-        datasetFromJson({
-          '00100010': {
-            vr: 'OB',
-            BulkDataURI: 'file://%E0%A4%A?offset=0&length=2',
-          },
-        }),
+      () => datasetFromJson({ '00100010': { vr: 'OB', BulkDataURI: 'file://%E0%A4%A?offset=0&length=2' } }),
       DicomParseError,
     );
+  });
+
+  test('json: InlineBinary must fill whole values of its VR and is padded to even length', () => {
+    assert.throws(() => datasetFromJson({ '00000000': { vr: 'FD', InlineBinary: '/+' } }), {
+      name: 'DicomParseError',
+      message: /InlineBinary of 1 bytes is not a whole number of 8-byte FD values/,
+    });
+    const ds = datasetFromJson({ '00091001': { vr: 'OB', InlineBinary: '/w==' } });
+    assert.deepEqual(ds.getBytes(0x00091001), Buffer.from([0xff, 0x00]));
+    assert.equal(encodeDataset(ds, TransferSyntax.ExplicitVRLittleEndian).length, 12 + 2);
   });
 });
