@@ -83,6 +83,9 @@ export async function parseStream(
   try {
     for await (const chunk of source) parser.push(chunk as Buffer);
   } catch (err) {
+    // leaving the loop destroys the stream iterated, not a source piped into it: release that
+    // too (a file's descriptor would otherwise stay open for good)
+    if (source !== input) input.destroy();
     if (err instanceof DicomParseError) throw err;
     throw new DicomParseError('ERR_DEFLATE', `cannot read data set stream: ${(err as Error).message}`, {
       cause: err,

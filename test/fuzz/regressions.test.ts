@@ -2,11 +2,19 @@
  * Inputs the fuzz targets found, minimised, each pinned to the fix it led to.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 import { after, describe, test } from 'node:test';
-import { datasetFromJson, DicomParseError, encodeDataset, TransferSyntax } from '../../src/data/index.js';
+import {
+  datasetFromJson,
+  DicomParseError,
+  encodeDataset,
+  encodeFileMetaInformation,
+  readPart10,
+  TransferSyntax,
+} from '../../src/data/index.js';
 import { loadNodeConfig } from '../../src/node/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dicomnet-fuzz-regressions-'));
@@ -49,4 +57,48 @@ describe('fuzz regressions', () => {
     assert.deepEqual(ds.getBytes(0x00091001), Buffer.from([0xff, 0x00]));
     assert.equal(encodeDataset(ds, TransferSyntax.ExplicitVRLittleEndian).length, 12 + 2);
   });
+
+  test('decode: a deflated stream that fails to parse releases its source (no descriptor leak)', async () => {
+    const { uncaught, fdsBefore, fdsAfter } = await readBadDeflatedFile();
+    void uncaught;
+    assert.ok(fdsAfter <= fdsBefore, `file descriptors leaked: ${fdsBefore} before, ${fdsAfter} after`);
+  });
+
+  test('part10: a deflated file that fails to parse closes its descriptor exactly once', async () => {
+    const { uncaught } = await readBadDeflatedFile();
+    assert.deepEqual(
+      uncaught.map((e) => e.message),
+      [],
+    );
+  });
 });
+
+/** Read five times a deflated file whose data set fails at once while megabytes are still to be read. */
+async function readBadDeflatedFile(): Promise<{ uncaught: Error[]; fdsBefore: number; fdsAfter: number }> {
+  const noise = Buffer.alloc(4 << 20);
+  for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+  const file = join(dir, 'bad-deflated.dcm');
+  writeFileSync(
+    file,
+    Buffer.concat([
+      encodeFileMetaInformation({
+        mediaStorageSopClassUid: '1.2',
+        mediaStorageSopInstanceUid: '1.2.3',
+        transferSyntaxUid: TransferSyntax.DeflatedExplicitVRLittleEndian,
+      }),
+      deflateRawSync(Buffer.concat([Buffer.from('08002000zz', 'latin1'), noise])),
+    ]),
+  );
+  const uncaught: Error[] = [];
+  const onUncaught = (err: Error) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  const fdsBefore = readdirSync('/proc/self/fd').length;
+  try {
+    for (let i = 0; i < 5; i++)
+      await assert.rejects(readPart10(file), { name: 'DicomParseError', code: 'ERR_UNKNOWN_VR' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
+  return { uncaught, fdsBefore, fdsAfter: readdirSync('/proc/self/fd').length };
+}
