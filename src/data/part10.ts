@@ -237,13 +237,20 @@ export async function readPart10Header(path: string): Promise<Part10Header> {
  */
 export async function readPart10(path: string, options: ReadPart10Options = {}): Promise<Part10File> {
   const fd = openSync(path, 'r');
+  // closed at most once: a second close could hit a descriptor number already reused (e.g. by
+  // the read stream of a deflated data set) and break an unrelated file
+  let open = true;
+  const close = () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
   let header: Part10Header;
   try {
     const size = fstatSync(fd).size;
     header = headerFromProbe(readAt(fd, 0, Math.min(size, PROBE)), size);
     const ts = transferSyntaxLayout(header.transferSyntaxUid);
     if (ts.deflated) {
-      closeSync(fd);
+      close();
       const builder = new DatasetBuilder({ kind: 'spill' });
       await parseStream(
         createReadStream(path, { start: header.datasetOffset }),
@@ -283,14 +290,10 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
       parser.push(chunk);
     }
     parser.end();
-    closeSync(fd);
+    close();
     return { ...header, dataset: builder.dataset };
   } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
+    close();
     throw err;
   }
 }
