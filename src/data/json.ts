@@ -216,7 +216,10 @@ function inlineBinary(base64: string, vr: VR, key: string): Buffer {
   return bytes.length % 2 === 0 ? bytes : Buffer.concat([bytes, Buffer.from([paddingByte(vr)])]);
 }
 
-/** Build a data set from its DICOM JSON model (PS3.18 F.2). Text is stored as UTF-8 unless ASCII. */
+/**
+ * Build a data set from its DICOM JSON model (PS3.18 F.2). Text is stored as UTF-8 unless ASCII
+ * (with (0008,0005) `ISO_IR 192` added when the model names no character set).
+ */
 export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     throw new DicomParseError('ERR_BAD_JSON', 'DICOM JSON data set must be an object');
@@ -301,5 +304,9 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
       vr,
     );
   }
+  // Text without a declared character set was stored as UTF-8 (JSON is Unicode): say so, or
+  // readers take those bytes for the default repertoire
+  if (parent === undefined && !ds.has(Tags.SpecificCharacterSet) && /[^\x00-\x7f]/.test(JSON.stringify(obj)))
+    ds.set(Tags.SpecificCharacterSet, 'ISO_IR 192', 'CS');
   return ds;
 }

@@ -9,6 +9,7 @@ import { deflateRawSync } from 'node:zlib';
 import { after, describe, test } from 'node:test';
 import {
   datasetFromJson,
+  datasetToJson,
   DicomParseError,
   encodeDataset,
   encodeFileMetaInformation,
@@ -56,6 +57,18 @@ describe('fuzz regressions', () => {
     const ds = datasetFromJson({ '00091001': { vr: 'OB', InlineBinary: '/w==' } });
     assert.deepEqual(ds.getBytes(0x00091001), Buffer.from([0xff, 0x00]));
     assert.equal(encodeDataset(ds, TransferSyntax.ExplicitVRLittleEndian).length, 12 + 2);
+  });
+
+  test('json: non-ASCII text without a character set is stored as UTF-8 and labelled ISO_IR 192', () => {
+    const json = { '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Müller^Jörg' }] } };
+    const ds = datasetFromJson(json);
+    assert.equal(ds.getString('SpecificCharacterSet'), 'ISO_IR 192');
+    assert.deepEqual(datasetToJson(ds)['00100010'], json['00100010']);
+    // the fuzzer's minimised input: a 0x80 byte, read as Latin-1, grew into mojibake on every pass
+    const once = datasetToJson(datasetFromJson({ '00000000': { vr: 'UC', InlineBinary: 'gA==' } }));
+    const twice = datasetToJson(datasetFromJson(once));
+    assert.deepEqual(twice['00000000'], once['00000000']);
+    assert.deepEqual(datasetToJson(datasetFromJson(twice)), twice);
   });
 
   test('decode: a deflated stream that fails to parse releases its source (no descriptor leak)', async () => {
