@@ -101,6 +101,11 @@ export async function readDataset(
   options: DecodeOptions = {},
 ): Promise<Dataset> {
   const builder = new DatasetBuilder(options.bulk ?? { kind: 'spill' });
-  await parseStream(input, transferSyntaxUid, builder, options);
+  try {
+    await parseStream(input, transferSyntaxUid, builder, options);
+  } catch (err) {
+    builder.abort();
+    throw err;
+  }
   return builder.dataset;
 }

@@ -252,16 +252,21 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
     if (ts.deflated) {
       close();
       const builder = new DatasetBuilder({ kind: 'spill' });
-      await parseStream(
-        createReadStream(path, { start: header.datasetOffset }),
-        header.transferSyntaxUid,
-        builder,
-        {
-          bulkDataThreshold: options.bulkDataThreshold ?? 64 * 1024,
-          maxDepth: options.maxDepth,
-          allowOddLengths: options.allowOddLengths,
-        },
-      );
+      try {
+        await parseStream(
+          createReadStream(path, { start: header.datasetOffset }),
+          header.transferSyntaxUid,
+          builder,
+          {
+            bulkDataThreshold: options.bulkDataThreshold ?? 64 * 1024,
+            maxDepth: options.maxDepth,
+            allowOddLengths: options.allowOddLengths,
+          },
+        );
+      } catch (err) {
+        builder.abort();
+        throw err;
+      }
       return { ...header, dataset: builder.dataset };
     }
     const policy: BulkPolicy = { kind: 'file-range', file: path, bigEndian: !ts.littleEndian };

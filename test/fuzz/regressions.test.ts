@@ -2,7 +2,7 @@
  * Inputs the fuzz targets found, minimised, each pinned to the fix it led to.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
@@ -83,6 +83,40 @@ describe('fuzz regressions', () => {
       uncaught.map((e) => e.message),
       [],
     );
+  });
+
+  test('builder: a deflated file cut short inside a spilled value closes and deletes the spill file', async () => {
+    const head = Buffer.alloc(12);
+    head.writeUInt16LE(0x0009, 0);
+    head.writeUInt16LE(0x1001, 2);
+    head.write('OB', 4, 'latin1');
+    head.writeUInt32LE(1 << 20, 8);
+    const file = join(dir, 'truncated-bulk.dcm');
+    writeFileSync(
+      file,
+      Buffer.concat([
+        encodeFileMetaInformation({
+          mediaStorageSopClassUid: '1.2',
+          mediaStorageSopInstanceUid: '1.2.3',
+          transferSyntaxUid: TransferSyntax.DeflatedExplicitVRLittleEndian,
+        }),
+        deflateRawSync(Buffer.concat([head, Buffer.alloc(200_000, 7)])),
+      ]),
+    );
+    const spillFds = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).includes('dicomnet-bulk-');
+        } catch {
+          return false;
+        }
+      }).length;
+    const before = readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 5; i++)
+      await assert.rejects(readPart10(file), { name: 'DicomParseError', code: 'ERR_TRUNCATED' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(spillFds(), 0, 'spill files left open');
+    assert.ok(readdirSync('/proc/self/fd').length <= before, 'file descriptors leaked');
   });
 });
 
