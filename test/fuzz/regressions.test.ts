@@ -13,6 +13,7 @@ import {
   DicomParseError,
   encodeDataset,
   encodeFileMetaInformation,
+  encodeText,
   readPart10,
   TransferSyntax,
 } from '../../src/data/index.js';
@@ -69,6 +70,11 @@ describe('fuzz regressions', () => {
     const twice = datasetToJson(datasetFromJson(once));
     assert.deepEqual(twice['00000000'], once['00000000']);
     assert.deepEqual(datasetToJson(datasetFromJson(twice)), twice);
+  });
+
+  test('charset: a Specific Character Set term named like an Object method (toString) encodes as UTF-8', () => {
+    assert.deepEqual(encodeText('\u00a0', ['toString']), Buffer.from('\u00a0', 'utf8'));
+    assert.deepEqual(encodeText('é', ['constructor']), Buffer.from('é', 'utf8'));
   });
 
   test('decode: a deflated stream that fails to parse releases its source (no descriptor leak)', async () => {
