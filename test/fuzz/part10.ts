@@ -3,7 +3,7 @@
  * and whole files read from disk in each transfer syntax.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -57,6 +57,16 @@ function scratchFile(bytes: Buffer): string {
   return path;
 }
 
+/** Open descriptors must not grow with the number of files read (streams close a tick later: slack). */
+let baseline: number | undefined;
+let reads = 0;
+function checkDescriptors(): void {
+  if (reads++ % 50 !== 0) return;
+  const open = readdirSync('/proc/self/fd').length;
+  baseline ??= open;
+  assert.ok(open <= baseline + 32, `${open - baseline} more file descriptors open than at the start`);
+}
+
 export const part10Targets: FuzzTarget[] = [
   target('part10', 'file headers from mutated and random bytes parse or fail with DicomParseError', 500, () =>
     fc.property(bytesFrom(fileVariants, 300), (input) => {
@@ -88,6 +98,7 @@ export const part10Targets: FuzzTarget[] = [
       await expectTypedAsync([DicomParseError], () =>
         readPart10(scratchFile(input), { bulkDataThreshold: threshold }),
       );
+      checkDescriptors();
     }),
   ),
 ];
