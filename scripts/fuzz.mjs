@@ -2,11 +2,13 @@
 // The long fuzz run: the compiled properties of test/fuzz/ (run `npm run build` first), by
 // default 1 000 000 cases per decoder, split over that decoder's properties.
 //
-// Usage: node scripts/fuzz.mjs [--runs N] [--seed S --path P] [--hang SECONDS] [filter...]
+// Usage: node scripts/fuzz.mjs [--runs N] [--time-limit SECONDS] [--seed S --path P] [--hang SECONDS] [filter...]
 //   filter      decoder names or property substrings (pdu, fsm, command-set, reassembler,
 //               dataset, part10, json, charset, config); all when none is given
 //   --runs N    cases per decoder (default 1000000)
 //   --seed, --path  replay one failure as printed by an earlier run (give a filter too)
+//   --time-limit S  stop each decoder after S seconds (split over its properties); the
+//               report then gives the cases actually run
 //   --hang S    a case that makes no progress for S seconds is a hang (default 120)
 //
 // Each property runs in a worker thread; a watchdog reads the input being processed from
@@ -40,7 +42,14 @@ if (!isMainThread) {
 }
 
 function parseArgs(argv) {
-  const opts = { runs: 1_000_000, seed: undefined, path: undefined, hang: 120, filters: [] };
+  const opts = {
+    runs: 1_000_000,
+    timeLimit: undefined,
+    seed: undefined,
+    path: undefined,
+    hang: 120,
+    filters: [],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -52,6 +61,7 @@ function parseArgs(argv) {
     else if (a === '--seed') opts.seed = Number(value());
     else if (a === '--path') opts.path = value();
     else if (a === '--hang') opts.hang = Number(value());
+    else if (a === '--time-limit') opts.timeLimit = Number(value());
     else if (a === '--help' || a === '-h') usage();
     else if (a.startsWith('--')) usage(`unknown option ${a}`);
     else opts.filters.push(a);
@@ -62,7 +72,9 @@ function parseArgs(argv) {
 
 function usage(problem) {
   if (problem) console.error(`fuzz: ${problem}`);
-  console.error('usage: node scripts/fuzz.mjs [--runs N] [--seed S --path P] [--hang SECONDS] [filter...]');
+  console.error(
+    'usage: node scripts/fuzz.mjs [--runs N] [--time-limit SECONDS] [--seed S --path P] [--hang SECONDS] [filter...]',
+  );
   process.exit(problem ? 2 : 0);
 }
 
@@ -134,7 +146,10 @@ async function main() {
   const perDecoder = new Map();
   for (const t of selected) perDecoder.set(t.decoder, [...(perDecoder.get(t.decoder) ?? []), t]);
 
-  console.log(`fuzz: ${opts.runs} cases per decoder, ${selected.length} properties, node ${process.version}`);
+  const limit = opts.timeLimit === undefined ? '' : `, at most ${opts.timeLimit} s per decoder`;
+  console.log(
+    `fuzz: ${opts.runs} cases per decoder${limit}, ${selected.length} properties, node ${process.version}`,
+  );
   const totals = [];
   let failures = 0;
   for (const [decoder, targets] of perDecoder) {
@@ -147,6 +162,8 @@ async function main() {
     for (const t of targets) {
       const numRuns = capped.includes(t) ? t.maxRuns : share;
       const params = { numRuns, seed: opts.seed, path: opts.path };
+      if (opts.timeLimit !== undefined)
+        params.timeLimitMs = Math.round((opts.timeLimit * 1000) / targets.length);
       const label = `${decoder}: ${t.name}`;
       console.log(`▶ ${label} (${numRuns} cases)`);
       const out = await runWorker(ALL_TARGETS.indexOf(t), params, opts.hang, label);
