@@ -237,6 +237,10 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
     const attr = raw as JsonAttribute;
     if (typeof attr.vr !== 'string' || !isVR(attr.vr)) fail(key, `invalid vr ${JSON.stringify(attr.vr)}`);
     const vr = attr.vr;
+    // a sequence holds items, never bytes (PS3.18 F.2.4): bytes under SQ would be written as
+    // a sequence value that no reader can take back
+    if (vr === 'SQ' && (attr.InlineBinary !== undefined || attr.BulkDataURI !== undefined))
+      fail(key, 'an SQ attribute cannot have InlineBinary or BulkDataURI');
     if (attr.InlineBinary !== undefined) {
       if (typeof attr.InlineBinary !== 'string') fail(key, 'InlineBinary is not a string');
       ds.set(tag, inlineBinary(attr.InlineBinary, vr, key), vr);

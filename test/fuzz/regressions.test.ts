@@ -60,6 +60,17 @@ describe('fuzz regressions', () => {
     assert.equal(encodeDataset(ds, TransferSyntax.ExplicitVRLittleEndian).length, 12 + 2);
   });
 
+  test('json: an SQ attribute with InlineBinary or BulkDataURI is refused', () => {
+    assert.throws(() => datasetFromJson({ '00000000': { vr: 'SQ', InlineBinary: '/+A-' } }), {
+      name: 'DicomParseError',
+      message: /SQ attribute cannot have InlineBinary or BulkDataURI/,
+    });
+    assert.throws(
+      () => datasetFromJson({ '00081110': { vr: 'SQ', BulkDataURI: 'file:///x?offset=0&length=2' } }),
+      DicomParseError,
+    );
+  });
+
   test('json: non-ASCII text without a character set is stored as UTF-8 and labelled ISO_IR 192', () => {
     const json = { '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Müller^Jörg' }] } };
     const ds = datasetFromJson(json);
