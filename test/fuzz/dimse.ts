@@ -112,6 +112,7 @@ export const dimseTargets: FuzzTarget[] = [
       async (messages, sizes) => {
         const pdvs: Pdv[] = [];
         for (const m of messages) pdvs.push(...fragment(m, sizes));
+        noteInput(Buffer.concat(pdvs.map((p) => p.data)));
         const got = await reassemble(pdvs);
         assert.equal(got.error, undefined);
         assert.deepEqual(
