@@ -216,6 +216,28 @@ function inlineBinary(base64: string, vr: VR, key: string): Buffer {
   return bytes.length % 2 === 0 ? bytes : Buffer.concat([bytes, Buffer.from([paddingByte(vr)])]);
 }
 
+/** Value ranges of the integer VRs: what the binary encoding can hold. */
+const INTEGER_RANGES: Partial<Record<VR, [number, number]>> = {
+  US: [0, 0xffff],
+  OW: [0, 0xffff],
+  SS: [-0x8000, 0x7fff],
+  UL: [0, 0xffffffff],
+  OL: [0, 0xffffffff],
+  SL: [-0x80000000, 0x7fffffff],
+  OB: [0, 0xff],
+  UN: [0, 0xff],
+};
+
+/** An SV/UV value from a JSON number or decimal string, within its 64-bit range. */
+function bigValue(v: unknown, vr: 'SV' | 'UV', key: string): bigint {
+  let b: bigint | undefined;
+  if (typeof v === 'number' && Number.isInteger(v)) b = BigInt(v);
+  else if (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v)) b = BigInt(v.trim());
+  const [min, max] = vr === 'SV' ? [-(1n << 63n), (1n << 63n) - 1n] : [0n, (1n << 64n) - 1n];
+  if (b === undefined || b < min || b > max) fail(key, `${JSON.stringify(v)} is not a ${vr} value`);
+  return b;
+}
+
 /**
  * Build a data set from its DICOM JSON model (PS3.18 F.2). Text is stored as UTF-8 unless ASCII
  * (with (0008,0005) `ISO_IR 192` added when the model names no character set).
@@ -294,7 +316,7 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
     if (vr === 'SV' || vr === 'UV') {
       ds.set(
         tag,
-        values.map((v) => BigInt(v as string | number)),
+        values.map((v) => bigValue(v, vr, key)),
         vr,
       );
       continue;
@@ -303,6 +325,9 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
       tag,
       values.map((v) => {
         if (typeof v !== 'number') fail(key, `number expected for ${vr}, got ${JSON.stringify(v)}`);
+        const range = INTEGER_RANGES[vr];
+        if (range && (!Number.isInteger(v) || v < range[0] || v > range[1]))
+          fail(key, `${v} is not a ${vr} value (integer ${range[0]}..${range[1]})`);
         return v;
       }),
       vr,

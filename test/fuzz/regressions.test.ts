@@ -71,6 +71,22 @@ describe('fuzz regressions', () => {
     );
   });
 
+  test('json: numbers outside their VR (SV from an object, US 70000) are refused with DicomParseError', () => {
+    const bad = [
+      { '00100010': { vr: 'SV', Value: [{}] } },
+      { '00100010': { vr: 'UV', Value: [-1] } },
+      { '00100010': { vr: 'SV', Value: [1.5] } },
+      { '00280010': { vr: 'US', Value: [70000] } },
+      { '00280010': { vr: 'SS', Value: [0.5] } },
+    ];
+    for (const json of bad) assert.throws(() => datasetFromJson(json), DicomParseError, JSON.stringify(json));
+    const ok = datasetFromJson({
+      '00280010': { vr: 'US', Value: [65535] },
+      '00101010': { vr: 'SV', Value: ['-9'] },
+    });
+    assert.deepEqual(datasetToJson(ok)['00280010'], { vr: 'US', Value: [65535] });
+  });
+
   test('json: non-ASCII text without a character set is stored as UTF-8 and labelled ISO_IR 192', () => {
     const json = { '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Müller^Jörg' }] } };
     const ds = datasetFromJson(json);
