@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BulkDataRef, type DataElement, Dataset, type EncapsulatedPixelData } from './dataset.js';
@@ -9,6 +9,8 @@ import { Tags } from './tag.js';
 export interface BulkSink {
   write(chunk: Buffer): void;
   end(): Buffer | BulkDataRef;
+  /** The parse failed before {@link end}: release what the sink holds (e.g. an open file). */
+  abort?(): void;
 }
 
 /** How a {@link DatasetBuilder} keeps values above the bulk threshold. */
@@ -45,6 +47,10 @@ function spillSink(h: ElementHeader, directory?: string): BulkSink {
       closeSync(fd);
       return { kind: 'bulk', file, offset: 0, length, temporary: true };
     },
+    abort() {
+      closeSync(fd);
+      unlinkSync(file);
+    },
   };
 }
 
@@ -74,6 +80,8 @@ export class DatasetBuilder implements ParseHandler {
   private bulkHeader: ElementHeader | undefined;
   private sink: BulkSink | undefined;
   private fileRef: BulkDataRef | undefined;
+  /** Temporary files holding values of this data set (deleted by {@link abort}). */
+  private readonly spilled: BulkDataRef[] = [];
 
   constructor(
     private readonly policy: BulkPolicy = { kind: 'memory' },
@@ -99,6 +107,19 @@ export class DatasetBuilder implements ParseHandler {
 
   element(h: ElementHeader, value: Buffer): void {
     this.store(h, value);
+  }
+
+  /**
+   * The parse failed: release the sink of a value cut short (a spill file's descriptor) and
+   * delete the temporary files spilled for this data set, which nobody will read.
+   */
+  abort(): void {
+    const sink = this.sink;
+    this.sink = undefined;
+    this.bulkHeader = undefined;
+    if (sink?.abort) sink.abort();
+    for (const ref of this.spilled) rmSync(ref.file, { force: true });
+    this.spilled.length = 0;
   }
 
   bulkStart(h: ElementHeader): boolean {
@@ -132,6 +153,7 @@ export class DatasetBuilder implements ParseHandler {
   bulkEnd(): void {
     const h = this.bulkHeader!;
     const value = this.fileRef ?? this.sink!.end();
+    if (!Buffer.isBuffer(value) && value.temporary) this.spilled.push(value);
     this.fileRef = undefined;
     this.sink = undefined;
     this.bulkHeader = undefined;

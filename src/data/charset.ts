@@ -77,7 +77,8 @@ export function encodeText(text: string, specificCharacterSet: readonly string[]
   if (isAscii(text)) return Buffer.from(text, 'latin1');
   if (first === 'ISO_IR 192') return Buffer.from(text, 'utf8');
   const key = first.replace(/^ISO 2022 /, 'ISO_').replace(/ /g, '_');
-  const name = ENCODER_NAMES[key];
+  // own keys only: a term like `toString` must not find Object.prototype.toString
+  const name = Object.hasOwn(ENCODER_NAMES, key) ? ENCODER_NAMES[key] : undefined;
   if (name) return iconv.encode(text, name);
   return Buffer.from(text, 'utf8');
 }

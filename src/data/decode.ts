@@ -98,8 +98,9 @@ export async function parseStream(
       parser.push(chunk as Buffer);
     }
   } catch (err) {
-    // leaving the loop destroyed the inflater only: the input (a file, say) must not stay open
-    input.destroy();
+    // leaving the loop destroys the stream iterated, not a source piped into it: release that
+    // too (a file's descriptor would otherwise stay open for good)
+    if (source !== input) input.destroy();
     if (err instanceof DicomParseError) throw err;
     throw new DicomParseError('ERR_DEFLATE', `cannot read data set stream: ${(err as Error).message}`, {
       cause: err,
@@ -121,6 +122,11 @@ export async function readDataset(
   options: DecodeOptions = {},
 ): Promise<Dataset> {
   const builder = new DatasetBuilder(options.bulk ?? { kind: 'spill' });
-  await parseStream(input, transferSyntaxUid, builder, options);
+  try {
+    await parseStream(input, transferSyntaxUid, builder, options);
+  } catch (err) {
+    builder.abort();
+    throw err;
+  }
   return builder.dataset;
 }

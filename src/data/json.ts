@@ -9,7 +9,15 @@ import {
 } from './dataset.js';
 import { DicomParseError } from './errors.js';
 import { parseTag, type Tag, Tags, tagHex } from './tag.js';
-import { isSingleValuedTextVR, isStringVR, isVR, usesCharacterSet, type VR } from './vr.js';
+import {
+  binaryWordSize,
+  isSingleValuedTextVR,
+  isStringVR,
+  isVR,
+  paddingByte,
+  usesCharacterSet,
+  type VR,
+} from './vr.js';
 
 /** A PN value in the DICOM JSON model (PS3.18 F.2.2). */
 export interface JsonPersonName {
@@ -167,10 +175,23 @@ function fail(key: string, cause: string): never {
   throw new DicomParseError('ERR_BAD_JSON', `DICOM JSON attribute ${key}: ${cause}`);
 }
 
-function parseBulkUri(uri: string): BulkDataRef | undefined {
+/** Largest value length an element can declare (0xFFFFFFFF means undefined length). */
+const MAX_VALUE_LENGTH = 0xfffffffe;
+
+function parseBulkUri(uri: string, key: string): BulkDataRef | undefined {
   const m = /^file:\/\/(.*)\?offset=(\d+)&length=(\d+)$/.exec(uri);
   if (!m) return undefined;
-  return { kind: 'bulk', file: decodeURI(m[1]!), offset: Number(m[2]), length: Number(m[3]) };
+  const offset = Number(m[2]);
+  const length = Number(m[3]);
+  if (!Number.isSafeInteger(offset) || length > MAX_VALUE_LENGTH)
+    fail(key, `BulkDataURI range offset=${m[2]} length=${m[3]} is not a value a data element can hold`);
+  let file: string;
+  try {
+    file = decodeURI(m[1]!);
+  } catch {
+    fail(key, `BulkDataURI ${JSON.stringify(uri)} is not a valid URI`);
+  }
+  return { kind: 'bulk', file, offset, length };
 }
 
 function pnText(v: unknown, key: string): string {
@@ -183,7 +204,44 @@ function pnText(v: unknown, key: string): string {
   return groups.join('=');
 }
 
-/** Build a data set from its DICOM JSON model (PS3.18 F.2). Text is stored as UTF-8 unless ASCII. */
+/**
+ * InlineBinary bytes as a value: a whole number of the VR's words, padded to even length
+ * (PS3.5 7.1.1), so that what is read from JSON is also valid in a binary encoding.
+ */
+function inlineBinary(base64: string, vr: VR, key: string): Buffer {
+  const bytes = Buffer.from(base64, 'base64');
+  const word = binaryWordSize(vr);
+  if (word > 1 && bytes.length % word !== 0)
+    fail(key, `InlineBinary of ${bytes.length} bytes is not a whole number of ${word}-byte ${vr} values`);
+  return bytes.length % 2 === 0 ? bytes : Buffer.concat([bytes, Buffer.from([paddingByte(vr)])]);
+}
+
+/** Value ranges of the integer VRs: what the binary encoding can hold. */
+const INTEGER_RANGES: Partial<Record<VR, [number, number]>> = {
+  US: [0, 0xffff],
+  OW: [0, 0xffff],
+  SS: [-0x8000, 0x7fff],
+  UL: [0, 0xffffffff],
+  OL: [0, 0xffffffff],
+  SL: [-0x80000000, 0x7fffffff],
+  OB: [0, 0xff],
+  UN: [0, 0xff],
+};
+
+/** An SV/UV value from a JSON number or decimal string, within its 64-bit range. */
+function bigValue(v: unknown, vr: 'SV' | 'UV', key: string): bigint {
+  let b: bigint | undefined;
+  if (typeof v === 'number' && Number.isInteger(v)) b = BigInt(v);
+  else if (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v)) b = BigInt(v.trim());
+  const [min, max] = vr === 'SV' ? [-(1n << 63n), (1n << 63n) - 1n] : [0n, (1n << 64n) - 1n];
+  if (b === undefined || b < min || b > max) fail(key, `${JSON.stringify(v)} is not a ${vr} value`);
+  return b;
+}
+
+/**
+ * Build a data set from its DICOM JSON model (PS3.18 F.2). Text is stored as UTF-8 unless ASCII
+ * (with (0008,0005) `ISO_IR 192` added when the model names no character set).
+ */
 export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     throw new DicomParseError('ERR_BAD_JSON', 'DICOM JSON data set must be an object');
@@ -201,13 +259,17 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
     const attr = raw as JsonAttribute;
     if (typeof attr.vr !== 'string' || !isVR(attr.vr)) fail(key, `invalid vr ${JSON.stringify(attr.vr)}`);
     const vr = attr.vr;
+    // a sequence holds items, never bytes (PS3.18 F.2.4): bytes under SQ would be written as
+    // a sequence value that no reader can take back
+    if (vr === 'SQ' && (attr.InlineBinary !== undefined || attr.BulkDataURI !== undefined))
+      fail(key, 'an SQ attribute cannot have InlineBinary or BulkDataURI');
     if (attr.InlineBinary !== undefined) {
       if (typeof attr.InlineBinary !== 'string') fail(key, 'InlineBinary is not a string');
-      ds.set(tag, Buffer.from(attr.InlineBinary, 'base64'), vr);
+      ds.set(tag, inlineBinary(attr.InlineBinary, vr, key), vr);
       continue;
     }
     if (attr.BulkDataURI !== undefined) {
-      const ref = typeof attr.BulkDataURI === 'string' ? parseBulkUri(attr.BulkDataURI) : undefined;
+      const ref = typeof attr.BulkDataURI === 'string' ? parseBulkUri(attr.BulkDataURI, key) : undefined;
       ds.set(tag, ref ?? Buffer.alloc(0), vr);
       continue;
     }
@@ -254,7 +316,7 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
     if (vr === 'SV' || vr === 'UV') {
       ds.set(
         tag,
-        values.map((v) => BigInt(v as string | number)),
+        values.map((v) => bigValue(v, vr, key)),
         vr,
       );
       continue;
@@ -263,10 +325,17 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
       tag,
       values.map((v) => {
         if (typeof v !== 'number') fail(key, `number expected for ${vr}, got ${JSON.stringify(v)}`);
+        const range = INTEGER_RANGES[vr];
+        if (range && (!Number.isInteger(v) || v < range[0] || v > range[1]))
+          fail(key, `${v} is not a ${vr} value (integer ${range[0]}..${range[1]})`);
         return v;
       }),
       vr,
     );
   }
+  // Text without a declared character set was stored as UTF-8 (JSON is Unicode): say so, or
+  // readers take those bytes for the default repertoire
+  if (parent === undefined && !ds.has(Tags.SpecificCharacterSet) && /[^\x00-\x7f]/.test(JSON.stringify(obj)))
+    ds.set(Tags.SpecificCharacterSet, 'ISO_IR 192', 'CS');
   return ds;
 }

@@ -244,29 +244,37 @@ export async function readPart10Header(path: string): Promise<Part10Header> {
  */
 export async function readPart10(path: string, options: ReadPart10Options = {}): Promise<Part10File> {
   const fd = openSync(path, 'r');
-  // closed early on the deflated path: the error path must not close the number again, by
-  // then it may belong to another file or socket
-  let fdOpen = true;
+  // closed at most once: a second close could hit a descriptor number already reused (e.g. by
+  // the read stream of a deflated data set) and break an unrelated file
+  let open = true;
+  const close = () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
   let header: Part10Header;
   try {
     const size = fstatSync(fd).size;
     header = headerFromProbe(readAt(fd, 0, Math.min(size, PROBE)), size);
     const ts = transferSyntaxLayout(header.transferSyntaxUid);
     if (ts.deflated) {
-      closeSync(fd);
-      fdOpen = false;
+      close();
       const builder = new DatasetBuilder(options.deflatedBulk ?? { kind: 'spill' });
-      await parseStream(
-        createReadStream(path, { start: header.datasetOffset }),
-        header.transferSyntaxUid,
-        builder,
-        {
-          bulkDataThreshold: options.bulkDataThreshold ?? 64 * 1024,
-          maxDepth: options.maxDepth,
-          allowOddLengths: options.allowOddLengths,
-          maxInflatedBytes: options.maxInflatedBytes,
-        },
-      );
+      try {
+        await parseStream(
+          createReadStream(path, { start: header.datasetOffset }),
+          header.transferSyntaxUid,
+          builder,
+          {
+            bulkDataThreshold: options.bulkDataThreshold ?? 64 * 1024,
+            maxDepth: options.maxDepth,
+            allowOddLengths: options.allowOddLengths,
+            maxInflatedBytes: options.maxInflatedBytes,
+          },
+        );
+      } catch (err) {
+        builder.abort();
+        throw err;
+      }
       return { ...header, dataset: builder.dataset };
     }
     const policy: BulkPolicy = { kind: 'file-range', file: path, bigEndian: !ts.littleEndian };
@@ -295,16 +303,10 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
       parser.push(chunk);
     }
     parser.end();
-    closeSync(fd);
+    close();
     return { ...header, dataset: builder.dataset };
   } catch (err) {
-    if (fdOpen) {
-      try {
-        closeSync(fd);
-      } catch {
-        // already closed
-      }
-    }
+    close();
     throw err;
   }
 }

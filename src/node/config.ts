@@ -159,7 +159,7 @@ export function defaultNodeConfig(): NodeConfig {
     duplicates: 'keep',
     acceptAnyCalledAet: false,
     tls: { ca: [], crl: [], requirePeerCertificate: false, profile: 'bcp195-rfc8996' },
-    peers: {},
+    peers: noPeers(),
     limits: {
       maxAssociations: 64,
       maxAssociationsPerAddress: 16,
@@ -175,6 +175,14 @@ export function defaultNodeConfig(): NodeConfig {
     log: { level: 'info', format: 'json' },
     audit: { fsync: 'batch' },
   };
+}
+
+/**
+ * An empty peer table without a prototype: peers are looked up by an AE title the peer
+ * chose, and `constructor` or `__proto__` must not find anything but a configured peer.
+ */
+function noPeers(): Record<string, PeerConfig> {
+  return Object.create(null) as Record<string, PeerConfig>;
 }
 
 /** Builds `ConfigError`s that name the field path and, when known, the file. */
@@ -323,9 +331,9 @@ function parseTls(c: Checker, raw: unknown, base: NodeTlsConfig): NodeTlsConfig 
 }
 
 function parsePeers(c: Checker, raw: unknown): Record<string, PeerConfig> {
-  if (raw === undefined || raw === null) return {};
+  if (raw === undefined || raw === null) return noPeers();
   const peers = c.object('peers', raw);
-  const out: Record<string, PeerConfig> = {};
+  const out = noPeers();
   for (const [aet, value] of Object.entries(peers)) {
     const path = `peers.${aet}`;
     c.aet(`${path} (AE title)`, aet);

@@ -1,0 +1,342 @@
+/**
+ * Fuzz targets of the data set reader (src/data/parser.ts, decode.ts) in every
+ * transfer syntax family: implicit VR LE, explicit VR LE, explicit VR BE and
+ * deflated explicit VR LE, including deflate bombs and deep undefined-length
+ * nesting.
+ */
+import assert from 'node:assert/strict';
+import { deflateRawSync } from 'node:zlib';
+import fc from 'fast-check';
+import {
+  Dataset,
+  DatasetBuilder,
+  DatasetParser,
+  DicomParseError,
+  decodeDataset,
+  dictionaryEntries,
+  encodeDataset,
+  implicitVR,
+  type ParseHandler,
+  TransferSyntax,
+  transferSyntaxLayout,
+  type VR,
+} from '../../src/data/index.js';
+import { bytesFrom, expectTyped, type FuzzTarget, mutated, noteInput, target } from './harness.js';
+
+export const SYNTAXES = [
+  TransferSyntax.ImplicitVRLittleEndian,
+  TransferSyntax.ExplicitVRLittleEndian,
+  TransferSyntax.ExplicitVRBigEndian,
+  TransferSyntax.DeflatedExplicitVRLittleEndian,
+] as const;
+
+const SHORT_NAME: Record<string, string> = {
+  [TransferSyntax.ImplicitVRLittleEndian]: 'implicit LE',
+  [TransferSyntax.ExplicitVRLittleEndian]: 'explicit LE',
+  [TransferSyntax.ExplicitVRBigEndian]: 'explicit BE',
+  [TransferSyntax.DeflatedExplicitVRLittleEndian]: 'deflated',
+};
+
+// a few current single-VR dictionary tags per VR (no group 0000/0002, no pixel data, no charset)
+const TAGS_BY_VR = new Map<VR, number[]>();
+for (const e of dictionaryEntries()) {
+  const group = e.tag >>> 16;
+  if (e.retired || group <= 0x0002 || group >= 0x5000 || (e.tag & 0xffff) === 0) continue;
+  if (e.tag === 0x00080005 || e.tag === 0x7fe00010 || implicitVR(e.tag) !== e.vr) continue;
+  const list = TAGS_BY_VR.get(e.vr) ?? [];
+  if (list.length < 4) list.push(e.tag);
+  TAGS_BY_VR.set(e.vr, list);
+}
+const SEQUENCE_TAGS = TAGS_BY_VR.get('SQ') ?? [];
+const LEAF_VRS = [...TAGS_BY_VR.keys()].filter((vr) => vr !== 'SQ');
+
+const text = (max: number) =>
+  fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJ0123456789 .^-_'.split('')), maxLength: max });
+
+function valueFor(vr: VR): fc.Arbitrary<Buffer> {
+  const even = (s: string, pad: number) => {
+    const b = Buffer.from(s, 'latin1');
+    return b.length % 2 ? Buffer.concat([b, Buffer.from([pad])]) : b;
+  };
+  const words = (unit: number, max: number) =>
+    fc
+      .uint8Array({ maxLength: max * unit })
+      .map((u) => Buffer.from(u.subarray(0, u.length - (u.length % unit))));
+  switch (vr) {
+    case 'UI':
+      return fc
+        .array(fc.stringMatching(/^[0-9.]{0,20}$/), { maxLength: 3 })
+        .map((v) => even(v.join('\\'), 0));
+    case 'LT':
+    case 'ST':
+    case 'UT':
+    case 'UR':
+      return text(40).map((s) => even(s, 0x20));
+    case 'AE':
+    case 'AS':
+    case 'CS':
+    case 'DA':
+    case 'DS':
+    case 'DT':
+    case 'IS':
+    case 'LO':
+    case 'PN':
+    case 'SH':
+    case 'TM':
+    case 'UC':
+      return fc.array(text(10), { maxLength: 3 }).map((v) => even(v.join('\\'), 0x20));
+    case 'UL':
+    case 'SL':
+    case 'FL':
+    case 'OF':
+    case 'OL':
+    case 'AT':
+      return words(4, 6);
+    case 'FD':
+    case 'OD':
+    case 'SV':
+    case 'UV':
+    case 'OV':
+      return words(8, 3);
+    default:
+      return words(2, 16);
+  }
+}
+
+type Spec =
+  { tag: number; vr: VR; value: Buffer } | { tag: number; seq: { undef: boolean; items: ItemSpec[] } };
+interface ItemSpec {
+  undef: boolean;
+  elements: Spec[];
+}
+
+const leaf: fc.Arbitrary<Spec> = fc.oneof(
+  fc
+    .constantFrom(...LEAF_VRS)
+    .chain((vr) =>
+      fc
+        .tuple(fc.constantFrom(...TAGS_BY_VR.get(vr)!), valueFor(vr))
+        .map(([tag, value]) => ({ tag, vr, value })),
+    ),
+  fc
+    .tuple(fc.constantFrom(0x00091001, 0x00111010), valueFor('UN'))
+    .map(([tag, value]) => ({ tag, vr: 'UN' as VR, value })),
+);
+
+const { dataset: datasetSpec } = fc.letrec<{ dataset: Spec[]; item: ItemSpec; element: Spec }>((tie) => ({
+  dataset: fc.array(tie('element'), { maxLength: 6 }),
+  item: fc.record({ undef: fc.boolean(), elements: tie('dataset') }),
+  element: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    leaf,
+    fc
+      .tuple(fc.constantFrom(...SEQUENCE_TAGS), fc.boolean(), fc.array(tie('item'), { maxLength: 3 }))
+      .map(([tag, undef, items]) => ({ tag, seq: { undef, items } })),
+  ),
+}));
+
+function build(specs: Spec[], parent?: Dataset): Dataset {
+  const ds = new Dataset(parent);
+  for (const s of specs) {
+    if ('seq' in s) {
+      const items = s.seq.items.map((it) => {
+        const item = build(it.elements, ds);
+        item.undefinedLength = it.undef;
+        return item;
+      });
+      ds.setElement({ tag: s.tag, vr: 'SQ', value: items, undefinedLength: s.seq.undef });
+    } else {
+      ds.setElement({ tag: s.tag, vr: s.vr, value: s.value });
+    }
+  }
+  return ds;
+}
+
+/** A valid data set (model). */
+export const anyDataset: fc.Arbitrary<Dataset> = datasetSpec.map((s) => build(s));
+
+/** Valid encodings of a data set in the given transfer syntax. */
+export function validDatasetBytes(ts: string): fc.Arbitrary<Buffer> {
+  return anyDataset.map((ds) => encodeDataset(ds, ts));
+}
+
+/** For deflated syntaxes the mutations also hit the inflated bytes (re-deflated), not only the compressed stream. */
+function fuzzInput(ts: string): fc.Arbitrary<Buffer> {
+  if (!transferSyntaxLayout(ts).deflated) return bytesFrom(validDatasetBytes(ts));
+  return fc.oneof(
+    bytesFrom(validDatasetBytes(ts)),
+    mutated(validDatasetBytes(TransferSyntax.ExplicitVRLittleEndian)).map((b) => deflateRawSync(b)),
+  );
+}
+
+/** A handler that drops everything: the streaming parser's checks alone. */
+const SINK: ParseHandler = {
+  element() {},
+  bulkStart: () => true,
+  bulkData() {},
+  bulkEnd() {},
+  sequenceStart() {},
+  sequenceEnd() {},
+  itemStart() {},
+  itemEnd() {},
+  fragmentsStart() {},
+  fragmentsEnd() {},
+};
+
+/** Nested undefined-length sequences/items `depth` deep, delimiters optionally dropped or swapped. */
+const deepNesting = fc
+  .record({
+    depth: fc.integer({ min: 1, max: 200 }),
+    explicit: fc.boolean(),
+    closeFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+    swap: fc.boolean(),
+  })
+  .map(({ depth, explicit, closeFraction, swap }) => {
+    const seqTag = SEQUENCE_TAGS[0]!;
+    const head = Buffer.alloc(explicit ? 12 : 8);
+    head.writeUInt16LE(seqTag >>> 16, 0);
+    head.writeUInt16LE(seqTag & 0xffff, 2);
+    if (explicit) {
+      head.write('SQ', 4, 'latin1');
+      head.writeUInt32LE(0xffffffff, 8);
+    } else head.writeUInt32LE(0xffffffff, 4);
+    const item = Buffer.from([0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff]);
+    const itemEnd = Buffer.from([0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0]);
+    const seqEnd = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
+    const parts: Buffer[] = [];
+    for (let i = 0; i < depth; i++) parts.push(head, item);
+    const closed = Math.floor(depth * closeFraction);
+    for (let i = 0; i < closed; i++) parts.push(...(swap ? [seqEnd, itemEnd] : [itemEnd, seqEnd]));
+    return { bytes: Buffer.concat(parts), explicit };
+  });
+
+/** decodeDataset's limit on an inflated data set held in memory (src/data/decode.ts). */
+const MAX_INFLATED = 256 * 1024 * 1024;
+
+/** A deflated explicit LE data set announcing one huge OB value whose zeros inflate `ratio`-fold. */
+function deflateBomb(inflatedBytes: number, length: number): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeUInt16LE(0x0009, 0);
+  head.writeUInt16LE(0x1001, 2);
+  head.write('OB', 4, 'latin1');
+  head.writeUInt32LE(length, 8);
+  return deflateRawSync(Buffer.concat([head, Buffer.alloc(inflatedBytes)]), { level: 9 });
+}
+const BOMBS = new Map<number, Buffer>();
+function cachedBomb(mib: number): Buffer {
+  let b = BOMBS.get(mib);
+  if (!b) {
+    b = deflateBomb(mib * 1024 * 1024, 0xfffffff0);
+    BOMBS.set(mib, b);
+  }
+  return b;
+}
+
+export const datasetTargets: FuzzTarget[] = [
+  ...SYNTAXES.map((ts) =>
+    target('dataset', `${SHORT_NAME[ts]}: valid data sets round-trip byte for byte`, 150, () =>
+      fc.property(validDatasetBytes(ts), (bytes) => {
+        noteInput(bytes);
+        const back = decodeDataset(bytes, ts);
+        assert.ok(encodeDataset(back, ts).equals(bytes), 'encode(decode(x)) differs from x');
+      }),
+    ),
+  ),
+  ...SYNTAXES.map((ts) =>
+    target(
+      'dataset',
+      `${SHORT_NAME[ts]}: mutated and random data sets decode or fail with DicomParseError`,
+      300,
+      () =>
+        fc.property(fuzzInput(ts), (input) => {
+          noteInput(input);
+          const ds = expectTyped([DicomParseError], () => decodeDataset(input, ts), 4 * 1024 * 1024);
+          if (!ds) return;
+          // what was accepted is encodable and decodes to the same bytes again
+          const again = encodeDataset(ds, ts);
+          assert.ok(encodeDataset(decodeDataset(again, ts), ts).equals(again), 're-encoding is not stable');
+        }),
+    ),
+  ),
+  ...SYNTAXES.filter((ts) => !transferSyntaxLayout(ts).deflated).map((ts) =>
+    target(
+      'dataset',
+      `${SHORT_NAME[ts]}: the streaming parser in random chunks with a tiny bulk threshold`,
+      200,
+      () =>
+        fc.property(
+          bytesFrom(validDatasetBytes(ts)),
+          fc.array(fc.nat(), { maxLength: 6 }),
+          fc.integer({ min: 0, max: 64 }),
+          (input, cuts, threshold) => {
+            noteInput(input);
+            const layout = transferSyntaxLayout(ts);
+            const whole = outcome(() => {
+              const p = new DatasetParser(SINK, { ...layout, bulkDataThreshold: threshold });
+              p.push(input);
+              p.end();
+            });
+            const chunked = outcome(() => {
+              const p = new DatasetParser(new DatasetBuilder({ kind: 'memory' }), {
+                ...layout,
+                bulkDataThreshold: threshold,
+              });
+              let from = 0;
+              for (const c of [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b)) {
+                p.push(input.subarray(from, c));
+                from = c;
+              }
+              p.push(input.subarray(from));
+              p.end();
+            });
+            // chunking never changes whether (and why) the input is refused
+            assert.equal(chunked, whole);
+          },
+        ),
+    ),
+  ),
+  target(
+    'dataset',
+    'deep undefined-length nesting is refused past maxDepth, never overflows the stack',
+    200,
+    () =>
+      fc.property(deepNesting, fc.integer({ min: 1, max: 64 }), ({ bytes, explicit }, maxDepth) => {
+        noteInput(bytes);
+        const ts = explicit ? TransferSyntax.ExplicitVRLittleEndian : TransferSyntax.ImplicitVRLittleEndian;
+        const ds = expectTyped([DicomParseError], () => decodeDataset(bytes, ts, { maxDepth }));
+        if (ds) encodeDataset(ds, ts);
+      }),
+  ),
+  target(
+    'dataset',
+    'deflate bombs are refused or streamed without holding the inflated value in memory',
+    3,
+    () =>
+      fc.property(fc.constantFrom(1, 8, 32, 300), fc.nat(), (mib, cut) => {
+        const bomb = cachedBomb(mib);
+        const input = cut % 4 === 0 ? bomb : bomb.subarray(0, cut % bomb.length);
+        noteInput(input);
+        // whole-buffer decode: refused (the value runs past the inflated end) within the inflate limit
+        expectTyped(
+          [DicomParseError],
+          () => decodeDataset(input, TransferSyntax.DeflatedExplicitVRLittleEndian),
+          MAX_INFLATED + 64 * 1024,
+        );
+      }),
+    30,
+  ),
+];
+
+/** `ok` or the error code a parse ended with; anything but a DicomParseError fails. */
+function outcome(fn: () => void): string {
+  let code = 'ok';
+  expectTyped([DicomParseError], () => {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof DicomParseError) code = err.code;
+      throw err;
+    }
+  });
+  return code;
+}
