@@ -18,11 +18,12 @@ import { SopClass } from '../services/sop-classes.js';
 import type { TlsOptions } from '../tls/types.js';
 import { ActivityTracker } from './activity.js';
 import { AuditTrail } from './audit.js';
-import type { PeerConfig } from './config.js';
+import type { NodeAcceptConfig, PeerConfig } from './config.js';
 import { type ConsistencySummary, checkConsistency } from './consistency.js';
 import { type Index, SqliteIndex } from './index-db.js';
 import { type CommitmentDelivery, StorageCommitmentScp } from './service-commitment.js';
 import type { CommitmentResult } from './commitment.js';
+import { peerTlsOptions } from './peer-tls.js';
 import { MppsScp } from './service-mpps.js';
 import { findHandler, retrieveItems, studiesOf } from './service-query.js';
 import { instanceRecordOf, storeHandler } from './service-store.js';
@@ -48,6 +49,8 @@ export interface NodeOptions {
   /** TLS credentials the node uses as a client (C-MOVE and commitment reports to TLS peers). */
   clientTls?: TlsOptions;
   peers?: Record<string, PeerConfig>;
+  /** Storage SOP classes and transfer syntaxes accepted (absent: all dicomnet knows). */
+  accept?: NodeAcceptConfig;
   /** Directory of DICOM JSON worklist items, loaded at start. */
   worklistDir?: string;
   maxAssociations?: number;
@@ -184,7 +187,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         host: peer.host,
         port: peer.port,
         calledAet: ctx.destination,
-        tls: peer.tls ? (options.clientTls ?? {}) : undefined,
+        tls: peerTlsOptions(peer, options.clientTls),
         files: retrieve(query, ctx, ctx.destination),
       };
     },
@@ -206,6 +209,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     maxPduLength: options.maxPduLength,
     idleTimeoutMs: options.idleTimeoutMs,
     tempDir: storage.tempDir(),
+    storageAcceptance: options.accept,
     logger: log,
   });
   server.on('secureLinkReady', (info, peer: { remoteAddress: string; remotePort: number }) => {

@@ -10,6 +10,7 @@ import type { TlsOptions } from '../tls/types.js';
 import type { CommitmentReference, CommitmentResult } from './commitment.js';
 import type { PeerConfig } from './config.js';
 import type { Index } from './index-db.js';
+import { peerTlsOptions } from './peer-tls.js';
 
 /** Event Type ID of the N-EVENT-REPORT (PS3.4 J.3.3): 1 all committed, 2 some failed. */
 export const CommitmentEventType = { Success: 1, Failures: 2 } as const;
@@ -204,8 +205,7 @@ export class StorageCommitmentScp {
         port: peer.port,
         callingAet: this.options.aet,
         calledAet: callingAet,
-        // never downgrade a TLS peer: without client credentials it still gets TLS (and may refuse us)
-        tls: peer.tls ? (this.options.clientTls ?? {}) : undefined,
+        tls: peerTlsOptions(peer, this.options.clientTls),
         timeoutMs: this.options.timeoutMs ?? 30_000,
         contexts: [
           {

@@ -188,6 +188,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       tls,
       clientTls,
       peers: config.peers,
+      accept: config.accept,
       worklistDir: config.worklistDir,
       maxAssociations: config.limits.maxAssociations,
       maxPduLength: config.limits.maxPduLength,
