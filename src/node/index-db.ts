@@ -8,6 +8,7 @@ import {
   type CommittedInstanceLookup,
   checkCommitment,
 } from './commitment.js';
+import { type CommitmentLog, CommitmentLogStore } from './commitment-log.js';
 import type { DicomJsonObject } from './dicom-json.js';
 import { IndexError, QueryError } from './errors.js';
 import { GroupSync } from './group-sync.js';
@@ -94,6 +95,8 @@ export interface Index extends CommittedInstanceLookup {
   readonly worklist: Worklist;
   /** Modality Performed Procedure Steps. */
   readonly mpps: MppsSteps;
+  /** Storage commitment transactions and whether their report was delivered. */
+  readonly commitments: CommitmentLog;
   /**
    * Insert or update one instance and its patient/study/series, in one transaction. The
    * change is visible at once; {@link Index.flush} makes it durable.
@@ -209,6 +212,7 @@ export class SqliteIndex implements Index {
   readonly db: Database;
   readonly worklist: WorklistStore;
   readonly mpps: MppsStore;
+  readonly commitments: CommitmentLogStore;
   readonly #statements = new Map<string, Statement>();
   readonly #s: ReturnType<typeof prepareStatements>;
   /** The WAL file to fdatasync in {@link SqliteIndex.flush}; undefined when commits sync themselves. */
@@ -242,6 +246,7 @@ export class SqliteIndex implements Index {
       file === ':memory:' || options.readonly || options.synchronous === 'FULL' ? undefined : `${file}-wal`;
     this.worklist = new WorklistStore(this.db);
     this.mpps = new MppsStore(this.db);
+    this.commitments = new CommitmentLogStore(this.db);
   }
 
   upsertInstance(record: InstanceRecord): { created: boolean } {

@@ -57,6 +57,11 @@ export interface NodeOptions {
   maxPduLength?: number;
   idleTimeoutMs?: number;
   logger?: Logger;
+  /**
+   * How often undelivered storage commitment reports are sent again (ms; default 60 000,
+   * 0 = only once at start).
+   */
+  commitmentRetryMs?: number;
   /** Called after each storage commitment report attempt. */
   onCommitmentReport?: (report: {
     transactionUid: string;
@@ -272,6 +277,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     throw err;
   }
   audit.applicationActivity('start', { ...ports, storage: storage.root });
+  // reports a previous run could not deliver
+  void commitment.retryPending();
+  const retryMs = options.commitmentRetryMs ?? 60_000;
+  if (retryMs > 0) commitment.startRetries(retryMs);
 
   let closing: Promise<void> | undefined;
   return {
@@ -287,6 +296,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         server.abortAll();
         return closing;
       }
+      commitment.stopRetries();
       closing = (async () => {
         await server.close(graceMs);
         // Sockets are gone; commits already started finish (the file and row stay consistent).
