@@ -5,8 +5,11 @@ import {
   fdatasync,
   fstatSync,
   fsync,
+  linkSync,
   mkdirSync,
   openSync,
+  renameSync,
+  unlinkSync,
   type ReadStream,
 } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -118,10 +121,12 @@ export interface StorageFs {
 const nodeFs: StorageFs = {
   open: async (path, flags) => openForSync(path, flags),
   writeFile: (path, data, options) => fsp.writeFile(path, data, options),
-  rename: (from, to) => fsp.rename(from, to),
+  // Names are in-memory metadata updates: made on the event loop so they never queue behind
+  // fsyncs that occupy the thread pool.
+  rename: async (from, to) => renameSync(from, to),
   copyFile: (from, to) => fsp.copyFile(from, to),
-  link: (existing, newPath) => fsp.link(existing, newPath),
-  unlink: (path) => fsp.unlink(path),
+  link: async (existing, newPath) => linkSync(existing, newPath),
+  unlink: async (path) => unlinkSync(path),
   mkdir: (path, options) => fsp.mkdir(path, options),
   rmdir: (path) => fsp.rmdir(path),
   stat: (path) => fsp.stat(path),
