@@ -41,6 +41,10 @@ export async function startServe(
       throw new Error(`dicomnet serve exited early (${code}): ${out}\n${err}`);
     }),
   ]);
+  // the port opens a moment before the summary reaches our end of the stdout pipe
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  while (!/dicomnet serve: AE/.test(out) && child.exitCode === null && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20));
   const alive = () => child.exitCode === null && child.signalCode === null;
   return {
     child,
