@@ -7,6 +7,9 @@
 //     own index.dat, no fsync).
 // Not a test: prints instances/s and the ratio against storescp +tls. Each row is the best
 // of REPEAT runs (default 3), each run into a fresh storage directory.
+// BENCH_NODE_PARALLEL=N splits the files over N storescu processes started together (the
+// node's group commit shares fsyncs between them); BENCH_NODE_ROWS=tls skips the plain
+// serve and dcmqrscp rows.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,9 +30,22 @@ import {
 const work = mkdtempSync(join(tmpdir(), 'dicomnet-bench-serve-'));
 const COUNT = SMOKE ? 50 : Number(process.env.BENCH_NODE_COUNT ?? 1000);
 const PIXEL_BYTES = 131072;
+const PARALLEL = Math.max(1, Number(process.env.BENCH_NODE_PARALLEL ?? 1));
+const ALL_ROWS = process.env.BENCH_NODE_ROWS !== 'tls';
+
+/** Run storescu over `files`, split across {@link PARALLEL} processes; wall time of them all. */
+async function storescu(args: string[], files: string[]): Promise<{ ms: number }> {
+  const parts: string[][] = Array.from({ length: PARALLEL }, () => []);
+  files.forEach((f, i) => parts[i % PARALLEL]?.push(f));
+  const started = performance.now();
+  await Promise.all(parts.map((part) => runTool('storescu', [...args, ...part])));
+  return { ms: performance.now() - started };
+}
 
 async function main(): Promise<void> {
-  console.log(`${COUNT} × 130 KB instances from storescu, one association; work dir ${work}`);
+  console.log(
+    `${COUNT} × 130 KB instances from ${PARALLEL} storescu process(es), one association each; work dir ${work}`,
+  );
   const pkiDir = join(work, 'pki');
   mkdirSync(pkiDir);
   const pki = await makeTestPki(pkiDir);
@@ -70,21 +86,17 @@ async function main(): Promise<void> {
         tls ? /DICOM over TLS on port/ : /plain DICOM on port/,
       );
       try {
-        return await runTool('storescu', [
-          ...(tls ? tlsClient : []),
-          '-aec',
-          'DICOMNET',
-          '127.0.0.1',
-          String(port),
-          ...files,
-        ]);
+        return await storescu(
+          [...(tls ? tlsClient : []), '-aec', 'DICOMNET', '127.0.0.1', String(port)],
+          files,
+        );
       } finally {
         await node.stop();
         rmSync(storage, { recursive: true, force: true });
       }
     });
   const serve = await serveRun(true);
-  const servePlain = await serveRun(false);
+  const servePlain = ALL_ROWS ? await serveRun(false) : undefined;
 
   // storescp +tls: files only
   const storescp = await bestOf(async () => {
@@ -99,7 +111,7 @@ async function main(): Promise<void> {
       out,
     ]);
     try {
-      return await runTool('storescu', [...tlsClient, '127.0.0.1', String(scp.port), ...files]);
+      return await storescu([...tlsClient, '127.0.0.1', String(scp.port)], files);
     } finally {
       await scp.stop();
       rmSync(out, { recursive: true, force: true });
@@ -107,35 +119,37 @@ async function main(): Promise<void> {
   });
 
   // dcmqrscp: plain TCP, its own index
-  const dcmqrscp = await bestOf(async () => {
-    const db = fresh('dcmqrscp');
-    const cfg = join(db, 'dcmqrscp.cfg');
-    const { freePort, startDcmtkServer } = await import('../test/helpers/dcmtk.js');
-    const port = await freePort();
-    writeFileSync(
-      cfg,
-      [
-        `NetworkTCPPort = ${port}`,
-        'MaxPDUSize = 16384',
-        'MaxAssociations = 16',
-        'HostTable BEGIN',
-        'HostTable END',
-        'VendorTable BEGIN',
-        'VendorTable END',
-        'AETable BEGIN',
-        `QRSCP ${db} RW (10, 4096mb) ANY`,
-        'AETable END',
-        '',
-      ].join('\n'),
-    );
-    const qr = await startDcmtkServer('dcmqrscp', ['-c', cfg], { port, readyCheck: 'port' });
-    try {
-      return await runTool('storescu', ['-aec', 'QRSCP', '127.0.0.1', String(port), ...files]);
-    } finally {
-      await qr.stop();
-      rmSync(db, { recursive: true, force: true });
-    }
-  });
+  const dcmqrscp = !ALL_ROWS
+    ? undefined
+    : await bestOf(async () => {
+        const db = fresh('dcmqrscp');
+        const cfg = join(db, 'dcmqrscp.cfg');
+        const { freePort, startDcmtkServer } = await import('../test/helpers/dcmtk.js');
+        const port = await freePort();
+        writeFileSync(
+          cfg,
+          [
+            `NetworkTCPPort = ${port}`,
+            'MaxPDUSize = 16384',
+            'MaxAssociations = 16',
+            'HostTable BEGIN',
+            'HostTable END',
+            'VendorTable BEGIN',
+            'VendorTable END',
+            'AETable BEGIN',
+            `QRSCP ${db} RW (10, 4096mb) ANY`,
+            'AETable END',
+            '',
+          ].join('\n'),
+        );
+        const qr = await startDcmtkServer('dcmqrscp', ['-c', cfg], { port, readyCheck: 'port' });
+        try {
+          return await storescu(['-aec', 'QRSCP', '127.0.0.1', String(port)], files);
+        } finally {
+          await qr.stop();
+          rmSync(db, { recursive: true, force: true });
+        }
+      });
 
   const base = perSecond(COUNT, storescp.ms);
   const rows: (string | number)[][] = [['storescu → …', 'instances/s', 'vs storescp +tls']];
@@ -144,9 +158,9 @@ async function main(): Promise<void> {
     rows.push([name, v.toFixed(0), ratio(v, base)]);
   };
   row('dicomnet serve (TLS, fsync, SQLite index)', serve.ms);
-  row('dicomnet serve (plain TCP, fsync, SQLite index)', servePlain.ms);
+  if (servePlain) row('dicomnet serve (plain TCP, fsync, SQLite index)', servePlain.ms);
   row('storescp +tls (files only)', storescp.ms);
-  row('dcmqrscp (plain TCP, index.dat)', dcmqrscp.ms);
+  if (dcmqrscp) row('dcmqrscp (plain TCP, index.dat)', dcmqrscp.ms);
   printTable(rows);
 }
 

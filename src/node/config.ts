@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { transferSyntaxInfo } from '../data/index.js';
+import { isStorageSopClass } from '../services/sop-classes.js';
 import { SECURITY_PROFILE_NAMES } from '../tls/profiles.js';
 import type { SecurityProfileName } from '../tls/types.js';
 import { ConfigError } from './errors.js';
@@ -19,6 +21,15 @@ export interface NodeTlsConfig {
   passphraseFile?: string;
 }
 
+/** Credentials the node presents when it calls one TLS peer (file paths). */
+export interface PeerClientCredentials {
+  key?: string;
+  cert?: string;
+  pfx?: string;
+  /** File whose first line is the key / PKCS#12 passphrase. */
+  passphraseFile?: string;
+}
+
 /** A known remote AE: where C-MOVE sends to, and which certificate identities may use its title. */
 export interface PeerConfig {
   host: string;
@@ -29,6 +40,21 @@ export interface PeerConfig {
    * binding). Absent: the title is not bound to a certificate.
    */
   identity?: string[];
+  /**
+   * The identity (DNS name or IP address in the certificate) the peer's server certificate
+   * must carry when the node calls it (C-MOVE, commitment reports); default: `host`.
+   */
+  serverName?: string;
+  /** Client credentials for associations to this peer; default: the node's client credentials. */
+  client?: PeerClientCredentials;
+}
+
+/** Which storage contexts the node accepts; absent lists = everything dicomnet knows. */
+export interface NodeAcceptConfig {
+  /** Storage SOP Class UIDs accepted. */
+  sopClasses?: string[];
+  /** Transfer syntax UIDs accepted for storage. */
+  transferSyntaxes?: string[];
 }
 
 /** The syslog collector of the audit trail (RFC 5425 syslog over TLS). */
@@ -114,6 +140,8 @@ export interface NodeConfig {
   /** Accept associations whatever Called AE Title they ask for. */
   acceptAnyCalledAet: boolean;
   tls: NodeTlsConfig;
+  /** What storage contexts are accepted. */
+  accept: NodeAcceptConfig;
   peers: Record<string, PeerConfig>;
   limits: NodeLimits;
   /** Directory of DICOM JSON worklist items; absent = no worklist. */
@@ -132,6 +160,7 @@ export interface NodeConfigOverrides {
   duplicates?: DuplicatePolicy;
   acceptAnyCalledAet?: boolean;
   tls?: Partial<NodeTlsConfig>;
+  accept?: NodeAcceptConfig;
   peers?: Record<string, PeerConfig>;
   limits?: Partial<NodeLimits>;
   worklistDir?: string;
@@ -159,6 +188,7 @@ export function defaultNodeConfig(): NodeConfig {
     duplicates: 'keep',
     acceptAnyCalledAet: false,
     tls: { ca: [], crl: [], requirePeerCertificate: false, profile: 'bcp195-rfc8996' },
+    accept: {},
     peers: noPeers(),
     limits: {
       maxAssociations: 64,
@@ -260,6 +290,18 @@ class Checker {
     return trimmed;
   }
 
+  /** A list of one or more UIDs (a single string counts as a list of one). */
+  uids(path: string, value: unknown): string[] {
+    const list = Array.isArray(value) ? value : [value];
+    if (list.length === 0) this.fail(path, 'must list at least one UID', value);
+    return list.map((v, i) => {
+      const at = Array.isArray(value) ? `${path}[${i}]` : path;
+      if (typeof v !== 'string' || !/^[0-9]+(\.[0-9]+)*$/.test(v.trim()) || v.trim().length > 64)
+        this.fail(at, 'must be a UID (digits and dots, up to 64 characters)', v);
+      return v.trim();
+    });
+  }
+
   oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[]): T {
     if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value))
       this.fail(path, `must be one of ${allowed.join(', ')}`, value);
@@ -293,6 +335,7 @@ const TOP_LEVEL = [
   'duplicates',
   'acceptAnyCalledAet',
   'tls',
+  'accept',
   'peers',
   'limits',
   'worklistDir',
@@ -330,6 +373,42 @@ function parseTls(c: Checker, raw: unknown, base: NodeTlsConfig): NodeTlsConfig 
   return out;
 }
 
+function parseAccept(c: Checker, raw: unknown): NodeAcceptConfig {
+  if (raw === undefined || raw === null) return {};
+  const a = c.object('accept', raw);
+  c.known('accept', a, ['sopClasses', 'transferSyntaxes']);
+  const out: NodeAcceptConfig = {};
+  if (a.sopClasses !== undefined && a.sopClasses !== null) {
+    out.sopClasses = c.uids('accept.sopClasses', a.sopClasses);
+    for (const [i, uid] of out.sopClasses.entries())
+      if (!isStorageSopClass(uid))
+        c.fail(`accept.sopClasses[${i}]`, 'is not a storage SOP class (1.2.840.10008.5.1.4.1.1.…)', uid);
+  }
+  if (a.transferSyntaxes !== undefined && a.transferSyntaxes !== null) {
+    out.transferSyntaxes = c.uids('accept.transferSyntaxes', a.transferSyntaxes);
+    for (const [i, uid] of out.transferSyntaxes.entries())
+      if (!transferSyntaxInfo(uid))
+        c.fail(`accept.transferSyntaxes[${i}]`, 'is not a transfer syntax dicomnet knows', uid);
+  }
+  return out;
+}
+
+function parsePeerClient(c: Checker, path: string, raw: unknown): PeerClientCredentials {
+  const p = c.object(path, raw);
+  c.known(path, p, ['key', 'cert', 'pfx', 'passphraseFile']);
+  const out: PeerClientCredentials = {};
+  if (p.key !== undefined) out.key = c.path(`${path}.key`, p.key);
+  if (p.cert !== undefined) out.cert = c.path(`${path}.cert`, p.cert);
+  if (p.pfx !== undefined) out.pfx = c.path(`${path}.pfx`, p.pfx);
+  if (p.passphraseFile !== undefined) out.passphraseFile = c.path(`${path}.passphraseFile`, p.passphraseFile);
+  if (out.pfx !== undefined && (out.key !== undefined || out.cert !== undefined))
+    c.fail(`${path}.pfx`, 'give either pfx or key and cert, not both');
+  if ((out.key === undefined) !== (out.cert === undefined))
+    c.fail(out.key === undefined ? `${path}.key` : `${path}.cert`, 'key and cert must be given together');
+  if (out.key === undefined && out.pfx === undefined) c.fail(path, 'needs key and cert, or pfx');
+  return out;
+}
+
 function parsePeers(c: Checker, raw: unknown): Record<string, PeerConfig> {
   if (raw === undefined || raw === null) return noPeers();
   const peers = c.object('peers', raw);
@@ -338,7 +417,7 @@ function parsePeers(c: Checker, raw: unknown): Record<string, PeerConfig> {
     const path = `peers.${aet}`;
     c.aet(`${path} (AE title)`, aet);
     const p = c.object(path, value);
-    c.known(path, p, ['host', 'port', 'tls', 'identity']);
+    c.known(path, p, ['host', 'port', 'tls', 'identity', 'serverName', 'client']);
     const peer: PeerConfig = {
       host: c.string(`${path}.host`, p.host),
       port: c.port(`${path}.port`, p.port),
@@ -348,6 +427,11 @@ function parsePeers(c: Checker, raw: unknown): Record<string, PeerConfig> {
       const list = Array.isArray(p.identity) ? p.identity : [p.identity];
       peer.identity = list.map((v, i) => c.string(`${path}.identity[${i}]`, v));
     }
+    if (p.serverName !== undefined) peer.serverName = c.string(`${path}.serverName`, p.serverName);
+    if (p.client !== undefined && p.client !== null)
+      peer.client = parsePeerClient(c, `${path}.client`, p.client);
+    if (!peer.tls && (peer.serverName !== undefined || peer.client !== undefined))
+      c.fail(`${path}.tls`, `must be true when serverName or client credentials are given`, p.tls);
     out[aet.trim()] = peer;
   }
   return out;
@@ -425,6 +509,7 @@ function parseWith(c: Checker, raw: unknown, base: NodeConfig): NodeConfig {
   if (r.acceptAnyCalledAet !== undefined)
     out.acceptAnyCalledAet = c.boolean('acceptAnyCalledAet', r.acceptAnyCalledAet);
   out.tls = parseTls(c, r.tls, base.tls);
+  if (r.accept !== undefined) out.accept = parseAccept(c, r.accept);
   if (r.peers !== undefined) out.peers = parsePeers(c, r.peers);
   out.limits = parseLimits(c, r.limits, base.limits);
   if (r.worklistDir !== undefined) out.worklistDir = c.path('worklistDir', r.worklistDir);
@@ -502,6 +587,7 @@ export function mergeConfig(config: NodeConfig, overrides: NodeConfigOverrides):
   raw.tls = { ...config.tls, ...defined(overrides.tls) };
   raw.limits = { ...config.limits, ...defined(overrides.limits) };
   raw.log = { ...config.log, ...defined(overrides.log) };
+  raw.accept = { ...config.accept, ...defined(overrides.accept) };
   if (overrides.peers !== undefined) raw.peers = { ...config.peers, ...overrides.peers };
   raw.audit = mergeAudit(config.audit, overrides.audit);
   for (const key of ['host', 'worklistDir'] as const) if (raw[key] === undefined) delete raw[key];

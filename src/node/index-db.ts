@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import {
@@ -7,8 +8,10 @@ import {
   type CommittedInstanceLookup,
   checkCommitment,
 } from './commitment.js';
+import { type CommitmentLog, CommitmentLogStore } from './commitment-log.js';
 import type { DicomJsonObject } from './dicom-json.js';
 import { IndexError, QueryError } from './errors.js';
+import { GroupSync } from './group-sync.js';
 import { normalizeDate, normalizePersonName, normalizeTime, type QueryKey } from './matching.js';
 import { type MppsSteps, MppsStore } from './mpps.js';
 import type { QueryLevel, QueryModel } from './query-attributes.js';
@@ -92,8 +95,18 @@ export interface Index extends CommittedInstanceLookup {
   readonly worklist: Worklist;
   /** Modality Performed Procedure Steps. */
   readonly mpps: MppsSteps;
-  /** Insert or update one instance and its patient/study/series, in one transaction. */
+  /** Storage commitment transactions and whether their report was delivered. */
+  readonly commitments: CommitmentLog;
+  /**
+   * Insert or update one instance and its patient/study/series, in one transaction. The
+   * change is visible at once; {@link Index.flush} makes it durable.
+   */
   upsertInstance(record: InstanceRecord): { created: boolean };
+  /**
+   * Resolves once every change committed before the call is on stable storage. Concurrent
+   * callers share one fsync (group commit), which runs off the event loop.
+   */
+  flush(): Promise<void>;
   /** Remove an instance (and parents it leaves empty); returns what was removed. */
   removeInstance(sopInstanceUid: string): StoredInstance | undefined;
   getInstance(sopInstanceUid: string): StoredInstance | undefined;
@@ -117,11 +130,11 @@ export interface Index extends CommittedInstanceLookup {
 
 export interface SqliteIndexOptions {
   /**
-   * `NORMAL` (default): in WAL mode a commit is durable once the WAL is checkpointed; a
-   * power cut can lose the last few transactions but never corrupts the database, and
-   * the instance files themselves are fsynced before indexing, so the startup consistency
-   * check re-indexes any file whose row was lost. `FULL` fsyncs the WAL on every commit
-   * (about one fsync per received instance) for deployments without that re-index step.
+   * `NORMAL` (default): in WAL mode SQLite does not fsync at commit; a power cut can lose
+   * the last transactions but never corrupts the database. {@link SqliteIndex.flush}
+   * fdatasyncs the WAL in the thread pool, shared by concurrent commits: the Storage SCP
+   * awaits it before answering, so an acknowledged instance's row is durable. `FULL`
+   * fsyncs the WAL inside every commit, on the event loop (flush is then a no-op).
    */
   synchronous?: 'NORMAL' | 'FULL';
   /** Milliseconds to wait for another process's write lock. */
@@ -199,8 +212,13 @@ export class SqliteIndex implements Index {
   readonly db: Database;
   readonly worklist: WorklistStore;
   readonly mpps: MppsStore;
+  readonly commitments: CommitmentLogStore;
   readonly #statements = new Map<string, Statement>();
   readonly #s: ReturnType<typeof prepareStatements>;
+  /** The WAL file to fdatasync in {@link SqliteIndex.flush}; undefined when commits sync themselves. */
+  readonly #walFile: string | undefined;
+  #wal: Promise<FileHandle> | undefined;
+  readonly #walSync = new GroupSync(() => this.#syncWal());
 
   /**
    * Open (creating and migrating as needed) an index. `location` is a storage root
@@ -224,8 +242,11 @@ export class SqliteIndex implements Index {
       throw new IndexError(`index: cannot open ${file}: ${(err as Error).message}`, { cause: err });
     }
     this.#s = prepareStatements(this.db);
+    this.#walFile =
+      file === ':memory:' || options.readonly || options.synchronous === 'FULL' ? undefined : `${file}-wal`;
     this.worklist = new WorklistStore(this.db);
     this.mpps = new MppsStore(this.db);
+    this.commitments = new CommitmentLogStore(this.db);
   }
 
   upsertInstance(record: InstanceRecord): { created: boolean } {
@@ -243,6 +264,29 @@ export class SqliteIndex implements Index {
       this.#insertRows(r);
       return { created: existing === undefined };
     })(record);
+  }
+
+  flush(): Promise<void> {
+    return this.#walFile === undefined || !this.db.open ? Promise.resolve() : this.#walSync.sync();
+  }
+
+  /**
+   * fdatasync the WAL: the commit frames SQLite wrote (without syncing, synchronous=NORMAL)
+   * reach the disk; recovery replays every frame up to the last valid commit. The WAL file
+   * keeps its inode while the database is open (checkpoints rewrite or truncate it in
+   * place), so one handle serves for the whole run.
+   */
+  async #syncWal(): Promise<void> {
+    const file = this.#walFile as string;
+    this.#wal ??= open(file, 'r');
+    try {
+      await (await this.#wal).datasync();
+    } catch (err) {
+      this.#wal = undefined;
+      // no WAL yet: nothing was written since the database was opened
+      if ((err as { code?: string }).code === 'ENOENT') return;
+      throw new IndexError(`index: cannot sync ${file}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   #insertRows(r: InstanceRecord): void {
@@ -446,6 +490,9 @@ export class SqliteIndex implements Index {
   }
 
   close(): void {
+    const wal = this.#wal;
+    this.#wal = undefined;
+    void wal?.then((h) => h.close()).catch(() => undefined);
     if (!this.db.open) return;
     try {
       // Refresh planner statistics for the next start (cheap: only tables that changed much).

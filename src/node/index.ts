@@ -10,15 +10,18 @@ export {
   defaultNodeConfig,
   loadNodeConfig,
   mergeConfig,
+  type NodeAcceptConfig,
   type NodeConfig,
   type NodeConfigOverrides,
   type NodeLimits,
   type NodeLogFormat,
   type NodeLogLevel,
   type NodeTlsConfig,
+  type PeerClientCredentials,
   type PeerConfig,
   parseNodeConfig,
 } from './config.js';
+export { peerTlsOptions } from './peer-tls.js';
 export { type ConsistencyOptions, type ConsistencySummary, checkConsistency } from './consistency.js';
 export { type DicomJsonAttribute, type DicomJsonObject } from './dicom-json.js';
 export { ConfigError, IndexError, QueryError, StorageError, type StorageErrorCode } from './errors.js';

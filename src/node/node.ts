@@ -25,12 +25,13 @@ import {
   isTlsAuthenticationFailure,
   studyCounts,
 } from './audit.js';
-import type { NodeLimits, PeerConfig } from './config.js';
+import type { NodeAcceptConfig, NodeLimits, PeerConfig } from './config.js';
 import { serverLimits } from './limits.js';
 import { type ConsistencySummary, checkConsistency } from './consistency.js';
 import { type Index, SqliteIndex } from './index-db.js';
 import { type CommitmentDelivery, StorageCommitmentScp } from './service-commitment.js';
 import type { CommitmentResult } from './commitment.js';
+import { peerTlsOptions } from './peer-tls.js';
 import { MppsScp } from './service-mpps.js';
 import { findHandler, retrieveItems, studiesOf } from './service-query.js';
 import { instanceRecordOf, storeHandler } from './service-store.js';
@@ -56,6 +57,8 @@ export interface NodeOptions {
   /** TLS credentials the node uses as a client (C-MOVE and commitment reports to TLS peers). */
   clientTls?: TlsOptions;
   peers?: Record<string, PeerConfig>;
+  /** Storage SOP classes and transfer syntaxes accepted (absent: all dicomnet knows). */
+  accept?: NodeAcceptConfig;
   /** Directory of DICOM JSON worklist items, loaded at start. */
   worklistDir?: string;
   maxAssociations?: number;
@@ -66,6 +69,11 @@ export interface NodeOptions {
   logger?: Logger;
   /** Audit file and syslog collector (the audit events always go to the log too). */
   audit?: AuditOptions;
+  /**
+   * How often undelivered storage commitment reports are sent again (ms; default 60 000,
+   * 0 = only once at start).
+   */
+  commitmentRetryMs?: number;
   /** Called after each storage commitment report attempt. */
   onCommitmentReport?: (report: {
     transactionUid: string;
@@ -204,7 +212,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         host: peer.host,
         port: peer.port,
         calledAet: ctx.destination,
-        tls: peer.tls ? (options.clientTls ?? {}) : undefined,
+        tls: peerTlsOptions(peer, options.clientTls),
         files: retrieve(query, ctx, ctx.destination),
       };
     },
@@ -227,6 +235,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     idleTimeoutMs: options.idleTimeoutMs,
     ...(options.limits ? serverLimits(options.limits) : {}),
     tempDir: storage.tempDir(),
+    storageAcceptance: options.accept,
     logger: log,
   });
   server.on('secureLinkReady', (info, peer: { remoteAddress: string; remotePort: number }) => {
@@ -301,6 +310,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       studyCounts(consistency.missingFiles),
       'instance files missing at start-up: their index rows were removed',
     );
+  // reports a previous run could not deliver
+  void commitment.retryPending();
+  const retryMs = options.commitmentRetryMs ?? 60_000;
+  if (retryMs > 0) commitment.startRetries(retryMs);
 
   let closing: Promise<void> | undefined;
   return {
@@ -316,6 +329,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         server.abortAll();
         return closing;
       }
+      commitment.stopRetries();
       closing = (async () => {
         await server.close(graceMs);
         // Sockets are gone; commits already started finish (the file and row stay consistent).

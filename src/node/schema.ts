@@ -99,6 +99,21 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE study ADD COLUMN modalities TEXT;
   UPDATE study SET modalities = (${studyModalitiesSql('study.pk')});
   `,
+  // 3: Storage Commitment transactions, so an undelivered N-EVENT-REPORT is sent again after
+  // a restart (references as received; the result as first decided, JSON).
+  `
+  CREATE TABLE commitment (
+    transaction_uid TEXT PRIMARY KEY,
+    calling_aet TEXT NOT NULL,
+    references_json TEXT NOT NULL,
+    result_json TEXT,
+    requested_at TEXT NOT NULL,
+    delivered_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+  );
+  CREATE INDEX commitment_pending_idx ON commitment (delivered_at, requested_at);
+  `,
 ];
 
 /** SQL computing a study's ModalitiesInStudy value from its series. */

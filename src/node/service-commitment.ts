@@ -10,6 +10,7 @@ import type { TlsOptions } from '../tls/types.js';
 import type { CommitmentReference, CommitmentResult } from './commitment.js';
 import type { PeerConfig } from './config.js';
 import type { Index } from './index-db.js';
+import { peerTlsOptions } from './peer-tls.js';
 
 /** Event Type ID of the N-EVENT-REPORT (PS3.4 J.3.3): 1 all committed, 2 some failed. */
 export const CommitmentEventType = { Success: 1, Failures: 2 } as const;
@@ -47,6 +48,9 @@ export interface StorageCommitmentOptions {
   /** Connect timeout for the new-association path (ms). */
   timeoutMs?: number;
 }
+
+/** Delivery attempts after which an undelivered report is no longer retried automatically. */
+export const COMMITMENT_MAX_ATTEMPTS = 20;
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 
@@ -107,12 +111,20 @@ export function commitmentReportDataset(
  * (event type 1 or 2) on the same association while it is open; otherwise (or if the
  * requestor refuses it there) on a new association to the peer configured under the
  * requestor's AE title, over TLS when that peer is configured so.
+ *
+ * Every accepted request is persisted (durably, before the N-ACTION-RSP) with the result
+ * of its check and whether its report was delivered; {@link StorageCommitmentScp.retryPending}
+ * sends undelivered reports again on a new association (at start and periodically).
  */
 export class StorageCommitmentScp {
+  /** Transactions whose report is being sent right now (no second attempt meanwhile). */
+  readonly #inFlight = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+
   constructor(private readonly options: StorageCommitmentOptions) {}
 
   /** Handle an N-ACTION-RQ; the report follows asynchronously after the response. */
-  handle(request: NRequest, association: AssociationInfo, peer: ServerAssociation): NResponse {
+  async handle(request: NRequest, association: AssociationInfo, peer: ServerAssociation): Promise<NResponse> {
     if (request.commandField !== CommandField.N_ACTION_RQ) return { status: Status.UnrecognizedOperation };
     if (
       request.sopInstanceUid !== undefined &&
@@ -125,11 +137,24 @@ export class StorageCommitmentScp {
       this.options.log.warn({ association: association.id }, `storage commitment refused: ${parsed}`);
       return { status: Status.InvalidArgumentValue };
     }
+    try {
+      this.options.index.commitments.requested(
+        parsed.transactionUid,
+        association.callingAet,
+        parsed.references,
+      );
+      await this.options.index.flush();
+    } catch (err) {
+      this.options.log.error({ err, association: association.id }, 'storage commitment request not recorded');
+      return { status: Status.ProcessingFailure };
+    }
+    this.#inFlight.add(parsed.transactionUid);
     // The response must reach the requestor before the report: start after this turn.
     setImmediate(() => {
       void this.options
         .track(() => this.report(parsed, association, peer))
-        .catch((err: unknown) => this.options.log.error({ err }, 'storage commitment report failed'));
+        .catch((err: unknown) => this.options.log.error({ err }, 'storage commitment report failed'))
+        .finally(() => this.#inFlight.delete(parsed.transactionUid));
     });
     return { status: Status.Success, sopInstanceUid: SopClass.StorageCommitmentPushModelInstance };
   }
@@ -139,18 +164,10 @@ export class StorageCommitmentScp {
     association: AssociationInfo,
     peer: ServerAssociation,
   ): Promise<void> {
-    const { index, aet, log } = this.options;
+    const { index } = this.options;
     const result = index.checkCommitment(request.references, (path) => existsSync(path));
-    const eventTypeId =
-      result.failed.length === 0 ? CommitmentEventType.Success : CommitmentEventType.Failures;
-    const dataset = commitmentReportDataset(aet, request.transactionUid, result);
-    const command = {
-      commandField: CommandField.N_EVENT_REPORT_RQ,
-      affectedSopClassUid: SopClass.StorageCommitmentPushModel,
-      affectedSopInstanceUid: SopClass.StorageCommitmentPushModelInstance,
-      eventTypeId,
-      hasDataset: true,
-    };
+    this.#persist(() => index.commitments.decided(request.transactionUid, result));
+    const { command, dataset } = this.#reportMessage(request.transactionUid, result);
     let delivery: CommitmentDelivery | undefined;
     let sameAssociationProblem = 'association closed';
     if (this.options.isOpen(association)) {
@@ -179,10 +196,114 @@ export class StorageCommitmentScp {
       failed: result.failed.length,
       delivery,
     };
-    if (delivery.via === 'undelivered')
+    this.#settled(request.transactionUid, result, delivery, fields);
+  }
+
+  /**
+   * Send the reports that have not reached their requestor yet (an earlier attempt failed,
+   * or the node stopped first), each on a new association to the peer configured under
+   * the requestor's AE title. Resolves with the number delivered.
+   */
+  async retryPending(): Promise<number> {
+    const { index, log } = this.options;
+    let pending;
+    try {
+      pending = index.commitments.pending(COMMITMENT_MAX_ATTEMPTS);
+    } catch (err) {
+      log.error({ err }, 'storage commitment: cannot read pending reports');
+      return 0;
+    }
+    let delivered = 0;
+    for (const p of pending) {
+      if (this.#inFlight.has(p.transactionUid)) continue;
+      this.#inFlight.add(p.transactionUid);
+      try {
+        await this.options.track(async () => {
+          const result = p.result ?? index.checkCommitment(p.references, (path) => existsSync(path));
+          if (!p.result) this.#persist(() => index.commitments.decided(p.transactionUid, result));
+          const { command, dataset } = this.#reportMessage(p.transactionUid, result);
+          const delivery = await this.reportOnNewAssociation(
+            p.callingAet,
+            command,
+            dataset,
+            `earlier attempt failed (${p.lastError ?? 'node stopped'})`,
+          );
+          if (delivery.via !== 'undelivered') delivered++;
+          this.#settled(p.transactionUid, result, delivery, {
+            callingAet: p.callingAet,
+            transactionUid: p.transactionUid,
+            attempt: p.attempts + 1,
+            committed: result.success.length,
+            failed: result.failed.length,
+            delivery,
+          });
+        });
+      } finally {
+        this.#inFlight.delete(p.transactionUid);
+      }
+    }
+    return delivered;
+  }
+
+  /** Call {@link retryPending} every `intervalMs` until {@link stopRetries}. */
+  startRetries(intervalMs: number): void {
+    this.stopRetries();
+    let running = false;
+    this.#timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      void this.retryPending().finally(() => {
+        running = false;
+      });
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  stopRetries(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #reportMessage(transactionUid: string, result: CommitmentResult) {
+    const eventTypeId =
+      result.failed.length === 0 ? CommitmentEventType.Success : CommitmentEventType.Failures;
+    return {
+      command: {
+        commandField: CommandField.N_EVENT_REPORT_RQ,
+        affectedSopClassUid: SopClass.StorageCommitmentPushModel,
+        affectedSopInstanceUid: SopClass.StorageCommitmentPushModelInstance,
+        eventTypeId,
+        hasDataset: true,
+      },
+      dataset: commitmentReportDataset(this.options.aet, transactionUid, result),
+    };
+  }
+
+  /** Record and log how a delivery attempt ended. */
+  #settled(
+    transactionUid: string,
+    result: CommitmentResult,
+    delivery: CommitmentDelivery,
+    fields: Record<string, unknown>,
+  ): void {
+    const { index, log } = this.options;
+    if (delivery.via === 'undelivered') {
+      this.#persist(() => index.commitments.undelivered(transactionUid, delivery.reason));
       log.warn(fields, `storage commitment report not delivered: ${delivery.reason}`);
-    else log.info(fields, 'storage commitment report sent');
-    this.options.onReport?.({ transactionUid: request.transactionUid, result, delivery });
+    } else {
+      this.#persist(() => index.commitments.delivered(transactionUid));
+      log.info(fields, 'storage commitment report sent');
+    }
+    this.options.onReport?.({ transactionUid, result, delivery });
+  }
+
+  /** A bookkeeping write that must not stop the report (e.g. the index closing at shutdown). */
+  #persist(write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      this.options.log.error({ err }, 'storage commitment: cannot record the transaction state');
+    }
   }
 
   private async reportOnNewAssociation(
@@ -204,8 +325,7 @@ export class StorageCommitmentScp {
         port: peer.port,
         callingAet: this.options.aet,
         calledAet: callingAet,
-        // never downgrade a TLS peer: without client credentials it still gets TLS (and may refuse us)
-        tls: peer.tls ? (this.options.clientTls ?? {}) : undefined,
+        tls: peerTlsOptions(peer, this.options.clientTls),
         timeoutMs: this.options.timeoutMs ?? 30_000,
         contexts: [
           {

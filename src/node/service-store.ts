@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { type Dataset, type ReadPart10Options, readPart10 } from '../data/index.js';
 import { Status } from '../dimse/index.js';
 import { errorKind } from '../errors.js';
@@ -115,7 +114,10 @@ export function storeHandler(options: StoreServiceOptions) {
 
   async function storeOne(instance: ReceivedInstance & { association: AssociationInfo }): Promise<number> {
     const counters = activity.of(instance.association);
-    const size = (await stat(instance.file)).size;
+    // fdatasync the temp file in the thread pool while the data set is parsed here; large
+    // values are dropped, not spilled (a deflated bomb must not fill the temp directory)
+    const synced = storage.syncTemp(instance.file);
+    synced.catch(() => undefined);
     const ds = (await readPart10(instance.file, { ...INDEX_READ, maxDepth: options.maxDatasetDepth }))
       .dataset;
     const declared = ds.getString('SOPInstanceUID')?.trim();
@@ -126,10 +128,12 @@ export function storeHandler(options: StoreServiceOptions) {
       );
     const record = instanceRecordOf(ds, {
       path: '',
-      size,
+      size: 0,
       transferSyntaxUid: instance.transferSyntaxUid,
       callingAet: instance.association.callingAet,
     });
+    const { size } = await synced;
+    record.size = size;
     const result = await storage.commit(
       instance.file,
       {
@@ -139,13 +143,22 @@ export function storeHandler(options: StoreServiceOptions) {
       },
       policy,
       {
-        whileLocked: async (r) => {
+        tempSynced: true,
+        whileLocked: async (r, placed) => {
           if (r.outcome !== 'stored' && r.outcome !== 'replaced') return;
+          // The row is written while the directory fsync runs, then the WAL is synced (shared
+          // with concurrent stores): both the name and the row are durable before we answer.
+          let indexed = false;
           try {
             index.upsertInstance({ ...record, path: r.path });
+            indexed = true;
+            await Promise.all([placed, index.flush()]);
           } catch (err) {
-            // no file without an index row: undo the commit
-            if (r.outcome === 'stored') await storage.remove(r.path).catch(() => undefined);
+            // no file without an index row, no row for a name that may not survive
+            if (r.outcome === 'stored') {
+              if (indexed) safely(() => index.removeInstance(record.sopInstanceUid));
+              await storage.remove(r.path).catch(() => undefined);
+            }
             throw err;
           }
         },
@@ -156,5 +169,13 @@ export function storeHandler(options: StoreServiceOptions) {
     counters.bytesReceived += size;
     counters.studies.set(record.studyInstanceUid, (counters.studies.get(record.studyInstanceUid) ?? 0) + 1);
     return Status.Success;
+  }
+}
+
+function safely(fn: () => unknown): void {
+  try {
+    fn();
+  } catch {
+    // best effort: the startup consistency check removes a row whose file is gone
   }
 }

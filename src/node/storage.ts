@@ -1,8 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, mkdirSync, type ReadStream } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  fdatasync,
+  fstatSync,
+  fsync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  type ReadStream,
+} from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { StorageError } from './errors.js';
+import { GroupSync } from './group-sync.js';
 import { KeyedMutex } from './lock-map.js';
 import { isSafeUid } from './uid.js';
 
@@ -25,11 +38,15 @@ export type CommitOutcome = 'stored' | 'kept-existing' | 'replaced' | 'rejected'
 
 export interface CommitOptions {
   /**
-   * Runs after the file is in place, still holding the per-UID lock: index the instance
+   * Runs once the file is in place, still holding the per-UID lock: index the instance
    * here so that concurrent stores of one SOP Instance UID update file and index in the
-   * same order. Its error is passed through (the file stays; the caller decides).
+   * same order. `placed` settles when the new name is durable (its directory fsynced);
+   * the callback runs meanwhile, so the index write overlaps that fsync, and `commit`
+   * resolves only after both. Its error is passed through (the file stays; the caller decides).
    */
-  whileLocked?: (result: CommitResult) => void | Promise<void>;
+  whileLocked?: (result: CommitResult, placed: Promise<void>) => void | Promise<void>;
+  /** The temp file was already made durable with {@link InstanceStorage.syncTemp}: skip that step. */
+  tempSynced?: boolean;
 }
 
 export interface CommitResult {
@@ -61,6 +78,11 @@ export interface InstanceStorage {
     policy: DuplicatePolicy,
     options?: CommitOptions,
   ): Promise<CommitResult>;
+  /**
+   * Make a completely written temp file's contents durable (fdatasync) and return its size;
+   * lets the caller overlap this with parsing before {@link InstanceStorage.commit}.
+   */
+  syncTemp(tempFile: string): Promise<{ size: number }>;
   /** Write `data` to a temp file and {@link InstanceStorage.commit} it. */
   write(data: Uint8Array, location: InstanceLocation, policy: DuplicatePolicy): Promise<CommitResult>;
   /** Open a stored file read-only. */
@@ -80,7 +102,12 @@ export interface StorageFs {
   open(
     path: string,
     flags: string,
-  ): Promise<{ sync(): Promise<void>; datasync?(): Promise<void>; close(): Promise<void> }>;
+  ): Promise<{
+    sync(): Promise<void>;
+    datasync?(): Promise<void>;
+    stat?(): Promise<{ size: number }>;
+    close(): Promise<void>;
+  }>;
   writeFile(path: string, data: Uint8Array, options: { flag: string }): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   copyFile(from: string, to: string): Promise<void>;
@@ -92,20 +119,48 @@ export interface StorageFs {
 }
 
 const nodeFs: StorageFs = {
-  open: (path, flags) => fsp.open(path, flags),
+  open: async (path, flags) => openForSync(path, flags),
   writeFile: (path, data, options) => fsp.writeFile(path, data, options),
-  rename: (from, to) => fsp.rename(from, to),
+  // Names are in-memory metadata updates: made on the event loop so they never queue behind
+  // fsyncs that occupy the thread pool.
+  rename: async (from, to) => renameSync(from, to),
   copyFile: (from, to) => fsp.copyFile(from, to),
-  link: (existing, newPath) => fsp.link(existing, newPath),
-  unlink: (path) => fsp.unlink(path),
+  link: async (existing, newPath) => linkSync(existing, newPath),
+  unlink: async (path) => unlinkSync(path),
   mkdir: (path, options) => fsp.mkdir(path, options),
   rmdir: (path) => fsp.rmdir(path),
   stat: (path) => fsp.stat(path),
 };
 
+/**
+ * A file or directory opened only to be synced. Opening, fstat and closing an existing
+ * file are quick in-memory calls, made here on the event loop; only the fsync itself goes
+ * to the thread pool (one round trip per sync instead of four).
+ */
+function openForSync(path: string, flags: string) {
+  const fd = openSync(path, flags);
+  const inPool = (call: typeof fsync) => () =>
+    new Promise<void>((resolve, reject) => call(fd, (err) => (err ? reject(err) : resolve())));
+  return {
+    sync: inPool(fsync),
+    datasync: inPool(fdatasync),
+    stat: async () => fstatSync(fd),
+    close: async () => closeSync(fd),
+  };
+}
+
 export interface FileStorageOptions {
   /** Override file-system calls (failure injection in tests). */
   fs?: Partial<StorageFs>;
+}
+
+/** A file put in place whose new name is not durable yet. */
+interface Placed {
+  result: CommitResult;
+  /** Directory to fsync before the name counts; absent when nothing was placed. */
+  syncDir?: string;
+  /** The temp file still exists under its own name (linked, or dropped): delete it. */
+  dropTemp: boolean;
 }
 
 /** Name of the temp directory inside the storage root. */
@@ -135,15 +190,21 @@ function storageFailure(action: string, err: unknown): StorageError {
 /**
  * Instances as files under `ROOT/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm`.
  *
- * Durability: the temp file is fsynced before it is renamed (or hard-linked) into place and
- * the series directory is fsynced after, so after `commit` resolves the instance survives a
- * power cut; a crash before that leaves at most a temp file in `ROOT/.incoming`, which the
+ * Durability: the temp file is fdatasynced before it is renamed (or hard-linked) into place
+ * and the series directory is fsynced after, so after `commit` resolves the instance survives
+ * a power cut; a crash before that leaves at most a temp file in `ROOT/.incoming`, which the
  * startup consistency check deletes. Commits of one SOP Instance UID are serialized in-process.
+ * Directory fsyncs are group commits (concurrent commits into one series share them), and a
+ * directory is created (and its parent fsynced) once, not per instance.
  */
 export class FileStorage implements InstanceStorage {
   readonly root: string;
   readonly #fs: StorageFs;
   readonly #locks = new KeyedMutex();
+  /** Directories known to exist (made or seen by this process): no mkdir per instance. */
+  readonly #knownDirs = new Set<string>();
+  /** Running/queued directory fsyncs, one group per directory. */
+  readonly #dirSyncs = new Map<string, GroupSync>();
 
   constructor(root: string, options: FileStorageOptions = {}) {
     this.root = resolve(root);
@@ -190,16 +251,38 @@ export class FileStorage implements InstanceStorage {
       throw err;
     }
     return this.#locks.run(location.sopInstanceUid, async () => {
-      let result: CommitResult;
+      let placed: Placed;
       try {
-        result = await this.#commitLocked(tempFile, target, policy);
+        placed = await this.#commitLocked(tempFile, target, policy, options.tempSynced === true);
       } catch (err) {
         await this.#discard(tempFile);
         throw storageFailure(`storing ${location.sopInstanceUid}`, err);
       }
-      if (options.whileLocked) await options.whileLocked(result);
+      const { result } = placed;
+      // The name becomes durable while the caller indexes; the temp name goes meanwhile.
+      const durable = (placed.syncDir ? this.#syncDirectory(placed.syncDir) : Promise.resolve()).catch(
+        (err: unknown) => {
+          throw storageFailure(`storing ${location.sopInstanceUid}`, err);
+        },
+      );
+      const cleanup = placed.dropTemp ? this.#discard(tempFile) : undefined;
+      try {
+        if (options.whileLocked) await options.whileLocked(result, durable);
+        await durable;
+      } finally {
+        await durable.catch(() => undefined);
+        await cleanup;
+      }
       return result;
     });
+  }
+
+  async syncTemp(tempFile: string): Promise<{ size: number }> {
+    try {
+      return await this.#syncFile(tempFile, 'r+');
+    } catch (err) {
+      throw storageFailure(`syncing ${tempFile}`, err);
+    }
   }
 
   async write(data: Uint8Array, location: InstanceLocation, policy: DuplicatePolicy): Promise<CommitResult> {
@@ -213,15 +296,21 @@ export class FileStorage implements InstanceStorage {
     return this.commit(temp, location, policy);
   }
 
-  async #commitLocked(tempFile: string, target: string, policy: DuplicatePolicy): Promise<CommitResult> {
-    await this.#syncFile(tempFile, 'r+');
+  async #commitLocked(
+    tempFile: string,
+    target: string,
+    policy: DuplicatePolicy,
+    tempSynced: boolean,
+  ): Promise<Placed> {
+    if (!tempSynced) await this.#syncFile(tempFile, 'r+');
     try {
       return await this.#place(tempFile, target, policy);
     } catch (err) {
       const errno = errnoOf(err);
       if (errno === 'EXDEV') return await this.#placeFromOtherFileSystem(tempFile, target, policy);
-      // remove() of a sibling may have pruned the just-made series directory: make it again, once.
+      // remove() of a sibling may have pruned the series directory: make it again, once.
       if (errno !== 'ENOENT') throw err;
+      this.#forgetDirs(dirname(target));
       return await this.#place(tempFile, target, policy);
     }
   }
@@ -231,30 +320,41 @@ export class FileStorage implements InstanceStorage {
     tempFile: string,
     target: string,
     policy: DuplicatePolicy,
-  ): Promise<CommitResult> {
+  ): Promise<Placed> {
     const local = this.createTempPath();
     try {
       await this.#fs.copyFile(tempFile, local);
       await this.#syncFile(local, 'r+');
-      const result = await this.#place(local, target, policy);
-      await this.#discard(tempFile);
-      return result;
+      const placed = await this.#place(local, target, policy);
+      if (placed.dropTemp) await this.#discard(local);
+      // the caller drops the original temp file
+      return { ...placed, dropTemp: true };
     } catch (err) {
       await this.#discard(local);
       throw err;
     }
   }
 
-  async #place(tempFile: string, target: string, policy: DuplicatePolicy): Promise<CommitResult> {
+  /**
+   * Put the (durable) temp file at `target`. The new name is not yet durable: the caller
+   * fsyncs `syncDir`, and deletes the temp file when `dropTemp` (it was linked, not moved).
+   */
+  async #place(tempFile: string, target: string, policy: DuplicatePolicy): Promise<Placed> {
     const dir = dirname(target);
-    const firstCreated = await this.#fs.mkdir(dir, { recursive: true });
-    if (firstCreated !== undefined) await this.#syncNewDirectories(firstCreated, dir);
+    if (!this.#knownDirs.has(dir)) {
+      const firstCreated = await this.#fs.mkdir(dir, { recursive: true });
+      if (firstCreated !== undefined) await this.#syncNewDirectories(firstCreated, dir);
+      this.#knownDirs.add(dir);
+    }
 
     if (policy === 'replace') {
       const existed = await this.#exists(target);
       await this.#fs.rename(tempFile, target);
-      await this.#syncFile(dir, 'r');
-      return { path: target, outcome: existed ? 'replaced' : 'stored' };
+      return {
+        result: { path: target, outcome: existed ? 'replaced' : 'stored' },
+        syncDir: dir,
+        dropTemp: false,
+      };
     }
 
     const dropped: CommitOutcome = policy === 'keep' ? 'kept-existing' : 'rejected';
@@ -263,23 +363,14 @@ export class FileStorage implements InstanceStorage {
       await this.#fs.link(tempFile, target);
     } catch (err) {
       const errno = errnoOf(err);
-      if (errno === 'EEXIST') {
-        await this.#discard(tempFile);
-        return { path: target, outcome: dropped };
-      }
+      if (errno === 'EEXIST') return { result: { path: target, outcome: dropped }, dropTemp: true };
       if (errno !== 'EPERM' && errno !== 'ENOTSUP' && errno !== 'EOPNOTSUPP' && errno !== 'ENOSYS') throw err;
       // File systems without hard links: fall back to check-then-rename (safe in-process under the lock).
-      if (await this.#exists(target)) {
-        await this.#discard(tempFile);
-        return { path: target, outcome: dropped };
-      }
+      if (await this.#exists(target)) return { result: { path: target, outcome: dropped }, dropTemp: true };
       await this.#fs.rename(tempFile, target);
-      await this.#syncFile(dir, 'r');
-      return { path: target, outcome: 'stored' };
+      return { result: { path: target, outcome: 'stored' }, syncDir: dir, dropTemp: false };
     }
-    await this.#syncFile(dir, 'r');
-    await this.#discard(tempFile);
-    return { path: target, outcome: 'stored' };
+    return { result: { path: target, outcome: 'stored' }, syncDir: dir, dropTemp: true };
   }
 
   /** fsync every directory from the root down to `leaf` that mkdir just created, and its parent. */
@@ -290,16 +381,46 @@ export class FileStorage implements InstanceStorage {
       if (d === firstCreated || dirname(d) === d) break;
     }
     chain.push(dirname(firstCreated));
-    for (const d of chain) await this.#syncFile(d, 'r');
+    await Promise.all(chain.map((d) => this.#syncDirectory(d)));
   }
 
-  async #syncFile(path: string, flags: string): Promise<void> {
+  /** fsync a directory, sharing the fsync with concurrent commits into it. */
+  #syncDirectory(dir: string): Promise<void> {
+    let group = this.#dirSyncs.get(dir);
+    if (!group) {
+      const created = new GroupSync(
+        async () => {
+          await this.#syncFile(dir, 'r');
+        },
+        () => {
+          if (this.#dirSyncs.get(dir) === created) this.#dirSyncs.delete(dir);
+        },
+      );
+      group = created;
+      this.#dirSyncs.set(dir, group);
+    }
+    return group.sync();
+  }
+
+  /** Forget `dir` and its parents up to the root as known to exist. */
+  #forgetDirs(dir: string): void {
+    for (let d = dir; d !== this.root && d.startsWith(this.root + sep); d = dirname(d))
+      this.#knownDirs.delete(d);
+  }
+
+  /** fsync a directory ('r') or fdatasync a file ('r+'); resolves with the file's size. */
+  async #syncFile(path: string, flags: string): Promise<{ size: number }> {
     const handle = await this.#fs.open(path, flags);
     try {
-      // A file ('r+') needs its data and size on disk: fdatasync, about half the cost of a
-      // full fsync here. Directories ('r') get fsync so that new names are durable.
-      if (flags === 'r+' && handle.datasync) await handle.datasync();
-      else await handle.sync();
+      // A file ('r+') needs its data and size on disk: fdatasync suffices (size is part of
+      // what it writes; timestamps are not needed). Directories ('r') get fsync so that new
+      // names are durable.
+      if (flags === 'r+' && handle.datasync) {
+        const [, st] = await Promise.all([handle.datasync(), handle.stat?.()]);
+        return { size: st?.size ?? (await this.#fs.stat(path)).size };
+      }
+      await handle.sync();
+      return { size: 0 };
     } finally {
       await handle.close();
     }
@@ -358,6 +479,7 @@ export class FileStorage implements InstanceStorage {
     for (let d = dirname(abs); d !== this.root && d.startsWith(this.root + sep); d = dirname(d)) {
       try {
         await this.#fs.rmdir(d);
+        this.#knownDirs.delete(d);
       } catch {
         break;
       }

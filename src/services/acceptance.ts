@@ -71,12 +71,17 @@ export interface ConnectionFacts {
 /** The acceptor policy of a {@link DicomServer} for one incoming association. */
 export function acceptancePolicy(options: DicomServerOptions, connection: ConnectionFacts): AcceptorPolicy {
   const aets = Array.isArray(options.aet) ? options.aet : [options.aet];
-  const storageSyntaxes = storageTransferSyntaxes();
+  const narrow = options.storageAcceptance;
+  const storageSyntaxes = narrow?.transferSyntaxes
+    ? storageTransferSyntaxes().filter((uid) => narrow.transferSyntaxes?.includes(uid))
+    : storageTransferSyntaxes();
   return {
     calledAets: options.acceptAnyCalledAet ? undefined : aets,
     transferSyntaxesFor: (abstractSyntax: string) => {
       if (!offeredAbstractSyntax(options, abstractSyntax)) return undefined;
-      return isStorageSopClass(abstractSyntax) ? storageSyntaxes : UNCOMPRESSED;
+      if (!isStorageSopClass(abstractSyntax)) return UNCOMPRESSED;
+      if (narrow?.sopClasses && !narrow.sopClasses.includes(abstractSyntax)) return undefined;
+      return storageSyntaxes;
     },
     // C-GET: the requestor may act as storage SCP on this association.
     roleSelection: (abstractSyntax: string, proposed: { scu: boolean; scp: boolean }) => ({

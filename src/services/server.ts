@@ -157,6 +157,13 @@ export interface DicomServerOptions {
   timeoutMs?: number;
   /** Where incoming instances are written while they arrive. */
   tempDir?: string;
+  /**
+   * Narrow what storage contexts are accepted: only these storage SOP classes (others get
+   * "abstract syntax not supported") and only these transfer syntaxes for them (others get
+   * "transfer syntaxes not supported"). Absent: every storage SOP class and every known
+   * transfer syntax. Commands and queries always use the uncompressed syntaxes.
+   */
+  storageAcceptance?: { sopClasses?: readonly string[]; transferSyntaxes?: readonly string[] };
   /** Decide on an association request beyond the built-in checks (e.g. AE title ↔ certificate binding). */
   onAssociationRequest?: AcceptorPolicy['onAssociationRequest'];
   logger?: Logger;

@@ -10,7 +10,7 @@ import { DicomServer, type NRequest } from '../../src/services/server.js';
 import { SopClass } from '../../src/services/sop-classes.js';
 import { runCli } from '../helpers/cli.js';
 import { type DcmtkServer, freePort, hasDcmtk, run, startDcmtkServer } from '../helpers/dcmtk.js';
-import { makeTestPki, type TestPki } from '../helpers/pki.js';
+import { makeTestPki, TEST_KEY_PASSWORD, type TestPki } from '../helpers/pki.js';
 import { makeInstance, makeStudy } from '../helpers/samples.js';
 import { type ServeProcess, startServe } from './node-helpers.js';
 
@@ -112,11 +112,27 @@ describe('dicomnet serve with DCMTK peers (plain and TLS with mutual authenticat
     });
     const commitPort = (await commitReceiver.listen({ port: 0, host: '127.0.0.1' })).port;
     const config = join(work, 'node.json');
+    const passphraseFile = join(work, 'client-key-password.txt');
+    writeFileSync(passphraseFile, `${TEST_KEY_PASSWORD}\n`);
     writeFileSync(
       config,
       JSON.stringify({
         peers: {
           STORESCP: { host: '127.0.0.1', port: storescp.port, tls: true },
+          // the same storescp, with its own client key (encrypted) and the expected certificate name
+          STORESCPNAMED: {
+            host: '127.0.0.1',
+            port: storescp.port,
+            tls: true,
+            serverName: 'localhost',
+            client: { key: pki.clientEncryptedKey, cert: pki.client.cert, passphraseFile },
+          },
+          STORESCPWRONG: {
+            host: '127.0.0.1',
+            port: storescp.port,
+            tls: true,
+            serverName: 'wrong.example.org',
+          },
           COMMITSCU: { host: '127.0.0.1', port: commitPort, tls: false },
           BOUNDMOD: { host: '127.0.0.1', port: commitPort, tls: true, identity: ['client'] },
         },
@@ -443,6 +459,30 @@ describe('dicomnet serve with DCMTK peers (plain and TLS with mutual authenticat
     ]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /A801|[Dd]estination/);
+  });
+
+  test('C-MOVE to TLS peers: per-peer client credentials and expected server certificate name', async () => {
+    const move = (dest: string) =>
+      runCli([
+        'move',
+        '--aec',
+        'DICOMNET',
+        '--dest',
+        dest,
+        '127.0.0.1',
+        String(plainPort),
+        '-k',
+        'QueryRetrieveLevel=STUDY',
+        '-k',
+        `StudyInstanceUID=${c().studyInstanceUid}`,
+      ]);
+    const named = await move('STORESCPNAMED');
+    assert.equal(named.code, 0, named.stderr);
+    assert.match(named.stdout, /completed 3/);
+    const wrong = await move('STORESCPWRONG');
+    assert.notEqual(wrong.code, 0, wrong.stdout);
+    assert.doesNotMatch(wrong.stdout, /completed 3/);
+    assert.match(serve.stderr(), /wrong\.example\.org/);
   });
 
   test('getscu retrieves a study', async () => {

@@ -9,6 +9,7 @@ import {
   loadNodeConfig,
   mergeConfig,
   parseNodeConfig,
+  peerTlsOptions,
 } from '../../src/node/index.js';
 import { tempRoot } from './helpers.js';
 
@@ -59,6 +60,10 @@ test('the example YAML and JSON files load and agree', () => {
   assert.deepEqual(json, yaml);
   assert.equal(yaml.peers.STORESCP?.tls, true);
   assert.deepEqual(yaml.peers.STORESCP?.identity, ['storescp.example.org']);
+  assert.equal(yaml.peers.STORESCP?.serverName, 'storescp.example.org');
+  assert.ok(yaml.peers.STORESCP?.client?.key?.endsWith(join('data', 'pki', 'client.key')));
+  assert.ok(yaml.accept.sopClasses?.includes('1.2.840.10008.5.1.4.1.1.2'));
+  assert.ok(yaml.accept.transferSyntaxes?.includes('1.2.840.10008.1.2.1'));
   assert.equal(yaml.tls.requirePeerCertificate, true);
   assert.ok(yaml.tls.cert?.endsWith(join('data', 'pki', 'server.crt')));
   assert.ok(resolve(yaml.storage) === yaml.storage, 'paths are resolved against the file');
@@ -169,4 +174,106 @@ test('mergeConfig: overrides win field by field; undefined is "not given"; resul
   assert.deepEqual(Object.keys(merged.peers), ['A', 'B']);
   assert.throws(() => mergeConfig(base, { tlsPort: 99999 }), /config tlsPort: .*\(in command line\)/);
   assert.throws(() => mergeConfig(base, { duplicates: 'x' as 'keep' }), ConfigError);
+});
+
+test('accept: storage SOP classes and transfer syntaxes are validated UIDs', () => {
+  const config = parseNodeConfig({
+    accept: { sopClasses: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxes: ['1.2.840.10008.1.2.1 '] },
+  });
+  assert.deepEqual(config.accept, {
+    sopClasses: ['1.2.840.10008.5.1.4.1.1.2'],
+    transferSyntaxes: ['1.2.840.10008.1.2.1'],
+  });
+  assert.deepEqual(parseNodeConfig({}).accept, {});
+  rejects({ accept: { sopClasses: ['CT'] } }, /config accept\.sopClasses\[0\]: must be a UID.*got "CT"/);
+  rejects(
+    { accept: { sopClasses: ['1.2.840.10008.5.1.4.1.2.2.1'] } },
+    /config accept\.sopClasses\[0\]: is not a storage SOP class/,
+  );
+  rejects({ accept: { sopClasses: [] } }, /config accept\.sopClasses: must list at least one UID/);
+  rejects(
+    { accept: { transferSyntaxes: ['1.2.3.4'] } },
+    /config accept\.transferSyntaxes\[0\]: is not a transfer syntax dicomnet knows/,
+  );
+  rejects({ accept: { modalities: ['CT'] } }, /config accept\.modalities: unknown setting/);
+  const merged = mergeConfig(parseNodeConfig({ accept: { sopClasses: ['1.2.840.10008.5.1.4.1.1.7'] } }), {
+    accept: { transferSyntaxes: ['1.2.840.10008.1.2'] },
+  });
+  assert.deepEqual(merged.accept, {
+    sopClasses: ['1.2.840.10008.5.1.4.1.1.7'],
+    transferSyntaxes: ['1.2.840.10008.1.2'],
+  });
+});
+
+test('peers: serverName and client credentials, only for TLS peers; key and cert together', () => {
+  const config = parseNodeConfig(
+    {
+      peers: {
+        SECURE: {
+          host: '10.0.0.1',
+          port: 2762,
+          tls: true,
+          serverName: 'pacs.example.org',
+          client: { key: 'k.pem', cert: 'c.pem', passphraseFile: 'pw.txt' },
+        },
+        BUNDLE: { host: 'b', port: 2762, tls: true, client: { pfx: 'me.p12' } },
+      },
+    },
+    { baseDir: '/etc/dicomnet' },
+  );
+  assert.deepEqual(config.peers.SECURE?.client, {
+    key: '/etc/dicomnet/k.pem',
+    cert: '/etc/dicomnet/c.pem',
+    passphraseFile: '/etc/dicomnet/pw.txt',
+  });
+  assert.equal(config.peers.SECURE?.serverName, 'pacs.example.org');
+  rejects({ peers: { P: { host: 'h', port: 1, serverName: 'x' } } }, /config peers\.P\.tls: must be true/);
+  rejects(
+    { peers: { P: { host: 'h', port: 1, tls: true, client: { key: 'k.pem' } } } },
+    /config peers\.P\.client\.cert: key and cert must be given together/,
+  );
+  rejects(
+    { peers: { P: { host: 'h', port: 1, tls: true, client: { pfx: 'a', key: 'k', cert: 'c' } } } },
+    /config peers\.P\.client\.pfx: give either pfx or key and cert/,
+  );
+  rejects(
+    { peers: { P: { host: 'h', port: 1, tls: true, client: {} } } },
+    /config peers\.P\.client: needs key and cert, or pfx/,
+  );
+  rejects(
+    { peers: { P: { host: 'h', port: 1, tls: true, client: { token: 'x' } } } },
+    /config peers\.P\.client\.token: unknown setting/,
+  );
+});
+
+test("peerTlsOptions: plain peers get none; a peer's own credentials replace the node's", (t) => {
+  const { dir, cleanup } = tempRoot();
+  t.after(cleanup);
+  const pw = join(dir, 'pw.txt');
+  writeFileSync(pw, 'secret\nignored\n');
+  const node = { key: '/node.key', cert: '/node.crt', ca: ['/ca.crt'], passphrase: 'nodepw' };
+  assert.equal(peerTlsOptions({ host: 'h', port: 1, tls: false }, node), undefined);
+  assert.deepEqual(peerTlsOptions({ host: 'h', port: 1, tls: true }, undefined), {});
+  assert.deepEqual(peerTlsOptions({ host: 'h', port: 1, tls: true }, node), node);
+  assert.deepEqual(
+    peerTlsOptions(
+      {
+        host: 'h',
+        port: 1,
+        tls: true,
+        serverName: 'pacs.example.org',
+        client: { pfx: '/peer.p12', passphraseFile: pw },
+      },
+      node,
+    ),
+    { ca: ['/ca.crt'], pfx: '/peer.p12', passphrase: 'secret', servername: 'pacs.example.org' },
+  );
+  assert.throws(
+    () =>
+      peerTlsOptions(
+        { host: 'h', port: 1, tls: true, client: { key: 'k', cert: 'c', passphraseFile: join(dir, 'none') } },
+        node,
+      ),
+    (err: unknown) => err instanceof ConfigError && /passphrase file .*none: cannot read/.test(err.message),
+  );
 });

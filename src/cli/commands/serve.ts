@@ -212,6 +212,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       tls,
       clientTls,
       peers: config.peers,
+      accept: config.accept,
       worklistDir: config.worklistDir,
       limits: config.limits,
       logger: log,
