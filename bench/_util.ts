@@ -9,6 +9,16 @@ export function benchScript(name: string): string {
   return fileURLToPath(new URL(`./${name}.js`, import.meta.url));
 }
 
+/**
+ * Environment of every child: DCMTK without Nagle, and the thread pool size the `dicomnet`
+ * command (bin/dicomnet.cjs) sets for itself, since the benchmarks spawn the compiled entry.
+ */
+const CHILD_ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  TCP_NODELAY: '1',
+  UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '16',
+};
+
 /** Path of the compiled CLI entry. */
 export const cliEntry = fileURLToPath(new URL('../src/cli/run.js', import.meta.url));
 
@@ -21,7 +31,7 @@ export function timed(
   return new Promise((resolve) => {
     const started = performance.now();
     const child = spawn(cmd, args, {
-      env: { ...process.env, TCP_NODELAY: '1', ...env },
+      env: { ...CHILD_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -44,7 +54,7 @@ export function startChild(
 ): Promise<{ child: ChildProcess; out: () => string; stop: () => Promise<string> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
-      env: { ...process.env, TCP_NODELAY: '1', ...env },
+      env: { ...CHILD_ENV, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
