@@ -195,7 +195,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     }),
     find: findHandler({ index, audit, activity }),
     move: async (query, ctx): Promise<MoveTarget | number> => {
-      const peer = peers[ctx.destination];
+      // own properties only: a destination AE like `constructor` is not a peer
+      const peer = Object.hasOwn(peers, ctx.destination) ? peers[ctx.destination] : undefined;
       if (!peer) {
         log.warn(
           { association: ctx.association.id, destination: ctx.destination },

@@ -312,7 +312,8 @@ export class StorageCommitmentScp {
     dataset: Dataset,
     sameAssociationProblem: string,
   ): Promise<CommitmentDelivery> {
-    const peer = this.options.peers[callingAet];
+    const { peers } = this.options;
+    const peer = Object.hasOwn(peers, callingAet) ? peers[callingAet] : undefined;
     if (!peer)
       return {
         via: 'undelivered',
