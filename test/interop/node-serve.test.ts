@@ -459,6 +459,22 @@ describe('dicomnet serve with DCMTK peers (plain and TLS with mutual authenticat
     ]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /A801|[Dd]estination/);
+    // an AE title that names an Object.prototype member is not a configured peer either
+    const inherited = await runCli([
+      'move',
+      '--aec',
+      'DICOMNET',
+      '--dest',
+      'constructor',
+      '127.0.0.1',
+      String(plainPort),
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${c().studyInstanceUid}`,
+    ]);
+    assert.equal(inherited.code, 1, inherited.stderr);
+    assert.match(inherited.stderr, /A801|[Dd]estination/);
   });
 
   test('C-MOVE to TLS peers: per-peer client credentials and expected server certificate name', async () => {
