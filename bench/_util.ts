@@ -11,7 +11,7 @@ export function benchScript(name: string): string {
 
 /**
  * Environment of every child: DCMTK without Nagle, and the thread pool size the `dicomnet`
- * command (bin/dicomnet.cjs) sets for itself, since the benchmarks spawn the compiled entry.
+ * command (bin/dicomnet.js) sets for itself, since the benchmarks spawn the compiled entry.
  */
 const CHILD_ENV: NodeJS.ProcessEnv = {
   ...process.env,

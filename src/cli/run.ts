@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Process entry of the CLI (bin/dicomnet.cjs loads this); tests spawn it directly.
+// Process entry of the CLI (bin/dicomnet.js loads this); tests spawn it directly.
 import { main } from './main.js';
 
 main(process.argv.slice(2)).then(
