@@ -11,13 +11,13 @@ import type { Logger } from '../log.js';
 import type { AssociationChannel, ChannelCloseReason, NegotiatedAssociation, Pdv } from './channel.js';
 import { AssociationAbortedError, NetworkError, PduParseError } from './errors.js';
 import {
-  type FsmEvent,
   type FsmInput,
   type Indication,
   InvalidPrimitiveError,
   StateMachine,
   type State,
   type UpperLayerPort,
+  eventForPdu,
 } from './fsm.js';
 import { decodePDataParts, decodePduBody } from './pdu/decode.js';
 import { encodePDataTfParts, encodePdu } from './pdu/encode.js';
@@ -47,26 +47,6 @@ export interface AssociationOptions {
 
 /** Receives negotiation-time indications (A-ASSOCIATE-RQ/AC/RJ, and early aborts). */
 export type NegotiationListener = (indication: Indication) => void;
-
-/** Map a received PDU to its state-machine event. */
-function eventForPdu(pdu: Pdu): FsmEvent {
-  switch (pdu.type) {
-    case 'A-ASSOCIATE-AC':
-      return 'Evt3';
-    case 'A-ASSOCIATE-RJ':
-      return 'Evt4';
-    case 'A-ASSOCIATE-RQ':
-      return 'Evt6';
-    case 'P-DATA-TF':
-      return 'Evt10';
-    case 'A-RELEASE-RQ':
-      return 'Evt12';
-    case 'A-RELEASE-RP':
-      return 'Evt13';
-    case 'A-ABORT':
-      return 'Evt16';
-  }
-}
 
 const ESTABLISHED_STATES: ReadonlySet<State> = new Set<State>([
   'Sta6',

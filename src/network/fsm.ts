@@ -668,6 +668,26 @@ export function transition(event: FsmEvent, state: State): ActionName {
   return LOCAL_EVENTS.has(event) ? 'XX-L' : 'XX-R';
 }
 
+/** The event a received PDU is to the state machine (PS3.8 Table 9-10: Evt3, 4, 6, 10, 12, 13, 16). */
+export function eventForPdu(pdu: Pdu): FsmEvent {
+  switch (pdu.type) {
+    case 'A-ASSOCIATE-AC':
+      return 'Evt3';
+    case 'A-ASSOCIATE-RJ':
+      return 'Evt4';
+    case 'A-ASSOCIATE-RQ':
+      return 'Evt6';
+    case 'P-DATA-TF':
+      return 'Evt10';
+    case 'A-RELEASE-RQ':
+      return 'Evt12';
+    case 'A-RELEASE-RP':
+      return 'Evt13';
+    case 'A-ABORT':
+      return 'Evt16';
+  }
+}
+
 /** True when PS3.8 Table 9-10 has a non-blank cell for this pair. */
 export function isDefinedByStandard(event: FsmEvent, state: State): boolean {
   return TABLE_9_10[`${event}:${state}`] !== undefined;

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import {
   ACTIONS,
   EVENTS,
+  eventForPdu,
   type FsmEvent,
   type FsmInput,
   InvalidPrimitiveError,
@@ -188,22 +189,3 @@ export const fsmTargets: FuzzTarget[] = [
     ),
   ),
 ];
-
-function eventForPdu(pdu: Pdu): FsmEvent {
-  switch (pdu.type) {
-    case 'A-ASSOCIATE-AC':
-      return 'Evt3';
-    case 'A-ASSOCIATE-RJ':
-      return 'Evt4';
-    case 'A-ASSOCIATE-RQ':
-      return 'Evt6';
-    case 'P-DATA-TF':
-      return 'Evt10';
-    case 'A-RELEASE-RQ':
-      return 'Evt12';
-    case 'A-RELEASE-RP':
-      return 'Evt13';
-    case 'A-ABORT':
-      return 'Evt16';
-  }
-}
