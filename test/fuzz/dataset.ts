@@ -13,14 +13,12 @@ import {
   DatasetParser,
   DicomParseError,
   decodeDataset,
-  dictionaryEntries,
   encodeDataset,
-  implicitVR,
   type ParseHandler,
   TransferSyntax,
   transferSyntaxLayout,
-  type VR,
 } from '../../src/data/index.js';
+import { buildDataset, datasetSpecs, SEQUENCE_TAGS } from '../helpers/dataset-arbitrary.js';
 import { bytesFrom, expectTyped, type FuzzTarget, mutated, noteInput, target } from './harness.js';
 
 export const SYNTAXES = [
@@ -37,123 +35,8 @@ const SHORT_NAME: Record<string, string> = {
   [TransferSyntax.DeflatedExplicitVRLittleEndian]: 'deflated',
 };
 
-// a few current single-VR dictionary tags per VR (no group 0000/0002, no pixel data, no charset)
-const TAGS_BY_VR = new Map<VR, number[]>();
-for (const e of dictionaryEntries()) {
-  const group = e.tag >>> 16;
-  if (e.retired || group <= 0x0002 || group >= 0x5000 || (e.tag & 0xffff) === 0) continue;
-  if (e.tag === 0x00080005 || e.tag === 0x7fe00010 || implicitVR(e.tag) !== e.vr) continue;
-  const list = TAGS_BY_VR.get(e.vr) ?? [];
-  if (list.length < 4) list.push(e.tag);
-  TAGS_BY_VR.set(e.vr, list);
-}
-const SEQUENCE_TAGS = TAGS_BY_VR.get('SQ') ?? [];
-const LEAF_VRS = [...TAGS_BY_VR.keys()].filter((vr) => vr !== 'SQ');
-
-const text = (max: number) =>
-  fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJ0123456789 .^-_'.split('')), maxLength: max });
-
-function valueFor(vr: VR): fc.Arbitrary<Buffer> {
-  const even = (s: string, pad: number) => {
-    const b = Buffer.from(s, 'latin1');
-    return b.length % 2 ? Buffer.concat([b, Buffer.from([pad])]) : b;
-  };
-  const words = (unit: number, max: number) =>
-    fc
-      .uint8Array({ maxLength: max * unit })
-      .map((u) => Buffer.from(u.subarray(0, u.length - (u.length % unit))));
-  switch (vr) {
-    case 'UI':
-      return fc
-        .array(fc.stringMatching(/^[0-9.]{0,20}$/), { maxLength: 3 })
-        .map((v) => even(v.join('\\'), 0));
-    case 'LT':
-    case 'ST':
-    case 'UT':
-    case 'UR':
-      return text(40).map((s) => even(s, 0x20));
-    case 'AE':
-    case 'AS':
-    case 'CS':
-    case 'DA':
-    case 'DS':
-    case 'DT':
-    case 'IS':
-    case 'LO':
-    case 'PN':
-    case 'SH':
-    case 'TM':
-    case 'UC':
-      return fc.array(text(10), { maxLength: 3 }).map((v) => even(v.join('\\'), 0x20));
-    case 'UL':
-    case 'SL':
-    case 'FL':
-    case 'OF':
-    case 'OL':
-    case 'AT':
-      return words(4, 6);
-    case 'FD':
-    case 'OD':
-    case 'SV':
-    case 'UV':
-    case 'OV':
-      return words(8, 3);
-    default:
-      return words(2, 16);
-  }
-}
-
-type Spec =
-  { tag: number; vr: VR; value: Buffer } | { tag: number; seq: { undef: boolean; items: ItemSpec[] } };
-interface ItemSpec {
-  undef: boolean;
-  elements: Spec[];
-}
-
-const leaf: fc.Arbitrary<Spec> = fc.oneof(
-  fc
-    .constantFrom(...LEAF_VRS)
-    .chain((vr) =>
-      fc
-        .tuple(fc.constantFrom(...TAGS_BY_VR.get(vr)!), valueFor(vr))
-        .map(([tag, value]) => ({ tag, vr, value })),
-    ),
-  fc
-    .tuple(fc.constantFrom(0x00091001, 0x00111010), valueFor('UN'))
-    .map(([tag, value]) => ({ tag, vr: 'UN' as VR, value })),
-);
-
-const { dataset: datasetSpec } = fc.letrec<{ dataset: Spec[]; item: ItemSpec; element: Spec }>((tie) => ({
-  dataset: fc.array(tie('element'), { maxLength: 6 }),
-  item: fc.record({ undef: fc.boolean(), elements: tie('dataset') }),
-  element: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leaf,
-    fc
-      .tuple(fc.constantFrom(...SEQUENCE_TAGS), fc.boolean(), fc.array(tie('item'), { maxLength: 3 }))
-      .map(([tag, undef, items]) => ({ tag, seq: { undef, items } })),
-  ),
-}));
-
-function build(specs: Spec[], parent?: Dataset): Dataset {
-  const ds = new Dataset(parent);
-  for (const s of specs) {
-    if ('seq' in s) {
-      const items = s.seq.items.map((it) => {
-        const item = build(it.elements, ds);
-        item.undefinedLength = it.undef;
-        return item;
-      });
-      ds.setElement({ tag: s.tag, vr: 'SQ', value: items, undefinedLength: s.seq.undef });
-    } else {
-      ds.setElement({ tag: s.tag, vr: s.vr, value: s.value });
-    }
-  }
-  return ds;
-}
-
 /** A valid data set (model). */
-export const anyDataset: fc.Arbitrary<Dataset> = datasetSpec.map((s) => build(s));
+export const anyDataset: fc.Arbitrary<Dataset> = datasetSpecs(6).map((s) => buildDataset(s));
 
 /** Valid encodings of a data set in the given transfer syntax. */
 export function validDatasetBytes(ts: string): fc.Arbitrary<Buffer> {
