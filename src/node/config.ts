@@ -93,6 +93,8 @@ export interface NodeLimits {
   maxAssociationsPerMinutePerAddress: number;
   /** TLS handshakes running at once (0 = no limit). */
   maxTlsHandshakes: number;
+  /** Connections not yet an association (TLS handshake, A-ASSOCIATE-RQ pending) at once (0 = no limit). */
+  maxPendingConnections: number;
   maxPduLength: number;
   /** Largest A-ASSOCIATE-RQ (or any non-P-DATA PDU) buffered. */
   maxAssociateRqLength: number;
@@ -111,6 +113,7 @@ const LIMIT_RANGES: Record<keyof NodeLimits, [number, number]> = {
   maxAssociationsPerAddress: [1, 100000],
   maxAssociationsPerMinutePerAddress: [0, 1000000],
   maxTlsHandshakes: [0, 100000],
+  maxPendingConnections: [0, 1000000],
   // PS3.8: a receive limit of at least 4096 keeps every peer workable; 0 ("unlimited") is not offered.
   maxPduLength: [4096, 0xffffffff],
   maxAssociateRqLength: [4096, 0xffffffff],
@@ -195,6 +198,7 @@ export function defaultNodeConfig(): NodeConfig {
       maxAssociationsPerAddress: 16,
       maxAssociationsPerMinutePerAddress: 1200,
       maxTlsHandshakes: 32,
+      maxPendingConnections: 1000,
       maxPduLength: 65536,
       maxAssociateRqLength: 1024 * 1024,
       maxBufferedDatasetBytes: 16 * 1024 * 1024,

@@ -8,6 +8,8 @@ export function serverLimits(limits: NodeLimits): Partial<DicomServerOptions> {
     maxAssociationsPerAddress: limits.maxAssociationsPerAddress,
     maxAssociationsPerMinutePerAddress: limits.maxAssociationsPerMinutePerAddress || undefined,
     maxTlsHandshakes: limits.maxTlsHandshakes || undefined,
+    // 0 stays 0 (no limit): undefined would mean the library default
+    maxPendingConnections: limits.maxPendingConnections,
     maxPduLength: limits.maxPduLength,
     hardMaxPduLength: limits.maxAssociateRqLength,
     maxBufferedDatasetBytes: limits.maxBufferedDatasetBytes,

@@ -1,13 +1,14 @@
 /**
  * Connection admission, decided before any protocol work is done for a peer: how many
- * connections one address may open per minute, and how many TLS handshakes may run at
- * once. Both are cheap to refuse (the socket is closed, nothing is buffered or computed),
- * which is the point: they bound what a flood costs the server.
+ * connections one address may open per minute, how many connections may wait to become an
+ * association at once, and how many TLS handshakes may run at once. All are cheap to refuse
+ * (the socket is closed, nothing is buffered or computed), which is the point: they bound
+ * what a flood costs the server.
  */
 import { DicomnetError, type KindedError } from '../errors.js';
 
 /** Stable codes of {@link AdmissionRefusedError}. */
-export type AdmissionRefusedCode = 'ERR_RATE_LIMITED' | 'ERR_TLS_HANDSHAKES_BUSY';
+export type AdmissionRefusedCode = 'ERR_RATE_LIMITED' | 'ERR_TOO_MANY_PENDING' | 'ERR_TLS_HANDSHAKES_BUSY';
 
 /** A connection was closed by an admission limit before any DICOM or TLS exchange. */
 export class AdmissionRefusedError extends DicomnetError implements KindedError {
@@ -25,6 +26,11 @@ export interface AdmissionLimits {
   maxAssociationsPerMinutePerAddress?: number;
   /** TLS handshakes running at once, counted from the ClientHello to the end of the handshake. */
   maxTlsHandshakes?: number;
+  /**
+   * Connections not yet an association (TLS handshake running, or the A-ASSOCIATE-RQ not yet
+   * answered), counted from accept until the association is accepted or rejected, or the socket closes.
+   */
+  maxPendingConnections?: number;
 }
 
 const MINUTE_MS = 60_000;
@@ -41,6 +47,7 @@ export class ConnectionAdmission {
   private readonly windows = new Map<string, RateWindow>();
   private lastSweep: number;
   private handshakes = 0;
+  private pending = 0;
 
   constructor(
     private readonly limits: AdmissionLimits,
@@ -72,6 +79,34 @@ export class ConnectionAdmission {
       'ERR_RATE_LIMITED',
       `connection from ${address} refused: more than ${max} association attempts in the last minute (maxAssociationsPerMinutePerAddress ${max})`,
     );
+  }
+
+  /** Connections currently counted as pending. */
+  get pendingConnections(): number {
+    return this.pending;
+  }
+
+  /**
+   * Count an accepted connection as pending until it becomes an association (or does not);
+   * throws {@link AdmissionRefusedError} when {@link AdmissionLimits.maxPendingConnections}
+   * are already pending. Call the returned function once the connection stops being pending,
+   * whichever way (calling it again does nothing).
+   */
+  startPending(address: string): () => void {
+    const max = this.limits.maxPendingConnections;
+    if (max && this.pending >= max) {
+      throw new AdmissionRefusedError(
+        'ERR_TOO_MANY_PENDING',
+        `connection from ${address} refused: ${this.pending} connections already waiting to become associations (maxPendingConnections ${max})`,
+      );
+    }
+    this.pending++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.pending--;
+    };
   }
 
   /**

@@ -21,7 +21,7 @@ import {
 import { createSecureAcceptor, type SecureAcceptor } from '../tls/acceptor.js';
 import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 import { connect } from './client.js';
-import { ConnectionAdmission } from './admission.js';
+import { type AdmissionRefusedError, ConnectionAdmission } from './admission.js';
 import { acceptancePolicy, CALLING_AET_NOT_RECOGNIZED, LOCAL_LIMIT_EXCEEDED } from './acceptance.js';
 import { type AeTitleBindings, checkAeTitleBinding } from './ae-binding.js';
 import { findSopClass, isStorageSopClass, SopClass } from './sop-classes.js';
@@ -130,6 +130,13 @@ export interface DicomServerOptions {
    * a ClientHello over the limit closes its connection. Default: no limit.
    */
   maxTlsHandshakes?: number;
+  /**
+   * Most connections waiting to become an association at once: counted from accept (TLS
+   * handshake, A-ASSOCIATE-RQ not yet answered) until the association is accepted or
+   * rejected, or the socket closes. The connection over the limit is closed at once, before
+   * any TLS or DICOM exchange. Default {@link DEFAULT_MAX_PENDING_CONNECTIONS}; 0 = no limit.
+   */
+  maxPendingConnections?: number;
   /** Largest non-storage data set (query identifier, N-service data set) held in memory; default 64 MiB. */
   maxBufferedDatasetBytes?: number;
   /** Deepest sequence nesting accepted in a received query or N-service data set (default 32). */
@@ -168,6 +175,9 @@ export interface DicomServerOptions {
   onAssociationRequest?: AcceptorPolicy['onAssociationRequest'];
   logger?: Logger;
 }
+
+/** Default of {@link DicomServerOptions.maxPendingConnections} (docs/limits.md explains the figure). */
+export const DEFAULT_MAX_PENDING_CONNECTIONS = 1000;
 
 /** Options of {@link DicomServer.listen}. */
 export interface ListenOptions {
@@ -213,7 +223,11 @@ export class DicomServer extends EventEmitter {
   constructor(readonly options: DicomServerOptions) {
     super();
     this.log = options.logger ?? createLogger({ level: 'silent' });
-    this.admission = new ConnectionAdmission(options);
+    this.admission = new ConnectionAdmission({
+      maxAssociationsPerMinutePerAddress: options.maxAssociationsPerMinutePerAddress,
+      maxTlsHandshakes: options.maxTlsHandshakes,
+      maxPendingConnections: options.maxPendingConnections ?? DEFAULT_MAX_PENDING_CONNECTIONS,
+    });
   }
 
   /** Start listening; call again for a second port (e.g. plain 11112 and TLS 2762). */
@@ -273,19 +287,35 @@ export class DicomServer extends EventEmitter {
     return this.active;
   }
 
+  /** Connections accepted that are not yet an association, nor refused as one. */
+  get pendingConnections(): number {
+    return this.admission.pendingConnections;
+  }
+
   private onConnection(socket: Socket, secure: boolean): void {
     socket.setNoDelay(true);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
-    const refused = this.admission.connectionArrived(socket.remoteAddress ?? '?');
+    const address = socket.remoteAddress ?? '?';
+    let refused = this.admission.connectionArrived(address);
+    let endPending: () => void = () => undefined;
+    if (!refused) {
+      try {
+        endPending = this.admission.startPending(address);
+      } catch (err) {
+        refused = err as AdmissionRefusedError;
+      }
+    }
     if (refused) {
       this.log.warn({ remoteAddress: socket.remoteAddress, code: refused.code }, refused.message);
       this.emit('connectionError', refused, socket.remoteAddress);
       socket.destroy();
       return;
     }
-    this.serve(socket, secure).catch((err: unknown) => {
+    socket.once('close', endPending);
+    this.serve(socket, secure, endPending).catch((err: unknown) => {
+      endPending();
       this.log.warn({ err, remoteAddress: socket.remoteAddress }, describe(err));
       this.emit('connectionError', err, socket.remoteAddress);
       // end, not destroy: an A-ASSOCIATE-RJ or A-ABORT may still be on its way out
@@ -294,7 +324,8 @@ export class DicomServer extends EventEmitter {
     });
   }
 
-  private async serve(socket: Socket, secure: boolean): Promise<void> {
+  /** TLS handshake, then association negotiation; `endPending` is called once the request is decided. */
+  private async serve(socket: Socket, secure: boolean, endPending: () => void): Promise<void> {
     const remoteAddress = socket.remoteAddress ?? '?';
     const remotePort = socket.remotePort ?? 0;
     let stream: Duplex = socket;
@@ -360,6 +391,8 @@ export class DicomServer extends EventEmitter {
     } catch (err) {
       release();
       throw err;
+    } finally {
+      endPending();
     }
     const info: AssociationInfo = {
       id: this.nextId++,

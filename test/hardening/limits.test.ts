@@ -64,6 +64,25 @@ describe('ConnectionAdmission', () => {
     a.startTlsHandshake('10.0.0.3');
     assert.throws(() => a.startTlsHandshake('10.0.0.4'), AdmissionRefusedError);
   });
+
+  test('pending connections: the one over is refused; a slot comes back once, when released', () => {
+    const a = new ConnectionAdmission({ maxPendingConnections: 2 });
+    const first = a.startPending('10.0.0.1');
+    a.startPending('10.0.0.1');
+    assert.throws(
+      () => a.startPending('10.0.0.2'),
+      (err: unknown) =>
+        err instanceof AdmissionRefusedError &&
+        err.code === 'ERR_TOO_MANY_PENDING' &&
+        /10\.0\.0\.2 refused: 2 connections already waiting .*\(maxPendingConnections 2\)/.test(err.message),
+    );
+    assert.equal(a.pendingConnections, 2);
+    first();
+    first();
+    assert.equal(a.pendingConnections, 1);
+    a.startPending('10.0.0.2');
+    assert.throws(() => a.startPending('10.0.0.3'), AdmissionRefusedError);
+  });
 });
 
 describe('serve limits in the config file', () => {
@@ -74,6 +93,7 @@ describe('serve limits in the config file', () => {
       maxAssociationsPerAddress: 16,
       maxAssociationsPerMinutePerAddress: 1200,
       maxTlsHandshakes: 32,
+      maxPendingConnections: 1000,
       maxPduLength: 65536,
       maxAssociateRqLength: 1024 * 1024,
       maxBufferedDatasetBytes: 16 * 1024 * 1024,
@@ -88,6 +108,12 @@ describe('serve limits in the config file', () => {
     assert.equal(server.maxTlsHandshakes, undefined, '0 = no limit');
     assert.equal(server.maxAssociationsPerMinutePerAddress, 600);
     assert.equal(server.timeoutMs, 5000);
+    assert.equal(server.maxPendingConnections, 1000);
+    assert.equal(
+      serverLimits(parseNodeConfig({ limits: { maxPendingConnections: 0 } }).limits).maxPendingConnections,
+      0,
+      '0 = no limit, not the library default',
+    );
     assert.equal(server.hardMaxPduLength, 1024 * 1024);
     assert.throws(
       () => parseNodeConfig({ limits: { maxPduLenght: 1 } }),

@@ -1,10 +1,29 @@
-/** DicomServer association limits: in total and per remote address (A-ASSOCIATE-RJ transient, local limit exceeded). */
+/**
+ * DicomServer association limits: in total and per remote address (A-ASSOCIATE-RJ transient,
+ * local limit exceeded), and connections waiting to become associations (closed at once).
+ */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import { AssociationRejectedError } from '../../src/network/errors.js';
+import { requestAssociation } from '../../src/network/requestor.js';
+import { AdmissionRefusedError } from '../../src/services/admission.js';
 import { type Association, connect } from '../../src/services/client.js';
+import { SopClass } from '../../src/services/sop-classes.js';
 import { hasDcmtk, run } from '../helpers/dcmtk.js';
-import { dicomnetEcho, ECHO_CONTEXTS, eventually, startServer } from './helpers.js';
+import {
+  clientTls,
+  dicomnetEcho,
+  ECHO_CONTEXTS,
+  eventually,
+  makeServicePki,
+  rawSocket,
+  readUntilClosed,
+  scratch,
+  startServer,
+} from './helpers.js';
 
 function open(port: number): Promise<Association> {
   return connect({ host: '127.0.0.1', port, calledAet: 'DICOMNET', contexts: ECHO_CONTEXTS });
@@ -123,5 +142,118 @@ describe('association limits', () => {
     const started = Date.now();
     await server.close();
     assert.ok(Date.now() - started < 1000);
+  });
+});
+
+describe('maxPendingConnections', () => {
+  /** A connection the server closes at once, having sent nothing. */
+  async function refusedAtOnce(socket: Socket): Promise<void> {
+    const started = Date.now();
+    const { bytes, closed } = await readUntilClosed(socket, 3000);
+    assert.ok(closed, 'the connection over the limit is closed');
+    assert.equal(bytes.length, 0, 'nothing is sent to it');
+    assert.ok(Date.now() - started < 1000, `closed after ${Date.now() - started} ms`);
+  }
+
+  test('plain: the connection over the limit is closed at once; accepted and rejected requests, and closed sockets, free their slot', async () => {
+    const { server, port } = await startServer({ maxPendingConnections: 3, timeoutMs: 30_000 });
+    const refusals: unknown[] = [];
+    server.on('connectionError', (err: unknown) => {
+      if (err instanceof AdmissionRefusedError) refusals.push(err);
+    });
+    const idle: Socket[] = [];
+    try {
+      for (let i = 0; i < 3; i++) idle.push(await rawSocket(port));
+      await eventually(() => server.pendingConnections === 3, 'three pending connections');
+      await refusedAtOnce(await rawSocket(port));
+      const refused = refusals[0];
+      assert.ok(refused instanceof AdmissionRefusedError);
+      assert.equal(refused.code, 'ERR_TOO_MANY_PENDING');
+      assert.match(
+        refused.message,
+        /127\.0\.0\.1 refused: 3 connections already waiting to become associations \(maxPendingConnections 3\)/,
+      );
+      // a good requestor is refused too while the slots are taken
+      await assert.rejects(dicomnetEcho(port));
+      assert.equal(refusals.length, 2);
+
+      // one pending connection becomes an association: its slot is free, though it stays open
+      const becomes = idle.shift() as Socket;
+      const channel = await requestAssociation(becomes, {
+        callingAet: 'GOODSCU',
+        calledAet: 'DICOMNET',
+        contexts: [{ abstractSyntax: SopClass.Verification, transferSyntaxes: ['1.2.840.10008.1.2'] }],
+      });
+      assert.equal(server.pendingConnections, 2);
+      await dicomnetEcho(port);
+
+      // the idle ones go away: their slots come back
+      for (const s of idle) s.destroy();
+      await eventually(() => server.pendingConnections === 0, 'no pending connection left');
+      // rejected requests give their slot back as well
+      for (let i = 0; i < 5; i++) {
+        await assert.rejects(
+          connect({ host: '127.0.0.1', port, calledAet: 'NOT-ME', contexts: ECHO_CONTEXTS }),
+          AssociationRejectedError,
+        );
+      }
+      await eventually(() => server.pendingConnections === 0, 'rejections leave no pending connection');
+      await Promise.all(Array.from({ length: 3 }, () => dicomnetEcho(port)));
+      assert.equal(refusals.length, 2, 'nothing else was refused');
+      channel.abort();
+    } finally {
+      for (const s of idle) s.destroy();
+      await server.close();
+    }
+  });
+
+  test('TLS: a connection counts from accept, through its handshake, until its request is decided', async () => {
+    const pki = await makeServicePki(scratch('pending-pki'), ['GOODSCU']);
+    const { server, port } = await startServer(
+      {
+        maxPendingConnections: 2,
+        timeoutMs: 30_000,
+        tls: { key: pki.server.key, cert: pki.server.cert, ca: [pki.ca] },
+      },
+      { secure: true },
+    );
+    const codes: string[] = [];
+    server.on('connectionError', (err: { code?: string }) => codes.push(String(err.code)));
+    const silent = await rawSocket(port);
+    const handshaken = await new Promise<Socket>((resolve, reject) => {
+      const t = tlsConnect(
+        { port, host: '127.0.0.1', ca: [readFileSync(pki.ca, 'utf8')], servername: 'localhost' },
+        () => resolve(t as unknown as Socket),
+      );
+      t.once('error', reject);
+    });
+    try {
+      await eventually(() => server.pendingConnections === 2, 'both pending');
+      await refusedAtOnce(await rawSocket(port));
+      assert.deepEqual(codes, ['ERR_TOO_MANY_PENDING']);
+      silent.destroy();
+      handshaken.destroy();
+      await eventually(() => server.pendingConnections === 0, 'freed');
+      await dicomnetEcho(port, { tls: clientTls(pki, 'GOODSCU') });
+      if (hasDcmtk()) {
+        const c = pki.clients.GOODSCU as { key: string; cert: string };
+        const r = await run('echoscu', [
+          '+tls',
+          c.key,
+          c.cert,
+          '+cf',
+          pki.ca,
+          '-aec',
+          'DICOMNET',
+          '127.0.0.1',
+          String(port),
+        ]);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+      }
+    } finally {
+      silent.destroy();
+      handshaken.destroy();
+      await server.close();
+    }
   });
 });
