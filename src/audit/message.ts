@@ -36,6 +36,7 @@ export const AuditEventType = {
   Login: dcm('110122', 'Login'),
   Logout: dcm('110123', 'Logout'),
   NodeAuthentication: dcm('110126', 'Node Authentication'),
+  UseOfRestrictedFunction: dcm('110132', 'Use of Restricted Function'),
 } as const;
 
 /** RoleIDCode values of active participants (CID 402). */

@@ -285,6 +285,53 @@ export class AuditTrail {
   }
 
   /**
+   * Connections refused by an admission limit (Security Alert / Use of Restricted Function,
+   * A.5.3.11), folded by the caller (`RefusalFolder`): `refusals` counts the refusals this
+   * record stands for.
+   *
+   * Why a Security Alert and not a rejected Login (as for an A-ASSOCIATE-RJ): the connection
+   * is closed before any A-ASSOCIATE-RQ is read, so no one tried to authenticate and there is
+   * no calling AE title to name; what happened is that the node defended itself against
+   * a network peer using more of it than allowed, which is what A.5.3.11 reports. Outcome 4
+   * (minor failure) is A.5.3.11's "mitigation was effective": the connection was refused.
+   * Node Authentication is kept for TLS certificate failures, so that a collector's rules
+   * on it keep meaning certificates; Use of Restricted Function (CID 403) is the nearest
+   * type for a resource limit. The alert subject is the peer's address, the detail names
+   * the limit and the count.
+   */
+  admissionRefused(refused: {
+    remoteAddress: string | undefined;
+    limit: string;
+    refusals: number;
+    reason: string;
+  }): void {
+    const address = refused.remoteAddress?.replace(/^::ffff:/, '');
+    const description =
+      refused.refusals === 1
+        ? refused.reason
+        : `${refused.refusals} connections${address ? ` from ${address}` : ''} refused by ${refused.limit} since the previous record; the last: ${refused.reason}`;
+    const peer: AuditParticipant = { userId: address ?? '(other addresses)', userIsRequestor: true };
+    this.addAddress(peer, refused.remoteAddress);
+    this.emit({
+      eventId: AuditEventId.SecurityAlert,
+      eventTypeCode: AuditEventType.UseOfRestrictedFunction,
+      eventActionCode: 'E',
+      eventOutcomeIndicator: 4,
+      eventOutcomeDescription: description,
+      activeParticipants: [peer, { userId: this.aet, userIsRequestor: false }],
+      participantObjects: [
+        {
+          typeCode: 2,
+          typeCodeRole: 13,
+          idTypeCode: AuditObjectIdType.NodeId,
+          id: address ?? '(other addresses)',
+          detail: { 'Alert Description': description, limit: refused.limit, refusals: refused.refusals },
+        },
+      ],
+    });
+  }
+
+  /**
    * Instances received (action C: the peer is the source, the node the destination) or
    * sent by C-MOVE / C-GET (action R: the node is the source, `destination` the
    * destination), one participant object per study (DICOM Instances Transferred, A.5.3.7).

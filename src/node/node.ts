@@ -14,6 +14,7 @@ import {
   type ServerAssociation,
   type ServerHandlers,
 } from '../services/server.js';
+import { AdmissionRefusedError } from '../services/admission.js';
 import { SopClass } from '../services/sop-classes.js';
 import type { TlsError } from '../tls/errors.js';
 import type { TlsOptions } from '../tls/types.js';
@@ -27,6 +28,7 @@ import {
 } from './audit.js';
 import type { NodeAcceptConfig, NodeLimits, PeerConfig } from './config.js';
 import { serverLimits } from './limits.js';
+import { RefusalFolder } from './refusal-audit.js';
 import { type ConsistencySummary, checkConsistency } from './consistency.js';
 import { type Index, SqliteIndex } from './index-db.js';
 import { type CommitmentDelivery, StorageCommitmentScp } from './service-commitment.js';
@@ -273,10 +275,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       audit.associationRejected(rejection, rejection.message);
     },
   );
+  // refused before any exchange: audited, at most once per address, limit and minute
+  const refusals = new RefusalFolder((folded) => audit.admissionRefused(folded));
   server.on('connectionError', (err: unknown, remoteAddress: string | undefined) => {
     const kind = errorKind(err);
     const code = (err as { code?: string }).code;
-    if (kind === 'tls' && isTlsAuthenticationFailure(err as TlsError))
+    if (err instanceof AdmissionRefusedError)
+      refusals.refused(remoteAddress ?? 'unknown', err.limit, err.message);
+    else if (kind === 'tls' && isTlsAuthenticationFailure(err as TlsError))
       audit.tlsFailure(remoteAddress, describe(err), (err as TlsError).peerCertificate?.subject);
     else if (code === 'ERR_ASSOCIATION_REJECTED') {
       const pending = auditedRejections.get(remoteAddress ?? '') ?? 0;
@@ -333,6 +339,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       commitment.stopRetries();
       closing = (async () => {
         await server.close(graceMs);
+        refusals.flush();
         // Sockets are gone; commits already started finish (the file and row stay consistent).
         if (!(await inFlight.idle(Math.max(graceMs, 5_000))))
           log.warn({ running: inFlight.running }, 'closing the index with operations still running');

@@ -10,13 +10,23 @@ import { DicomnetError, type KindedError } from '../errors.js';
 /** Stable codes of {@link AdmissionRefusedError}. */
 export type AdmissionRefusedCode = 'ERR_RATE_LIMITED' | 'ERR_TOO_MANY_PENDING' | 'ERR_TLS_HANDSHAKES_BUSY';
 
+/** The option (of {@link AdmissionLimits}) behind each refusal code. */
+const LIMIT_OF: Record<AdmissionRefusedCode, keyof AdmissionLimits> = {
+  ERR_RATE_LIMITED: 'maxAssociationsPerMinutePerAddress',
+  ERR_TOO_MANY_PENDING: 'maxPendingConnections',
+  ERR_TLS_HANDSHAKES_BUSY: 'maxTlsHandshakes',
+};
+
 /** A connection was closed by an admission limit before any DICOM or TLS exchange. */
 export class AdmissionRefusedError extends DicomnetError implements KindedError {
   readonly kind = 'network' as const;
   declare readonly code: AdmissionRefusedCode;
+  /** The limit that refused it, named as its option. */
+  readonly limit: keyof AdmissionLimits;
 
   constructor(code: AdmissionRefusedCode, message: string) {
     super(code, message);
+    this.limit = LIMIT_OF[code];
   }
 }
 

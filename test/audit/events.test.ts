@@ -143,6 +143,35 @@ describe('audit events (PS3.15 A.5.3): JSON form and DICOM audit message XML', (
     );
   });
 
+  test('admission refusal: Security Alert / Use of Restricted Function naming the limit and the refusals it stands for', () => {
+    const { audit, sink } = trail();
+    audit.admissionRefused({
+      remoteAddress: '::ffff:192.0.2.10',
+      limit: 'maxAssociationsPerMinutePerAddress',
+      refusals: 42,
+      reason: 'connection from ::ffff:192.0.2.10 refused: more than 5 association attempts',
+    });
+    const { m, xml } = only(sink);
+    assert.equal(m.eventId.code, '110113');
+    assert.equal(m.eventTypeCode?.code, '110132');
+    assert.equal(m.eventOutcomeIndicator, 4, 'minor failure: the mitigation worked');
+    assert.match(
+      m.eventOutcomeDescription ?? '',
+      /^42 connections from 192\.0\.2\.10 refused by maxAssociationsPerMinutePerAddress since the previous record; the last: connection from/,
+    );
+    assert.equal(m.activeParticipants[0]?.userId, '192.0.2.10');
+    assert.equal(m.activeParticipants[0]?.networkAccessPointId, '192.0.2.10');
+    const alert = m.participantObjects?.[0];
+    assert.equal(alert?.typeCodeRole, 13);
+    assert.equal(alert?.id, '192.0.2.10');
+    assert.equal(alert?.detail?.limit, 'maxAssociationsPerMinutePerAddress');
+    assert.equal(alert?.detail?.refusals, 42);
+    assert.match(
+      xml,
+      /<EventTypeCode csd-code="110132" codeSystemName="DCM" originalText="Use of Restricted Function"\/>/,
+    );
+  });
+
   test('instances stored: DICOM Instances Transferred (C), the peer as Source, the node as Destination, one object per study', () => {
     const { audit, sink } = trail();
     audit.instancesTransferred(

@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { AuditMessage } from '../../src/audit/index.js';
+import { connect as netConnect } from 'node:net';
+import { defaultNodeConfig } from '../../src/node/config.js';
 import { type RunningNode, startNode } from '../../src/node/node.js';
+import { AdmissionRefusedError } from '../../src/services/admission.js';
 import { connect } from '../../src/services/client.js';
 import { hasDcmtk } from '../helpers/dcmtk.js';
 import { makeInstance } from '../helpers/samples.js';
@@ -83,5 +86,64 @@ describe('the node library writes its audit trail to the configured file', { ski
     } finally {
       await node?.close(0);
     }
+  });
+});
+
+describe('admission refusals in the audit trail', () => {
+  test('a node with a low rate limit hammered by 200 connections writes one Security Alert, not hundreds; the count comes with it', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'audit-refusals-'));
+    const auditFile = join(work, 'audit.log');
+    const node = await startNode({
+      aet: 'DICOMNET',
+      port: 0,
+      tlsPort: false,
+      host: '127.0.0.1',
+      storageDir: join(work, 'storage'),
+      limits: { ...defaultNodeConfig().limits, maxAssociationsPerMinutePerAddress: 5 },
+      audit: { file: auditFile, fsync: 'always' },
+    });
+    let refused = 0;
+    node.server.on('connectionError', (err: unknown) => {
+      if (err instanceof AdmissionRefusedError) refused++;
+    });
+    const alerts = () => records(auditFile).filter((m) => m.eventTypeCode?.code === '110132');
+    try {
+      for (let i = 0; i < 200; i++) {
+        await new Promise<void>((resolve) => {
+          const s = netConnect({ port: node.ports.plain as number, host: '127.0.0.1' }, () => {
+            s.destroy();
+            resolve();
+          });
+          s.once('error', () => resolve());
+        });
+      }
+      const deadline = Date.now() + 5000;
+      while (refused < 195 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(refused, 195, 'all but the first 5 are refused');
+      await new Promise((r) => setTimeout(r, 300));
+      const running = alerts();
+      assert.equal(running.length, 1, 'one record for the whole flood while it lasts');
+      const first = running[0] as AuditMessage;
+      assert.equal(first.eventId.code, '110113');
+      assert.equal(first.eventOutcomeIndicator, 4);
+      assert.equal(first.activeParticipants[0]?.networkAccessPointId, '127.0.0.1');
+      assert.deepEqual(
+        {
+          limit: first.participantObjects?.[0]?.detail?.limit,
+          refusals: first.participantObjects?.[0]?.detail?.refusals,
+        },
+        { limit: 'maxAssociationsPerMinutePerAddress', refusals: 1 },
+      );
+    } finally {
+      await node.close(0);
+    }
+    // stopping writes the refusals folded since: every refusal is accounted for
+    const all = alerts();
+    assert.equal(all.length, 2);
+    assert.equal(all[1]?.participantObjects?.[0]?.detail?.refusals, 194);
+    assert.match(
+      all[1]?.eventOutcomeDescription ?? '',
+      /^194 connections from 127\.0\.0\.1 refused by maxAssociationsPerMinutePerAddress/,
+    );
   });
 });
