@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
 import { DicomParseError } from './errors.js';
 import { DatasetParser, type ElementHeader, type ParseHandler } from './parser.js';
@@ -55,7 +55,8 @@ class Collector implements ParseHandler {
 /**
  * Parse a data set stream into events as the chunks arrive: small values whole, values above
  * `bulkDataThreshold` (default 1 MiB) as bulkStart / bulkData… / bulkEnd, so memory stays bounded
- * by the chunk size and the threshold.
+ * by the chunk size and the threshold. A deflated data set is inflated as it streams (nothing
+ * caps its inflated size: only the threshold and the chunk size bound what is held).
  */
 export async function* parseEvents(
   input: Readable | AsyncIterable<Buffer>,
@@ -69,7 +70,7 @@ export async function* parseEvents(
     explicitVR: ts.explicitVR,
     littleEndian: ts.littleEndian,
   });
-  const source: AsyncIterable<Buffer> = ts.deflated ? (input as Readable).pipe(createInflateRaw()) : input;
+  const source: AsyncIterable<Buffer> = ts.deflated ? inflated(input) : input;
   try {
     for await (const chunk of source) {
       parser.push(chunk);
@@ -87,4 +88,14 @@ export async function* parseEvents(
   }
   parser.end();
   yield* collector.events;
+}
+
+/**
+ * The inflated bytes of a deflated data set, from a stream or any async iterable. An input
+ * that fails fails the inflated stream too (the error ends the iteration), and stopping the
+ * iteration early destroys the input.
+ */
+function inflated(input: Readable | AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  // errors reach the iteration through the inflate stream, which pipeline destroys with them
+  return pipeline(input, createInflateRaw(), () => undefined);
 }
