@@ -44,6 +44,8 @@ export {
   type NRequest,
   type NResponse,
   type RequestContext,
+  type RetrieveFiles,
+  type RetrieveOutcome,
   type ServerAssociation,
   type ServerHandlers,
 } from './services/server.js';

@@ -11,6 +11,7 @@ import {
   type NRequest,
   type NResponse,
   type RequestContext,
+  type RetrieveFiles,
   type ServerAssociation,
   type ServerHandlers,
 } from '../services/server.js';
@@ -35,7 +36,13 @@ import { type CommitmentDelivery, StorageCommitmentScp } from './service-commitm
 import type { CommitmentResult } from './commitment.js';
 import { peerTlsOptions } from './peer-tls.js';
 import { MppsScp } from './service-mpps.js';
-import { findHandler, retrieveItems, studiesOf } from './service-query.js';
+import {
+  findHandler,
+  retrieveAuditOutcome,
+  retrieveItems,
+  studiesOf,
+  transferredItems,
+} from './service-query.js';
 import { instanceRecordOf, storeHandler } from './service-store.js';
 import { InFlight } from './shutdown.js';
 import { type DuplicatePolicy, FileStorage } from './storage.js';
@@ -178,11 +185,20 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     query: Parameters<typeof retrieveItems>[1],
     ctx: RequestContext,
     destination?: string,
-  ) => {
+  ): RetrieveFiles => {
     const items = retrieveItems(index, query, ctx.sopClassUid);
-    activity.of(ctx.association).instancesRetrieved += items.length;
-    audit.instancesTransferred('R', ctx.association, studiesOf(items), { destination });
-    return items.map((i) => i.path);
+    return {
+      files: items.map((i) => i.path),
+      // counted and audited once the sub-operations are done: the instances sent, not those selected
+      onComplete: (outcome) => {
+        const sent = transferredItems(items, outcome);
+        activity.of(ctx.association).instancesRetrieved += sent.length;
+        audit.instancesTransferred('R', ctx.association, studiesOf(sent), {
+          destination,
+          ...retrieveAuditOutcome(outcome, sent.length),
+        });
+      },
+    };
   };
 
   const handlers: ServerHandlers = {
@@ -216,7 +232,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         port: peer.port,
         calledAet: ctx.destination,
         tls: peerTlsOptions(peer, options.clientTls),
-        files: retrieve(query, ctx, ctx.destination),
+        ...retrieve(query, ctx, ctx.destination),
       };
     },
     get: async (query, ctx) => retrieve(query, ctx, ctx.association.callingAet),

@@ -1,8 +1,9 @@
 import { type Dataset, datasetFromJson, datasetFromKeywords } from '../data/index.js';
 import { lookupTag } from '../data/dictionary.js';
-import type { RequestContext } from '../services/server.js';
+import { statusCategory } from '../dimse/index.js';
+import type { RequestContext, RetrieveOutcome } from '../services/server.js';
 import { SopClass } from '../services/sop-classes.js';
-import type { AuditTrail } from './audit.js';
+import type { AuditOutcome, AuditTrail } from './audit.js';
 import type { ActivityTracker } from './activity.js';
 import { QueryError } from './errors.js';
 import type { Index, RetrieveItem } from './index-db.js';
@@ -108,6 +109,37 @@ export function retrieveItems(index: Index, query: Dataset, sopClassUid: string)
 /** Patient/study root keys: sequence keys are return keys only (their item keys are not matched). */
 function flat(keys: QueryKey[]): QueryKey[] {
   return keys.map(({ items: _items, ...key }) => key);
+}
+
+/** The items of a retrieve whose C-STORE sub-operation stored them (success or warning). */
+export function transferredItems(items: readonly RetrieveItem[], outcome: RetrieveOutcome): RetrieveItem[] {
+  const byPath = new Map(items.map((i) => [i.path, i]));
+  const sent: RetrieveItem[] = [];
+  for (const { file, status } of outcome.results) {
+    const category = statusCategory(status);
+    const item = byPath.get(file);
+    if (item && (category === 'success' || category === 'warning')) sent.push(item);
+  }
+  return sent;
+}
+
+/**
+ * The audit outcome of a retrieve that sent `sent` instances: 0 when every selected one was
+ * sent, 4 (minor failure) when some failed or the requestor cancelled, 8 (serious failure)
+ * when it was stopped by an error (destination unreachable, unreadable file).
+ */
+export function retrieveAuditOutcome(
+  outcome: RetrieveOutcome,
+  sent: number,
+): { outcome: AuditOutcome; description?: string } {
+  if (outcome.error === undefined && !outcome.cancelled && sent === outcome.selected) return { outcome: 0 };
+  const failed = outcome.results.length - sent;
+  const why = [`${sent} of ${outcome.selected} instances sent`];
+  if (failed > 0) why.push(`${failed} sub-operations failed`);
+  if (outcome.cancelled) why.push('cancelled');
+  if (outcome.error !== undefined)
+    why.push(`stopped: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`);
+  return { outcome: outcome.error !== undefined ? 8 : 4, description: why.join('; ') };
 }
 
 /** Instances per study of a retrieve (for the audit trail). */

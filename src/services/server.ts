@@ -50,14 +50,32 @@ export interface RequestContext {
   sopClassUid: string;
 }
 
+/** What became of the C-STORE sub-operations of a C-MOVE / C-GET. */
+export interface RetrieveOutcome {
+  /** The files a sub-operation was attempted for, in order, each with its status. */
+  results: { file: string; status: number }[];
+  /** Files selected; those beyond `results` were never sent (cancel, or `error`). */
+  selected: number;
+  /** The requestor cancelled (C-CANCEL) or the association ended. */
+  cancelled: boolean;
+  /** What ended the retrieve early as a whole (destination unreachable, unreadable file…). */
+  error?: unknown;
+}
+
+/** The files a C-MOVE / C-GET sends, and who wants to know which were sent. */
+export interface RetrieveFiles {
+  files: string[];
+  /** Called once the retrieve has ended, whichever way (e.g. to audit the instances really sent). */
+  onComplete?: (outcome: RetrieveOutcome) => void;
+}
+
 /** Where C-MOVE sends the matches, and which files they are. */
-export interface MoveTarget {
+export interface MoveTarget extends RetrieveFiles {
   host: string;
   port: number;
   /** Called AE title of the destination (the C-MOVE destination by default). */
   calledAet?: string;
   tls?: TlsOptions;
-  files: string[];
 }
 
 /** An N-service request as handlers receive it. */
@@ -93,7 +111,7 @@ export interface ServerHandlers {
   /** C-MOVE: say where to send which files, or answer a status (e.g. 0xA801 unknown destination). */
   move?: (query: Dataset, ctx: RequestContext & { destination: string }) => Promise<MoveTarget | number>;
   /** C-GET: the files to send back on the same association. */
-  get?: (query: Dataset, ctx: RequestContext) => Promise<string[] | number>;
+  get?: (query: Dataset, ctx: RequestContext) => Promise<string[] | RetrieveFiles | number>;
   /** N-ACTION, N-CREATE, N-SET, N-GET, N-DELETE, N-EVENT-REPORT. */
   nService?: (request: NRequest, ctx: RequestContext & { peer: ServerAssociation }) => Promise<NResponse>;
 }
@@ -639,37 +657,46 @@ class ServerAssociationRunner implements ServerAssociation {
       await respond(simpleResponse(msg, target));
       return;
     }
-    const headers = await Promise.all(target.files.map((f) => storableHeader(f)));
-    const counts = { remaining: target.files.length, completed: 0, failed: 0, warning: 0 };
-    if (target.files.length === 0) {
-      await respond(retrieveResponse(msg, Status.Success, counts));
-      return;
-    }
-    const dest = await connect({
-      host: target.host,
-      port: target.port,
-      callingAet: this.info.calledAet,
-      calledAet: target.calledAet ?? destination,
-      tls: target.tls,
-      contexts: storageContextsFor(headers),
-      logger: this.log,
-    });
+    const outcome = this.retrieveOutcome(target, rc.signal);
     try {
-      for (const file of target.files) {
-        if (rc.signal.aborted) break;
-        const result = await dest
-          .store(file, {
-            noThrow: true,
-            moveOriginator: { aet: this.info.callingAet, messageId: msg.command.messageId ?? 0 },
-          })
-          .catch(() => ({ status: Status.OutOfResources }));
-        tally(counts, result.status);
-        if (counts.remaining > 0) await respond(retrieveResponse(msg, Status.Pending, counts));
+      const headers = await Promise.all(target.files.map((f) => storableHeader(f)));
+      const counts = { remaining: target.files.length, completed: 0, failed: 0, warning: 0 };
+      if (target.files.length === 0) {
+        outcome.ended();
+        await respond(retrieveResponse(msg, Status.Success, counts));
+        return;
       }
-    } finally {
-      await dest.release().catch(() => dest.abort());
+      const dest = await connect({
+        host: target.host,
+        port: target.port,
+        callingAet: this.info.calledAet,
+        calledAet: target.calledAet ?? destination,
+        tls: target.tls,
+        contexts: storageContextsFor(headers),
+        logger: this.log,
+      });
+      try {
+        for (const file of target.files) {
+          if (rc.signal.aborted) break;
+          const result = await dest
+            .store(file, {
+              noThrow: true,
+              moveOriginator: { aet: this.info.callingAet, messageId: msg.command.messageId ?? 0 },
+            })
+            .catch(() => ({ status: Status.OutOfResources }));
+          tally(counts, result.status);
+          outcome.sent(file, result.status);
+          if (counts.remaining > 0) await respond(retrieveResponse(msg, Status.Pending, counts));
+        }
+      } finally {
+        await dest.release().catch(() => dest.abort());
+      }
+      outcome.ended();
+      await respond(retrieveResponse(msg, finalRetrieveStatus(counts, rc.signal.aborted), counts));
+    } catch (err) {
+      outcome.ended(err);
+      throw err;
     }
-    await respond(retrieveResponse(msg, finalRetrieveStatus(counts, rc.signal.aborted), counts));
   }
 
   private async get(
@@ -682,27 +709,63 @@ class ServerAssociationRunner implements ServerAssociation {
       await respond(simpleResponse(msg, Status.UnrecognizedOperation));
       return;
     }
-    const files = await handler(
+    const answer = await handler(
       decodeDataset(msg.dataset, msg.transferSyntax, { maxDepth: this.options.maxDatasetDepth }),
       rc,
     );
-    if (typeof files === 'number') {
-      await respond(simpleResponse(msg, files));
+    if (typeof answer === 'number') {
+      await respond(simpleResponse(msg, answer));
       return;
     }
-    const counts = { remaining: files.length, completed: 0, failed: 0, warning: 0 };
-    for (const file of files) {
-      if (rc.signal.aborted) break;
-      const result = await storeFile(this.endpoint, this.channel.negotiated, file, { noThrow: true }).catch(
-        (err: unknown) => {
-          this.log.warn({ err, file }, `C-GET sub-operation failed: ${describe(err)}`);
-          return { status: Status.OutOfResources };
-        },
-      );
-      tally(counts, result.status);
-      if (counts.remaining > 0) await respond(retrieveResponse(msg, Status.Pending, counts));
+    const target: RetrieveFiles = Array.isArray(answer) ? { files: answer } : answer;
+    const outcome = this.retrieveOutcome(target, rc.signal);
+    try {
+      const counts = { remaining: target.files.length, completed: 0, failed: 0, warning: 0 };
+      for (const file of target.files) {
+        if (rc.signal.aborted) break;
+        const result = await storeFile(this.endpoint, this.channel.negotiated, file, { noThrow: true }).catch(
+          (err: unknown) => {
+            this.log.warn({ err, file }, `C-GET sub-operation failed: ${describe(err)}`);
+            return { status: Status.OutOfResources };
+          },
+        );
+        tally(counts, result.status);
+        outcome.sent(file, result.status);
+        if (counts.remaining > 0) await respond(retrieveResponse(msg, Status.Pending, counts));
+      }
+      outcome.ended();
+      await respond(retrieveResponse(msg, finalRetrieveStatus(counts, rc.signal.aborted), counts));
+    } catch (err) {
+      outcome.ended(err);
+      throw err;
     }
-    await respond(retrieveResponse(msg, finalRetrieveStatus(counts, rc.signal.aborted), counts));
+  }
+
+  /** Collects the sub-operation results of a retrieve and hands them to its `onComplete` once. */
+  private retrieveOutcome(
+    target: RetrieveFiles,
+    signal: AbortSignal,
+  ): { sent(file: string, status: number): void; ended(error?: unknown): void } {
+    const results: RetrieveOutcome['results'] = [];
+    let done = false;
+    return {
+      sent: (file, status) => results.push({ file, status }),
+      ended: (error) => {
+        if (done || !target.onComplete) return;
+        done = true;
+        const outcome: RetrieveOutcome = {
+          results,
+          selected: target.files.length,
+          cancelled: signal.aborted,
+        };
+        if (error !== undefined) outcome.error = error;
+        try {
+          target.onComplete(outcome);
+        } catch (err) {
+          this.log.error({ err, association: this.info.id }, `retrieve onComplete failed: ${describe(err)}`);
+        }
+      },
+    };
   }
 
   private async nService(

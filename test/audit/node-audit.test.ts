@@ -9,7 +9,7 @@ import { defaultNodeConfig } from '../../src/node/config.js';
 import { type RunningNode, startNode } from '../../src/node/node.js';
 import { AdmissionRefusedError } from '../../src/services/admission.js';
 import { connect } from '../../src/services/client.js';
-import { hasDcmtk } from '../helpers/dcmtk.js';
+import { freePort, hasDcmtk } from '../helpers/dcmtk.js';
 import { makeInstance } from '../helpers/samples.js';
 
 const skip = hasDcmtk() ? false : 'DCMTK (dump2dcm) is not installed';
@@ -85,6 +85,74 @@ describe('the node library writes its audit trail to the configured file', { ski
       assert.match(deleted?.eventOutcomeDescription ?? '', /missing at start-up/);
     } finally {
       await node?.close(0);
+    }
+  });
+});
+
+describe('C-MOVE / C-GET audit records count the instances sent, not those selected', { skip }, () => {
+  test('a failed sub-operation, a destination that cannot be reached, and a complete retrieve', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'audit-retrieve-'));
+    const auditFile = join(work, 'audit.log');
+    const node = await startNode({
+      aet: 'DICOMNET',
+      port: 0,
+      tlsPort: false,
+      host: '127.0.0.1',
+      storageDir: join(work, 'storage'),
+      peers: { GONE: { host: '127.0.0.1', port: await freePort(), tls: false } },
+      audit: { file: auditFile, fsync: 'always' },
+    });
+    const retrieved = () =>
+      records(auditFile).filter((m) => m.eventId.code === '110104' && m.eventActionCode === 'R');
+    try {
+      const study = '2.25.77001';
+      const port = node.ports.plain as number;
+      const store = await connect({ host: '127.0.0.1', port, callingAet: 'MODALITY', calledAet: 'DICOMNET' });
+      for (let i = 1; i <= 3; i++)
+        await store.store(
+          makeInstance(join(work, 'src'), {
+            pixelBytes: 256,
+            patientId: 'RET1',
+            studyInstanceUid: study,
+            instanceNumber: i,
+          }).path,
+        );
+      await store.release();
+
+      let calls = 0;
+      const viewer = await connect({
+        host: '127.0.0.1',
+        port,
+        callingAet: 'VIEWER',
+        calledAet: 'DICOMNET',
+        tempDir: join(work, 'get'),
+        // the second instance is refused by the requestor: that sub-operation fails
+        onStore: () => (++calls === 2 ? 0xa700 : 0),
+      });
+      const query = { QueryRetrieveLevel: 'STUDY', StudyInstanceUID: study };
+      const partial = await viewer.get(query);
+      assert.deepEqual([partial.completed, partial.failed], [2, 1]);
+      // the destination cannot be reached: the C-MOVE fails as a whole
+      await assert.rejects(viewer.move(query, 'GONE'), /0xC000/);
+      calls = 10;
+      const whole = await viewer.get(query);
+      assert.equal(whole.completed, 3);
+      await viewer.release();
+
+      const [get1, move, get2] = retrieved();
+      assert.equal(retrieved().length, 3);
+      assert.equal(get1?.eventOutcomeIndicator, 4);
+      assert.deepEqual(get1?.participantObjects?.[0]?.detail, { instances: 2 }, 'two of the three were sent');
+      assert.equal(get1?.eventOutcomeDescription, '2 of 3 instances sent; 1 sub-operations failed');
+      assert.equal(move?.eventOutcomeIndicator, 8);
+      assert.deepEqual(move?.participantObjects ?? [], [], 'nothing reached the unreachable destination');
+      assert.match(move?.eventOutcomeDescription ?? '', /^0 of 3 instances sent; stopped: /);
+      assert.ok(move?.activeParticipants.some((p) => p.userId === 'GONE'));
+      assert.equal(get2?.eventOutcomeIndicator, 0);
+      assert.equal(get2?.eventOutcomeDescription, undefined);
+      assert.deepEqual(get2?.participantObjects?.[0]?.detail, { instances: 3 });
+    } finally {
+      await node.close(0);
     }
   });
 });
