@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { type Logger, silentLogger } from '../log.js';
 import { Association } from './association.js';
+import type { ByteBudget } from './byte-budget.js';
 import type { AssociationChannel, NegotiatedAssociation, NegotiatedContext } from './channel.js';
 import { AssociationRejectedError, NetworkError } from './errors.js';
 import {
@@ -97,6 +98,8 @@ export interface AcceptorPolicy {
   idleTimeoutMs?: number;
   /** Largest PDU of any type buffered (default 16 MiB). */
   hardMaxPduLength?: number;
+  /** Budget of A-ASSOCIATE-RQ bytes shared by the server's pending connections (see `AssociationOptions.requestBudget`). */
+  requestBudget?: ByteBudget;
   logger?: Logger;
 }
 
@@ -263,6 +266,7 @@ export function acceptAssociation(stream: Duplex, policy: AcceptorPolicy): Promi
     logger: log,
     ownMaxPduLength: ownMax,
     hardMaxPduLength: policy.hardMaxPduLength,
+    requestBudget: policy.requestBudget,
     artimTimeoutMs: policy.timeoutMs,
     idleTimeoutMs: policy.idleTimeoutMs,
   });

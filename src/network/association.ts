@@ -23,7 +23,8 @@ import { decodePDataParts, decodePduBody } from './pdu/decode.js';
 import { encodePDataTfParts, encodePdu } from './pdu/encode.js';
 import { DEFAULT_HARD_MAX_PDU_LENGTH, PduFramer } from './pdu/framer.js';
 import { describeAbortReason, describeAbortSource } from './pdu/reasons.js';
-import type { AssociateRjPdu, AssociateRqPdu, Pdu } from './pdu/types.js';
+import { type AssociateRjPdu, type AssociateRqPdu, type Pdu, PduType } from './pdu/types.js';
+import type { ByteBudget } from './byte-budget.js';
 
 /** PDU size used towards a peer that announces "unlimited" (0): 1 MiB. */
 export const UNLIMITED_PEER_PDU_CAP = 1024 * 1024;
@@ -43,6 +44,12 @@ export interface AssociationOptions {
   artimTimeoutMs?: number;
   /** Abort an established association after this long without traffic (ms; 0/undefined = never). */
   idleTimeoutMs?: number;
+  /**
+   * Acceptor: the budget the A-ASSOCIATE-RQ being received is taken from, shared with the other
+   * pending connections of the server; its bytes are given back once the association is
+   * established or the connection ends. A request that does not fit is refused (A-ABORT).
+   */
+  requestBudget?: ByteBudget;
 }
 
 /** Receives negotiation-time indications (A-ASSOCIATE-RQ/AC/RJ, and early aborts). */
@@ -92,6 +99,9 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   negotiationListener: NegotiationListener | undefined;
   /** Called (once) when the association ends before it was established. */
   negotiationFailed: ((err: Error) => void) | undefined;
+  /** Bytes of {@link AssociationOptions.requestBudget} this connection holds. */
+  private budgetHeld = 0;
+  private readonly requestBudget: ByteBudget | undefined;
   /** Provider-level acceptance check of an A-ASSOCIATE-RQ (AE-6), set by the acceptor. */
   providerCheck: (rq: AssociateRqPdu) => AssociateRjPdu | undefined = () => undefined;
 
@@ -109,6 +119,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       hardMaxPduLength: options.hardMaxPduLength ?? DEFAULT_HARD_MAX_PDU_LENGTH,
     });
     this.ownMaxPduLength = options.ownMaxPduLength;
+    this.requestBudget = options.requestBudget;
+    if (this.requestBudget) this.framer.admitHeader = (type, length) => this.takeRequestBudget(type, length);
     this.fsm = new StateMachine(this);
     if (stream instanceof Socket) stream.setNoDelay(true);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -152,6 +164,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
    */
   establish(negotiated: NegotiatedAssociation): void {
     this.negotiatedValue = negotiated;
+    this.giveBackRequestBudget();
     this.framer.limits = { ...this.framer.limits, maxPDataLength: this.ownMaxPduLength };
     this.resetIdle();
     this.held = true;
@@ -445,6 +458,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   }
 
   private cleanup(): void {
+    this.giveBackRequestBudget();
     this.stopArtim();
     this.clearIdle();
     if (this.partialPduTimer) clearTimeout(this.partialPduTimer);
@@ -452,6 +466,26 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     if (!this.closeReason)
       this.finish({ kind: 'aborted', source: -1, reason: 0, byPeer: true, message: 'closed' });
     if (!this.stream.destroyed) this.stream.destroy();
+  }
+
+  // ---- the shared A-ASSOCIATE-RQ budget ---------------------------------------------
+
+  private takeRequestBudget(type: number, length: number): void {
+    const budget = this.requestBudget;
+    if (!budget || type !== PduType.AssociateRq || this.negotiatedValue) return;
+    if (!budget.tryTake(length)) {
+      throw new PduParseError(
+        'ERR_PDU_TOO_LONG',
+        `A-ASSOCIATE-RQ of ${length} bytes refused: pending connections already hold ${budget.used} of the ${budget.max} bytes allowed for association requests (maxPendingRequestBytes)`,
+      );
+    }
+    this.budgetHeld += length;
+  }
+
+  private giveBackRequestBudget(): void {
+    if (this.budgetHeld === 0) return;
+    this.requestBudget?.give(this.budgetHeld);
+    this.budgetHeld = 0;
   }
 
   // ---- slow peers ---------------------------------------------------------------------

@@ -37,6 +37,7 @@ export {
 export { type ConnectTcpOptions, connectTcp } from './tcp.js';
 export { DEFAULT_MAX_PDU_LENGTH } from './negotiation.js';
 export { DEFAULT_ARTIM_TIMEOUT_MS, UNLIMITED_PEER_PDU_CAP } from './association.js';
+export { ByteBudget } from './byte-budget.js';
 export * from './pdu/types.js';
 export { decodePDataParts, decodePdu, decodePduBody } from './pdu/decode.js';
 export { encodePdu, encodePDataTfParts } from './pdu/encode.js';

@@ -95,6 +95,8 @@ export interface NodeLimits {
   maxTlsHandshakes: number;
   /** Connections not yet an association (TLS handshake, A-ASSOCIATE-RQ pending) at once (0 = no limit). */
   maxPendingConnections: number;
+  /** A-ASSOCIATE-RQ bytes all pending connections together may be receiving (0 = no limit). */
+  maxPendingRequestBytes: number;
   maxPduLength: number;
   /** Largest A-ASSOCIATE-RQ (or any non-P-DATA PDU) buffered. */
   maxAssociateRqLength: number;
@@ -114,6 +116,7 @@ const LIMIT_RANGES: Record<keyof NodeLimits, [number, number]> = {
   maxAssociationsPerMinutePerAddress: [0, 1000000],
   maxTlsHandshakes: [0, 100000],
   maxPendingConnections: [0, 1000000],
+  maxPendingRequestBytes: [0, 0xffffffff],
   // PS3.8: a receive limit of at least 4096 keeps every peer workable; 0 ("unlimited") is not offered.
   maxPduLength: [4096, 0xffffffff],
   maxAssociateRqLength: [4096, 0xffffffff],
@@ -199,6 +202,7 @@ export function defaultNodeConfig(): NodeConfig {
       maxAssociationsPerMinutePerAddress: 1200,
       maxTlsHandshakes: 32,
       maxPendingConnections: 1000,
+      maxPendingRequestBytes: 64 * 1024 * 1024,
       maxPduLength: 65536,
       maxAssociateRqLength: 1024 * 1024,
       maxBufferedDatasetBytes: 16 * 1024 * 1024,

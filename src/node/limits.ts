@@ -10,6 +10,7 @@ export function serverLimits(limits: NodeLimits): Partial<DicomServerOptions> {
     maxTlsHandshakes: limits.maxTlsHandshakes || undefined,
     // 0 stays 0 (no limit): undefined would mean the library default
     maxPendingConnections: limits.maxPendingConnections,
+    maxPendingRequestBytes: limits.maxPendingRequestBytes,
     maxPduLength: limits.maxPduLength,
     hardMaxPduLength: limits.maxAssociateRqLength,
     maxBufferedDatasetBytes: limits.maxBufferedDatasetBytes,

@@ -1,5 +1,10 @@
 import { allTransferSyntaxes, TransferSyntax } from '../data/index.js';
-import type { AcceptorPolicy, AssociationDecision, AssociationRequest } from '../network/index.js';
+import type {
+  AcceptorPolicy,
+  AssociationDecision,
+  AssociationRequest,
+  ByteBudget,
+} from '../network/index.js';
 import type { SecureLinkInfo } from '../tls/types.js';
 import type { DicomServerOptions } from './server.js';
 import { isStorageSopClass, SopClass } from './sop-classes.js';
@@ -66,6 +71,8 @@ export interface ConnectionFacts {
   admit?: (request: AssociationRequest) => AssociationDecision | undefined;
   /** Told the final decision (after the user's hook), e.g. to count an accepted association. */
   decided?: (request: AssociationRequest, decision: AssociationDecision) => void;
+  /** The server's budget of A-ASSOCIATE-RQ bytes, shared by all its pending connections. */
+  requestBudget?: ByteBudget;
 }
 
 /** The acceptor policy of a {@link DicomServer} for one incoming association. */
@@ -95,6 +102,7 @@ export function acceptancePolicy(options: DicomServerOptions, connection: Connec
         : Math.max(options.hardMaxPduLength, options.maxPduLength ?? 0),
     maxOperationsPerformed: options.maxOperations ?? 1,
     maxOperationsInvoked: options.maxOperations ?? 1,
+    requestBudget: connection.requestBudget,
     timeoutMs: options.timeoutMs,
     idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
     logger: options.logger,

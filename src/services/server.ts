@@ -16,6 +16,7 @@ import {
   type AssociationChannel,
   type AssociationRejection,
   acceptAssociation,
+  ByteBudget,
   type NegotiatedContext,
 } from '../network/index.js';
 import { createSecureAcceptor, type SecureAcceptor } from '../tls/acceptor.js';
@@ -155,6 +156,15 @@ export interface DicomServerOptions {
    * any TLS or DICOM exchange. Default {@link DEFAULT_MAX_PENDING_CONNECTIONS}; 0 = no limit.
    */
   maxPendingConnections?: number;
+  /**
+   * Bytes of A-ASSOCIATE-RQ all pending connections together may be receiving at once, taken
+   * when a request's 6-byte header arrives and given back when its association is established
+   * or its connection ends. A request that does not fit is refused (A-ABORT) before any body
+   * byte is kept, so connections each sending a large request slowly cannot make the server
+   * hold `maxPendingConnections × hardMaxPduLength` bytes. Default
+   * {@link DEFAULT_MAX_PENDING_REQUEST_BYTES}; 0 = no limit.
+   */
+  maxPendingRequestBytes?: number;
   /** Largest non-storage data set (query identifier, N-service data set) held in memory; default 64 MiB. */
   maxBufferedDatasetBytes?: number;
   /** Deepest sequence nesting accepted in a received query or N-service data set (default 32). */
@@ -197,6 +207,9 @@ export interface DicomServerOptions {
 /** Default of {@link DicomServerOptions.maxPendingConnections} (docs/limits.md explains the figure). */
 export const DEFAULT_MAX_PENDING_CONNECTIONS = 1000;
 
+/** Default of {@link DicomServerOptions.maxPendingRequestBytes}: 64 MiB (a usual request is a few KiB). */
+export const DEFAULT_MAX_PENDING_REQUEST_BYTES = 64 * 1024 * 1024;
+
 /** Options of {@link DicomServer.listen}. */
 export interface ListenOptions {
   port: number;
@@ -237,9 +250,11 @@ export class DicomServer extends EventEmitter {
   private active = 0;
   private readonly activeByAddress = new Map<string, number>();
   private readonly admission: ConnectionAdmission;
+  private readonly requestBudget: ByteBudget;
 
   constructor(readonly options: DicomServerOptions) {
     super();
+    this.requestBudget = new ByteBudget(options.maxPendingRequestBytes ?? DEFAULT_MAX_PENDING_REQUEST_BYTES);
     this.log = options.logger ?? createLogger({ level: 'silent' });
     this.admission = new ConnectionAdmission({
       maxAssociationsPerMinutePerAddress: options.maxAssociationsPerMinutePerAddress,
@@ -378,6 +393,7 @@ export class DicomServer extends EventEmitter {
         acceptancePolicy(this.options, {
           secureLink,
           remoteAddress,
+          requestBudget: this.requestBudget,
           admit: (request) => {
             const refusal = this.admit(request.callingAet, remoteAddress, secureLink);
             if (refusal) {

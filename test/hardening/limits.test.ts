@@ -94,6 +94,7 @@ describe('serve limits in the config file', () => {
       maxAssociationsPerMinutePerAddress: 1200,
       maxTlsHandshakes: 32,
       maxPendingConnections: 1000,
+      maxPendingRequestBytes: 64 * 1024 * 1024,
       maxPduLength: 65536,
       maxAssociateRqLength: 1024 * 1024,
       maxBufferedDatasetBytes: 16 * 1024 * 1024,

@@ -19,6 +19,7 @@ import {
   ECHO_CONTEXTS,
   eventually,
   makeServicePki,
+  pdu,
   rawSocket,
   readUntilClosed,
   scratch,
@@ -253,6 +254,60 @@ describe('maxPendingConnections', () => {
     } finally {
       silent.destroy();
       handshaken.destroy();
+      await server.close();
+    }
+  });
+});
+
+describe('maxPendingRequestBytes', () => {
+  /** A connection that announces an A-ASSOCIATE-RQ of `length` bytes and sends only part of it. */
+  async function partialRequest(port: number, length: number): Promise<Socket> {
+    const s = await rawSocket(port);
+    s.write(pdu(0x01, Buffer.alloc(64), length));
+    return s;
+  }
+
+  test('the request that does not fit the shared budget is aborted on its header; the budget comes back when connections end', async () => {
+    const { server, port } = await startServer({
+      maxPendingRequestBytes: 1024 * 1024,
+      hardMaxPduLength: 1024 * 1024,
+      timeoutMs: 30_000,
+    });
+    const errors: string[] = [];
+    // holders going away end their connections with errors too: keep the budget refusals
+    server.on('connectionError', (err: Error) => {
+      if (/maxPendingRequestBytes/.test(err.message)) errors.push(err.message);
+    });
+    const holders: Socket[] = [];
+    try {
+      holders.push(await partialRequest(port, 400 * 1024), await partialRequest(port, 400 * 1024));
+      await eventually(() => server.pendingConnections === 2, 'two partial requests pending');
+      // 800 KiB of 1 MiB taken: a third 400 KiB request does not fit, a small one does
+      const refused = await partialRequest(port, 400 * 1024);
+      const { bytes, closed } = await readUntilClosed(refused, 3000);
+      assert.ok(closed, 'the request over the budget ends its connection');
+      assert.equal(bytes[0], 0x07, 'with an A-ABORT');
+      assert.equal(bytes[9], 6, 'reason 6 (invalid PDU parameter value)');
+      await eventually(() => errors.length === 1, 'the refusal is reported');
+      assert.match(
+        errors[0] as string,
+        /A-ASSOCIATE-RQ of 409600 bytes refused: pending connections already hold 819200 of the 1048576 bytes allowed for association requests \(maxPendingRequestBytes\)/,
+      );
+      await dicomnetEcho(port);
+
+      for (const s of holders) s.destroy();
+      await eventually(() => server.pendingConnections === 0, 'the partial requests are gone');
+      // their bytes are back: three 300 KiB requests fit again
+      holders.length = 0;
+      for (let i = 0; i < 3; i++) holders.push(await partialRequest(port, 300 * 1024));
+      await eventually(() => server.pendingConnections === 3, 'three new partial requests pending');
+      assert.equal(errors.length, 1, 'nothing else was refused');
+      if (hasDcmtk()) {
+        const r = await run('echoscu', ['-aec', 'DICOMNET', '127.0.0.1', String(port)]);
+        assert.equal(r.code, 0, r.stderr);
+      }
+    } finally {
+      for (const s of holders) s.destroy();
       await server.close();
     }
   });

@@ -58,6 +58,12 @@ export class PduFramer {
   private buffered = 0;
   private header: { type: number; length: number } | undefined;
 
+  /**
+   * Called with each PDU header once it passed the limits, before any body byte is kept; may
+   * throw {@link PduParseError} to refuse the PDU (e.g. a budget shared with other connections).
+   */
+  admitHeader: ((type: number, length: number) => void) | undefined;
+
   constructor(public limits: PduFramerLimits) {}
 
   /** Bytes received but not yet handed out as a PDU. */
@@ -79,6 +85,7 @@ export class PduFramer {
       const type = h.readUInt8(0);
       const length = h.readUInt32BE(2);
       this.check(type, length);
+      this.admitHeader?.(type, length);
       this.header = { type, length };
     }
     if (this.buffered < this.header.length) return undefined;
