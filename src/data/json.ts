@@ -313,10 +313,11 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
       );
       continue;
     }
-    if (vr === 'SV' || vr === 'UV') {
+    if (vr === 'SV' || vr === 'UV' || vr === 'OV') {
+      // OV belongs in InlineBinary; as numbers its words are unsigned 64-bit integers like UV
       ds.set(
         tag,
-        values.map((v) => bigValue(v, vr, key)),
+        values.map((v) => bigValue(v, vr === 'SV' ? 'SV' : 'UV', key)),
         vr,
       );
       continue;

@@ -78,6 +78,9 @@ describe('fuzz regressions', () => {
       { '00100010': { vr: 'SV', Value: [1.5] } },
       { '00280010': { vr: 'US', Value: [70000] } },
       { '00280010': { vr: 'SS', Value: [0.5] } },
+      // the long run's find: a non-integer OV number reached BigInt() in the encoder (RangeError)
+      { '00000000': { vr: 'OV', Value: [-5e-324] } },
+      { '00091001': { vr: 'OV', Value: [-1] } },
     ];
     for (const json of bad) assert.throws(() => datasetFromJson(json), DicomParseError, JSON.stringify(json));
     const ok = datasetFromJson({
@@ -116,6 +119,35 @@ describe('fuzz regressions', () => {
       uncaught.map((e) => e.message),
       [],
     );
+  });
+
+  test('part10: a deflated data set followed by bytes the inflater never reads still closes the file', async () => {
+    // the long run's find: the inflater ends with the deflate stream, the file stream piped into
+    // it stayed open (paused) for good, whether the data set then parsed or not
+    const element = Buffer.alloc(10);
+    element.writeUInt16LE(0x0008, 0);
+    element.writeUInt16LE(0x0060, 2);
+    element.write('CS', 4, 'latin1');
+    element.writeUInt16LE(2, 6);
+    element.write('CT', 8, 'latin1');
+    const meta = encodeFileMetaInformation({
+      mediaStorageSopClassUid: '1.2',
+      mediaStorageSopInstanceUid: '1.2.3',
+      transferSyntaxUid: TransferSyntax.DeflatedExplicitVRLittleEndian,
+    });
+    const trailing = Buffer.alloc(300_000, 7);
+    const whole = join(dir, 'deflated-trailing.dcm');
+    writeFileSync(whole, Buffer.concat([meta, deflateRawSync(element), trailing]));
+    const cut = join(dir, 'deflated-cut-trailing.dcm');
+    writeFileSync(cut, Buffer.concat([meta, deflateRawSync(element.subarray(0, 8)), trailing]));
+    const before = readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 5; i++) {
+      const file = await readPart10(whole);
+      assert.equal(file.dataset.getString(0x00080060), 'CT');
+      await assert.rejects(readPart10(cut), { name: 'DicomParseError', code: 'ERR_TRUNCATED' });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(readdirSync('/proc/self/fd').length <= before, 'file descriptors leaked');
   });
 
   test('builder: a deflated file cut short inside a spilled value closes and deletes the spill file', async () => {
