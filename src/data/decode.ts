@@ -98,13 +98,15 @@ export async function parseStream(
       parser.push(chunk as Buffer);
     }
   } catch (err) {
-    // leaving the loop destroys the stream iterated, not a source piped into it: release that
-    // too (a file's descriptor would otherwise stay open for good)
-    if (source !== input) input.destroy();
     if (err instanceof DicomParseError) throw err;
     throw new DicomParseError('ERR_DEFLATE', `cannot read data set stream: ${(err as Error).message}`, {
       cause: err,
     });
+  } finally {
+    // leaving the loop destroys the stream iterated, not a source piped into it, and the
+    // inflater also ends at the end of the deflate stream, before bytes that follow it are
+    // read: release the source either way (a file's descriptor would otherwise stay open)
+    if (source !== input) input.destroy();
   }
   parser.end();
 }
