@@ -1,11 +1,11 @@
 /** A spawned `dicomnet serve` for hardening tests: its own TMPDIR, RSS readings, raw sockets from any loopback address. */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { cliEntry } from '../helpers/cli.js';
-import { dcmtkEnv, freePort, hasDcmtk, run, waitForPort } from '../helpers/dcmtk.js';
+import { freePort, hasDcmtk, run, waitForPort } from '../helpers/dcmtk.js';
+import { startServe } from '../interop/node-helpers.js';
 
 /** A running `dicomnet serve` child. */
 export interface HardenedServe {
@@ -58,57 +58,26 @@ export async function startHardenedServe(options: HardenedServeOptions): Promise
       ...options.config,
     }),
   );
-  const child = spawn(process.execPath, [cliEntry, 'serve', '--config', configFile], {
+  const serve = await startServe(['--config', configFile], {
     cwd: options.dir,
-    env: { ...dcmtkEnv(), TMPDIR: tmp },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    waitPort: port,
+    timeoutMs: 30_000,
+    env: { TMPDIR: tmp },
   });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await Promise.race([
-    (async () => {
-      await waitForPort(port, 30_000);
-      if (tlsPort !== undefined) await waitForPort(tlsPort, 30_000);
-    })(),
-    exited.then((code) => {
-      throw new Error(`dicomnet serve exited early (${code}): ${out}\n${err}`);
-    }),
-  ]);
-  const alive = () => child.exitCode === null && child.signalCode === null;
+  if (tlsPort !== undefined) await waitForPort(tlsPort, 30_000);
+  const pid = serve.child.pid as number;
   return {
-    child,
-    pid: child.pid as number,
+    child: serve.child,
+    pid,
     port,
     tlsPort,
     storage,
     tmp,
-    stderr: () => err,
-    logLines: () =>
-      err
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-    rssKiB: () => rssKiB(child.pid as number),
-    stop: async (timeoutMs = 15_000) => {
-      if (!alive()) return child.exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-    kill9: async () => {
-      if (!alive()) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
+    stderr: serve.stderr,
+    logLines: serve.logLines,
+    rssKiB: () => rssKiB(pid),
+    stop: (timeoutMs = 15_000) => serve.stop('SIGTERM', timeoutMs),
+    kill9: serve.kill9,
   };
 }
 

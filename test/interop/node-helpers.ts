@@ -19,11 +19,17 @@ export interface ServeProcess {
 /** Start `dicomnet serve ARGS` and wait until it printed its ports and listens on `waitPort`. */
 export async function startServe(
   args: string[],
-  options: { cwd?: string; waitPort: number; timeoutMs?: number },
+  options: {
+    cwd?: string;
+    waitPort: number;
+    timeoutMs?: number;
+    /** Added to the child's environment (DCMTK's, with TCP_NODELAY). */
+    env?: NodeJS.ProcessEnv;
+  },
 ): Promise<ServeProcess> {
   const child = spawn(process.execPath, [cliEntry, 'serve', ...args], {
     cwd: options.cwd,
-    env: dcmtkEnv(),
+    env: { ...dcmtkEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
