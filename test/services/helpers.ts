@@ -172,6 +172,24 @@ export function clientTls(pki: ServicePki, name: string): TlsOptions {
   return { key: c.key, cert: c.cert, ca: [pki.ca] };
 }
 
+/** DCMTK `echoscu +tls` as a named client of {@link makeServicePki}; asserts that it succeeds. */
+export async function dcmtkTlsEcho(pki: ServicePki, name: string, port: number): Promise<void> {
+  const c = pki.clients[name];
+  assert.ok(c, `no client ${name}`);
+  const r = await run('echoscu', [
+    '+tls',
+    c.key,
+    c.cert,
+    '+cf',
+    pki.ca,
+    '-aec',
+    'DICOMNET',
+    '127.0.0.1',
+    String(port),
+  ]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+}
+
 /** Copy a file's content over another in place (same inode: what a watcher sees as a change). */
 export async function overwrite(target: string, source: string): Promise<void> {
   await writeFile(target, await readFile(source));

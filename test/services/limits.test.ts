@@ -15,6 +15,7 @@ import { SopClass } from '../../src/services/sop-classes.js';
 import { hasDcmtk, run } from '../helpers/dcmtk.js';
 import {
   clientTls,
+  dcmtkTlsEcho,
   dicomnetEcho,
   ECHO_CONTEXTS,
   eventually,
@@ -236,21 +237,7 @@ describe('maxPendingConnections', () => {
       handshaken.destroy();
       await eventually(() => server.pendingConnections === 0, 'freed');
       await dicomnetEcho(port, { tls: clientTls(pki, 'GOODSCU') });
-      if (hasDcmtk()) {
-        const c = pki.clients.GOODSCU as { key: string; cert: string };
-        const r = await run('echoscu', [
-          '+tls',
-          c.key,
-          c.cert,
-          '+cf',
-          pki.ca,
-          '-aec',
-          'DICOMNET',
-          '127.0.0.1',
-          String(port),
-        ]);
-        assert.equal(r.code, 0, r.stdout + r.stderr);
-      }
+      if (hasDcmtk()) await dcmtkTlsEcho(pki, 'GOODSCU', port);
     } finally {
       silent.destroy();
       handshaken.destroy();

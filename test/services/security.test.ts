@@ -17,6 +17,7 @@ import { runCli } from '../helpers/cli.js';
 import { hasDcmtk, run } from '../helpers/dcmtk.js';
 import {
   clientTls,
+  dcmtkTlsEcho,
   dicomnetEcho,
   ECHO_CONTEXTS,
   eventually,
@@ -302,21 +303,7 @@ describe('hot reload of the server credentials', () => {
         await running.echo();
         assert.equal(running.secureLink?.peerCertificate?.fingerprint256, oldFp);
         await running.release();
-        if (hasDcmtk()) {
-          const c = pki.clients.GOODSCU as { key: string; cert: string };
-          const r = await run('echoscu', [
-            '+tls',
-            c.key,
-            c.cert,
-            '+cf',
-            pki.ca,
-            '-aec',
-            'DICOMNET',
-            '127.0.0.1',
-            String(port),
-          ]);
-          assert.equal(r.code, 0, r.stdout + r.stderr);
-        }
+        if (hasDcmtk()) await dcmtkTlsEcho(pki, 'GOODSCU', port);
       } finally {
         await server.close();
       }
