@@ -127,28 +127,26 @@ describe('serve limits in the config file', () => {
   });
 });
 
+/**
+ * Explicit VR LE Pixel Data (OB) announcing 64 MiB, deflated in flushed pieces with the
+ * stream left open: 64 MiB of zeros inflate from about 64 KiB.
+ */
+function deflatedPixelDataOf64MiBZeros(): Buffer {
+  const header = Buffer.alloc(12);
+  header.writeUInt16LE(0x7fe0, 0);
+  header.writeUInt16LE(0x0010, 2);
+  header.write('OB', 4, 'latin1');
+  header.writeUInt32LE(64 * 1024 * 1024, 8);
+  const full = { finishFlush: zlib.Z_FULL_FLUSH };
+  const zeros = deflateRawSync(Buffer.alloc(16 * 1024 * 1024), full);
+  return Buffer.concat([deflateRawSync(header, full), zeros, zeros, zeros, zeros]);
+}
+
 describe('inflation limit', () => {
   test('a streamed deflated data set stops at maxInflatedBytes with a typed error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dicomnet-inflate-'));
-    const header = Buffer.alloc(12);
-    header.writeUInt16LE(0x7fe0, 0);
-    header.writeUInt16LE(0x0010, 2);
-    header.write('OB', 4, 'latin1');
-    header.writeUInt32LE(64 * 1024 * 1024, 8);
-    const full = { finishFlush: zlib.Z_FULL_FLUSH };
-    const zeros = deflateRawSync(Buffer.alloc(16 * 1024 * 1024), full);
     const file = join(dir, 'bomb.deflated');
-    writeFileSync(
-      file,
-      Buffer.concat([
-        deflateRawSync(header, full),
-        zeros,
-        zeros,
-        zeros,
-        zeros,
-        deflateRawSync(Buffer.alloc(0)),
-      ]),
-    );
+    writeFileSync(file, Buffer.concat([deflatedPixelDataOf64MiBZeros(), deflateRawSync(Buffer.alloc(0))]));
     const discard = new DatasetBuilder({
       kind: 'sink',
       open: () => ({ write: () => undefined, end: () => Buffer.alloc(0) }),
@@ -168,20 +166,13 @@ describe('inflation limit', () => {
 
   test('readPart10 of a deflate bomb: a typed error, and no file descriptor closed twice', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dicomnet-inflate-'));
-    const header = Buffer.alloc(12);
-    header.writeUInt16LE(0x7fe0, 0);
-    header.writeUInt16LE(0x0010, 2);
-    header.write('OB', 4, 'latin1');
-    header.writeUInt32LE(64 * 1024 * 1024, 8);
-    const full = { finishFlush: zlib.Z_FULL_FLUSH };
-    const zeros = deflateRawSync(Buffer.alloc(16 * 1024 * 1024), full);
     const file = join(dir, 'bomb.dcm');
     const meta = encodeFileMetaInformation({
       mediaStorageSopClassUid: '1.2.840.10008.5.1.4.1.1.2',
       mediaStorageSopInstanceUid: '2.25.1',
       transferSyntaxUid: DEFLATED,
     });
-    writeFileSync(file, Buffer.concat([meta, deflateRawSync(header, full), zeros, zeros, zeros, zeros]));
+    writeFileSync(file, Buffer.concat([meta, deflatedPixelDataOf64MiBZeros()]));
     const uncaught: unknown[] = [];
     const onUncaught = (err: unknown) => uncaught.push(err);
     process.on('uncaughtException', onUncaught);
