@@ -1,8 +1,23 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Smoke mode: small sizes so CI can check the benchmarks still run. */
 export const SMOKE = process.env.BENCH_SMOKE === '1';
+
+/**
+ * A fresh work directory for one benchmark: on tmpfs (/dev/shm) unless BENCH_TMPDIR names another
+ * place, so the network rows compare the DICOM stacks rather than the disk. On this machine's
+ * ext4, creating a file in a block group with many recently deleted inodes costs up to 2 ms of
+ * kernel CPU (ext4's recently_deleted scan), and which side pays it depended on run order.
+ * BENCH_TMPDIR=/tmp measures on disk.
+ */
+export function benchWorkDir(name: string): string {
+  const root = process.env.BENCH_TMPDIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
+  return mkdtempSync(join(root, `dicomnet-bench-${name}-`));
+}
 
 /** Path of a compiled bench helper script next to this file. */
 export function benchScript(name: string): string {
@@ -139,21 +154,34 @@ export async function startDcmtk(
   };
 }
 
-/** Node flags for the bench children: BENCH_CPU_PROF=DIR writes a .cpuprofile per child into DIR. */
-function nodeFlags(): string[] {
+/**
+ * The Node flags the `dicomnet` command runs with (the shebang of bin/dicomnet.js and `npm start`;
+ * test/cli/node-flags.test.ts keeps the three in step). Every dicomnet bench child gets them, so
+ * the figures are those of the shipped command.
+ */
+export const DICOMNET_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
+
+/**
+ * Node flags for the bench children: the command's own, and with BENCH_CPU_PROF=DIR a .cpuprofile
+ * per child into DIR. BENCH_NODE_FLAGS (space-separated) replaces the command's flags, to compare.
+ */
+export function nodeFlags(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
-  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
+  const own = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? DICOMNET_NODE_FLAGS;
+  return [...own, ...(dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [])];
 }
 
 /**
  * The dicomnet bench server (bench/_server.ts) in its own process. With `receivedDir` its store
  * handler moves each received file there (as storescp -od keeps what it receives); without it,
- * the handler deletes the file.
+ * the handler deletes the file. `tempDir` is where instances are received (default: the OS
+ * temp directory), as `dicomnet serve` receives into its storage directory.
  */
 export async function startBenchServer(
   mode: 'dicom' | 'rawtls',
   tlsDir?: string,
   receivedDir?: string,
+  tempDir?: string,
 ): Promise<{
   port: number;
   stop: () => Promise<number>;
@@ -163,7 +191,10 @@ export async function startBenchServer(
     process.execPath,
     [...nodeFlags(), benchScript('_server'), mode, '0', ...(tlsDir ? [tlsDir] : [])],
     /READY (\d+)/,
-    receivedDir ? { BENCH_RECEIVED_DIR: receivedDir } : {},
+    {
+      ...(receivedDir ? { BENCH_RECEIVED_DIR: receivedDir } : {}),
+      ...(tempDir ? { BENCH_TEMP_DIR: tempDir } : {}),
+    },
   );
   const port = Number(/READY (\d+)/.exec(s.out())?.[1]);
   return {

@@ -4,11 +4,11 @@
 //   2. one large instance (1 GiB; smoke 32 MiB): MB/s and peak RSS of the dicomnet side
 //   3. sequential echo associations (associations/s)
 // Each short row is the best of REPEAT runs (default 3); the large rows run once.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeInstance, makeStudy } from '../test/helpers/samples.js';
 import {
+  benchWorkDir,
   bestOf,
   perSecond,
   printTable,
@@ -20,7 +20,7 @@ import {
   startDcmtk,
 } from './_util.js';
 
-const work = mkdtempSync(join(tmpdir(), 'dicomnet-bench-net-'));
+const work = benchWorkDir('net');
 const SMALL_COUNT = SMOKE ? 40 : 1000;
 const LARGE_BYTES = SMOKE ? 32 * 1024 * 1024 : 1024 * 1024 * 1024;
 const ECHO_COUNT = SMOKE ? 20 : 500;
@@ -36,12 +36,13 @@ async function main(): Promise<void> {
   const small = makeStudy(join(work, 'small'), SMALL_COUNT, { pixelBytes: 131072 }).map((f) => f.path);
   const received = join(work, 'received');
   const receivedOurs = join(work, 'received-dicomnet');
+  const incoming = join(work, 'incoming');
   mkdirSync(received);
   mkdirSync(receivedOurs);
   // storescp keeps what it receives (-od); the dicomnet SCP writes a temp file and its handler
   // moves it into a directory the same way
   const storescp = await startDcmtk('storescp', ['--max-pdu', DCMTK_MAX_PDU, '-od', received, '-fe', '.dcm']);
-  const scp = await startBenchServer('dicom', undefined, receivedOurs);
+  const scp = await startBenchServer('dicom', undefined, receivedOurs, incoming);
   const rows: Row[] = [['case', 'value', 'unit', 'vs DCMTK']];
   const clean = () => {
     for (const dir of [received, receivedOurs]) {
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
   const lScuMbs = mb / (lScu.ms / 1000);
   rows.push(['large: dicomnet SCU → storescp', lScuMbs.toFixed(0), 'MB/s', ratio(lScuMbs, lBase)]);
   rows.push(['large: dicomnet SCU peak RSS', (lScu.rssKb / 1024).toFixed(0), 'MB', '-']);
-  const largeScp = await startBenchServer('dicom', undefined, receivedOurs);
+  const largeScp = await startBenchServer('dicom', undefined, receivedOurs, incoming);
   const lScp =
     mb /
     ((await runTool('storescu', ['--max-pdu', DCMTK_MAX_PDU, '127.0.0.1', String(largeScp.port), large])).ms /

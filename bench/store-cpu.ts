@@ -3,11 +3,11 @@
 // (process.cpuUsage, each in its own process). CPU per instance is steadier than wall time on a
 // shared machine. BENCH_STORE_COUNT sets the instance count (default 300; smoke 40).
 // BENCH_CPU_PROF=DIR writes a .cpuprofile of every dicomnet child process into DIR.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeStudy } from '../test/helpers/samples.js';
 import {
+  benchWorkDir,
   perSecond,
   printTable,
   ratio,
@@ -20,7 +20,7 @@ import {
 
 const COUNT = SMOKE ? 40 : Number(process.env.BENCH_STORE_COUNT ?? 300);
 const DCMTK_MAX_PDU = '131072';
-const work = mkdtempSync(join(tmpdir(), 'dicomnet-bench-cpu-'));
+const work = benchWorkDir('cpu');
 
 async function main(): Promise<void> {
   const files = makeStudy(join(work, 'small'), COUNT, { pixelBytes: 131072 }).map((f) => f.path);
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const v = perSecond(COUNT, scu.ms);
   rows.push(['dicomnet SCU → storescp', v.toFixed(0), ratio(v, base), ms(scu.cpuUs), '-']);
   {
-    const scp = await startBenchServer('dicom', undefined, received);
+    const scp = await startBenchServer('dicom', undefined, received, join(work, 'incoming'));
     const r = await runTool('storescu', [
       '--max-pdu',
       DCMTK_MAX_PDU,
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     rows.push(['storescu → dicomnet SCP', w.toFixed(0), ratio(w, base), '-', ms(cpuUs)]);
   }
   for (const window of [1, 8]) {
-    const scp = await startBenchServer('dicom', undefined, received);
+    const scp = await startBenchServer('dicom', undefined, received, join(work, 'incoming'));
     const c = await runBenchClient(['store', '127.0.0.1', String(scp.port), String(window), ...files]);
     const { cpuUs } = await scp.stopWithCpu();
     const w = perSecond(COUNT, c.ms);

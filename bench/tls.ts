@@ -4,12 +4,12 @@
 //   2. one large instance (1 GiB; smoke 32 MiB): MB/s against the raw TLS socket, peak RSS
 //   3. sequential associations (C-ECHO each): with and without TLS session resumption
 // Each short row is the best of REPEAT runs (default 3); the large rows run once.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTestPki } from '../test/helpers/pki.js';
 import { makeInstance, makeStudy } from '../test/helpers/samples.js';
 import {
+  benchWorkDir,
   bestOf,
   perSecond,
   printTable,
@@ -21,7 +21,7 @@ import {
   startDcmtk,
 } from './_util.js';
 
-const work = mkdtempSync(join(tmpdir(), 'dicomnet-bench-tls-'));
+const work = benchWorkDir('tls');
 const SMALL_COUNT = SMOKE ? 40 : 1000;
 const LARGE_BYTES = SMOKE ? 32 * 1024 * 1024 : 1024 * 1024 * 1024;
 const ECHO_COUNT = SMOKE ? 20 : 300;
@@ -41,10 +41,16 @@ async function main(): Promise<void> {
   const tlsEnv = { BENCH_TLS_DIR: pkiDir };
   const small = makeStudy(join(work, 'small'), SMALL_COUNT, { pixelBytes: 131072 }).map((f) => f.path);
   const received = join(work, 'received');
+  const receivedOurs = join(work, 'received-dicomnet');
+  const incoming = join(work, 'incoming');
   mkdirSync(received);
+  mkdirSync(receivedOurs);
+  // storescp keeps what it receives (-od); the dicomnet SCP moves each file into a directory too
   const clean = () => {
-    rmSync(received, { recursive: true, force: true });
-    mkdirSync(received);
+    for (const dir of [received, receivedOurs]) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+    }
   };
   const storescp = await startDcmtk('storescp', [
     ...dcmtkServerTls,
@@ -55,7 +61,7 @@ async function main(): Promise<void> {
     '-fe',
     '.dcm',
   ]);
-  const scp = await startBenchServer('dicom', pkiDir);
+  const scp = await startBenchServer('dicom', pkiDir, receivedOurs, incoming);
   const rows: Row[] = [['case (TLS)', 'value', 'unit', 'ratio', 'link']];
   const storescu = (port: number, files: string[]) =>
     bestOf(() =>
@@ -146,7 +152,7 @@ async function main(): Promise<void> {
     ratio(dBase, rawMbs),
     '',
   ]);
-  const largeScp = await startBenchServer('dicom', pkiDir);
+  const largeScp = await startBenchServer('dicom', pkiDir, receivedOurs, incoming);
   const lScp =
     mb /
     ((
@@ -161,6 +167,7 @@ async function main(): Promise<void> {
     ).ms /
       1000);
   const lScpRss = await largeScp.stop();
+  clean();
   rows.push(['large: storescu +tls → dicomnet SCP', lScp.toFixed(0), 'MB/s', ratio(lScp, rawMbs), '']);
   rows.push(['large: dicomnet SCP peak RSS (process)', (lScpRss / 1024).toFixed(0), 'MB', '-', '']);
   const lScu = await runBenchClient(['store', '127.0.0.1', String(storescp.port), '1', large], tlsEnv);
