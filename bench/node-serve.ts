@@ -18,6 +18,7 @@ import { makeStudy } from '../test/helpers/samples.js';
 import {
   bestOf,
   cliEntry,
+  nodeFlags,
   perSecond,
   printTable,
   ratio,
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
       const node = await startChild(
         process.execPath,
         [
+          ...nodeFlags(),
           cliEntry,
           'serve',
           '--storage',
