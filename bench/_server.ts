@@ -5,8 +5,7 @@
 //   rawtls — a plain Node TLS server that reads and drops every byte (the TLS ceiling); answers one
 //            byte when the client ends its side
 // Prints "READY <port>"; on SIGTERM prints "MAXRSS <kB>" and "CPU <µs since READY>" and exits.
-import { readFileSync } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { Status } from '../src/dimse/index.js';
@@ -28,9 +27,11 @@ async function dicom(): Promise<{ port: number; close: () => Promise<void> }> {
       ? { key: join(tlsDir, 'server.key'), cert: join(tlsDir, 'server.crt'), ca: [join(tlsDir, 'ca.crt')] }
       : undefined,
     handlers: {
-      store: async ({ file, sopInstanceUid }) => {
-        if (receivedDir) await rename(file, join(receivedDir, `${sopInstanceUid}.dcm`));
-        else await unlink(file);
+      // blocking rename, as dicomnet serve's storage commits (src/node/storage.ts): a thread-pool
+      // round trip costs more than the rename itself
+      store: ({ file, sopInstanceUid }) => {
+        if (receivedDir) renameSync(file, join(receivedDir, `${sopInstanceUid}.dcm`));
+        else unlinkSync(file);
         return Status.Success;
       },
     },
