@@ -417,7 +417,7 @@ export class DimseEndpoint {
       const target = command.messageIdBeingRespondedTo;
       const op = target === undefined ? undefined : this.performing.get(target);
       this.log.debug({ messageId: target, found: op !== undefined }, 'C-CANCEL-RQ received');
-      op?.controller.abort(new DimseRequestCancelled(target ?? 0));
+      op?.abort(new DimseRequestCancelled(target ?? 0));
       return;
     }
     if (command.messageId === undefined) {
@@ -447,7 +447,9 @@ export class DimseEndpoint {
     this.running++;
     const context: RequestContext = {
       respond: (command, dataset) => this.respondTo(op, command, dataset),
-      signal: op.controller.signal,
+      get signal() {
+        return op.signal;
+      },
     };
     let failure: unknown;
     try {
@@ -465,7 +467,7 @@ export class DimseEndpoint {
     }
     if (!op.finalSent && !this.closedError) {
       // A handler that gave up because of C-CANCEL-RQ ends the operation as cancelled.
-      const cancelled = op.controller.signal.reason instanceof DimseRequestCancelled;
+      const cancelled = op.abortReason instanceof DimseRequestCancelled;
       const rsp = failureResponse(op.message, cancelled ? Status.Cancel : Status.ProcessingFailure);
       if (!cancelled) {
         rsp.errorComment =
@@ -521,7 +523,7 @@ export class DimseEndpoint {
     await this.reassembler.settled();
     for (const req of [...this.outstanding.values()]) this.finish(req, this.requestClosedError(req, base));
     this.invokeWindow.failAll(base);
-    for (const op of this.performing.values()) op.controller.abort(base);
+    for (const op of this.performing.values()) op.abort(base);
     this.waitingToPerform.length = 0;
   }
 
@@ -639,13 +641,32 @@ class OutstandingRequest implements DimseRequest {
 }
 
 class PerformedOperation {
-  readonly controller = new AbortController();
+  /** Made when a handler first reads the signal: most never do, and one costs ~15 µs. */
+  private controller: AbortController | undefined;
+  private aborted = false;
+  /** Why the operation was aborted (the first reason wins, as with AbortController). */
+  abortReason: unknown;
   finalSent = false;
 
   constructor(
     readonly message: IncomingMessage,
     readonly messageId: number,
   ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
 }
 
 /** Slots for outstanding requests; 0 = unlimited. */

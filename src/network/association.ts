@@ -84,6 +84,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   /** A PDU has begun arriving and is not complete (see {@link watchPartialPdu}). */
   private partialPdu = false;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** performance.now() of the last chunk read or PDU sent (see {@link resetIdle}). */
+  private lastActivity = 0;
   private negotiatedValue: NegotiatedAssociation | undefined;
   private paused = false;
   private held = false;
@@ -523,13 +525,22 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
 
   private resetIdle(): void {
     if (this.idleMs <= 0 || !this.negotiatedValue || this.closeReason) return;
-    // called for every chunk and every PDU sent: restarting the timer is far cheaper than a new one
-    if (this.idleTimer) {
-      this.idleTimer.refresh();
-      return;
-    }
+    // called for every chunk read and every PDU sent: only the time is noted here (restarting a
+    // timer per chunk cost more than the rest of the idle bookkeeping); a timer that fires before
+    // the association has been quiet for idleMs re-arms itself for what is left
+    this.lastActivity = performance.now();
+    if (!this.idleTimer) this.armIdle(this.idleMs);
+  }
+
+  private armIdle(ms: number): void {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
+      if (this.closeReason) return;
+      const quiet = performance.now() - this.lastActivity;
+      if (quiet < this.idleMs) {
+        this.armIdle(Math.max(1, Math.ceil(this.idleMs - quiet)));
+        return;
+      }
       if (ESTABLISHED_STATES.has(this.fsm.state)) {
         this.safeRun({
           event: 'Evt15',
@@ -538,7 +549,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
           timeout: true,
         });
       }
-    }, this.idleMs);
+    }, ms);
     this.idleTimer.unref?.();
   }
 

@@ -554,7 +554,10 @@ class ServerAssociationRunner implements ServerAssociation {
     const handlers = this.options.handlers ?? {};
     const requestContext: RequestContext = {
       association: this.info,
-      signal: ctx.signal,
+      // read on demand: the signal is made only for handlers that use it
+      get signal() {
+        return ctx.signal;
+      },
       sopClassUid: msg.command.affectedSopClassUid ?? msg.command.requestedSopClassUid ?? '',
     };
     try {

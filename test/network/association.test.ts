@@ -445,6 +445,28 @@ describe('bad input and timeouts', () => {
     }
   });
 
+  test('idle timeout: traffic keeps the association open; the abort comes idleTimeoutMs after it stops', async () => {
+    const idle = await startAcceptor(() => basicPolicy({ idleTimeoutMs: 150 }));
+    try {
+      const [channel] = await Promise.all([associate(idle.port), idle.nextChannel()]);
+      const closed = closedOf(channel);
+      let closedEarly = false;
+      void closed.then(() => (closedEarly = true));
+      const started = performance.now();
+      while (performance.now() - started < 500) {
+        await channel.sendPdvs([{ contextId: 1, command: false, last: true, data: Buffer.alloc(16) }]);
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      assert.equal(closedEarly, false, 'aborted while traffic flowed');
+      const quietFrom = performance.now();
+      const r = await within(closed, 3000, 'idle abort');
+      assert.ok(r.kind === 'aborted' && r.byPeer && r.source === 2 && r.reason === 0);
+      assert.ok(performance.now() - quietFrom >= 100, 'aborted before the association was idle');
+    } finally {
+      await idle.close();
+    }
+  });
+
   test('requestor gives up when no A-ASSOCIATE-AC comes (timeout)', async () => {
     const held = new Set<import('node:net').Socket>();
     const silent = createServer((s) => held.add(s));
