@@ -159,7 +159,10 @@ export async function startDcmtk(
  * test/cli/node-flags.test.ts keeps the three in step). Every dicomnet bench child gets them, so
  * the figures are those of the shipped command.
  */
-export const DICOMNET_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
+export const DICOMNET_NODE_FLAGS: readonly string[] = [
+  '--initial-old-space-size=64',
+  '--no-lazy-feedback-allocation',
+];
 
 /**
  * Node flags for the bench children: the command's own, and with BENCH_CPU_PROF=DIR a .cpuprofile
