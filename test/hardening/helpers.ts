@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort, hasDcmtk, run, waitForPort } from '../helpers/dcmtk.js';
 import { startServe } from '../interop/node-helpers.js';
@@ -100,16 +100,6 @@ export function filesUnder(dir: string, prefix = ''): string[] {
   return out;
 }
 
-/** Connect a raw TCP socket, from `localAddress` (any 127.x.y.z works on Linux) when given. */
-export function rawSocket(port: number, localAddress?: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = netConnect({ port, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) }, () =>
-      resolve(s),
-    );
-    s.once('error', reject);
-  });
-}
-
 /** Resolves when the peer closed `socket` (true), or false after `timeoutMs`; data read is discarded. */
 export function closedWithin(socket: Socket, timeoutMs: number): Promise<boolean> {
   if (socket.destroyed) return Promise.resolve(true);
@@ -124,14 +114,6 @@ export function closedWithin(socket: Socket, timeoutMs: number): Promise<boolean
   });
 }
 
-/** A PDU: type, reserved byte, 4-byte big-endian length, body. */
-export function pdu(type: number, body: Buffer, length = body.length): Buffer {
-  const h = Buffer.alloc(6);
-  h.writeUInt8(type, 0);
-  h.writeUInt32BE(length >>> 0, 2);
-  return Buffer.concat([h, body]);
-}
-
 /** DCMTK echoscu against the node, plain or with `tlsArgs` (+tls key cert +cf ca); must succeed. */
 export async function echoscuSucceeds(port: number, tlsArgs: string[] = []): Promise<void> {
   if (!hasDcmtk()) return;
@@ -141,13 +123,6 @@ export async function echoscuSucceeds(port: number, tlsArgs: string[] = []): Pro
   assert.equal(r.code, 0, `echoscu ${tlsArgs.length ? '+tls ' : ''}must succeed: ${r.stdout}${r.stderr}`);
 }
 
-/** Wait until `check` holds (polling), or fail naming `what`. */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 export { waitForPort };
+
+export { eventually, pdu, rawSocket } from '../helpers/raw-peer.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../../src/services/client.js';
@@ -76,14 +76,6 @@ export async function goodAssociationsStillWork(
   assert.equal(r.code, 0, `echoscu must still be served: ${r.stdout}${r.stderr}`);
 }
 
-/** Connect a raw TCP socket. */
-export function rawSocket(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = netConnect({ port, host: '127.0.0.1' }, () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
 /** Everything the server sends until it closes the connection (or `timeoutMs` passes). */
 export function readUntilClosed(
   socket: Socket,
@@ -102,23 +94,6 @@ export function readUntilClosed(
       resolve({ bytes: Buffer.concat(chunks), closed: true });
     });
   });
-}
-
-/** A PDU: type, reserved byte, 4-byte big-endian length, body. */
-export function pdu(type: number, body: Buffer, length = body.length): Buffer {
-  const h = Buffer.alloc(6);
-  h.writeUInt8(type, 0);
-  h.writeUInt32BE(length >>> 0, 2);
-  return Buffer.concat([h, body]);
-}
-
-/** Wait until `check` holds (polling), or fail naming `what`. */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** A small PKI for service tests: a CA, a server (localhost/127.0.0.1) and named clients. */
@@ -194,3 +169,5 @@ export async function dcmtkTlsEcho(pki: ServicePki, name: string, port: number):
 export async function overwrite(target: string, source: string): Promise<void> {
   await writeFile(target, await readFile(source));
 }
+
+export { eventually, pdu, rawSocket } from '../helpers/raw-peer.js';
