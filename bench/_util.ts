@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,14 +156,12 @@ export async function startDcmtk(
 }
 
 /**
- * The Node flags the `dicomnet` command runs with (the shebang of bin/dicomnet.js and `npm start`;
- * test/cli/node-flags.test.ts keeps the three in step). Every dicomnet bench child gets them, so
- * the figures are those of the shipped command.
+ * The V8 flags the `dicomnet` command sets for itself (bin/v8-flags.js). Every dicomnet bench
+ * child gets them on its command line, so the figures are those of the shipped command.
  */
-export const DICOMNET_NODE_FLAGS: readonly string[] = [
-  '--initial-old-space-size=64',
-  '--no-lazy-feedback-allocation',
-];
+export const DICOMNET_NODE_FLAGS: readonly string[] = createRequire(import.meta.url)(
+  '../../bin/v8-flags.js',
+) as string[];
 
 /**
  * Node flags for the bench children: the command's own, and with BENCH_CPU_PROF=DIR a .cpuprofile
