@@ -155,13 +155,17 @@ export async function startDcmtk(
   };
 }
 
+const v8Flags = createRequire(import.meta.url)('../../bin/v8-flags.js') as {
+  runtime: string[];
+  commandLine: string[];
+};
+
 /**
- * The V8 flags the `dicomnet` command sets for itself (bin/v8-flags.js). Every dicomnet bench
- * child gets them on its command line, so the figures are those of the shipped command.
+ * The V8 flags `npm start` runs the node with (bin/v8-flags.js: the ones on its command line and
+ * the ones bin/dicomnet.js sets at start-up). Every dicomnet bench child gets them on its command
+ * line.
  */
-export const DICOMNET_NODE_FLAGS: readonly string[] = createRequire(import.meta.url)(
-  '../../bin/v8-flags.js',
-) as string[];
+export const DICOMNET_NODE_FLAGS: readonly string[] = [...v8Flags.commandLine, ...v8Flags.runtime];
 
 /**
  * Node flags for the bench children: the command's own, and with BENCH_CPU_PROF=DIR a .cpuprofile

@@ -7,5 +7,5 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 // V8 heuristics for a process that streams DICOM (see v8-flags.js); set here rather than in the
 // shebang, whose `env -S` BusyBox (Alpine) does not have
 const { setFlagsFromString } = require('node:v8');
-for (const flag of require('./v8-flags.js')) setFlagsFromString(flag);
+for (const flag of require('./v8-flags.js').runtime) setFlagsFromString(flag);
 import('../dist/src/cli/run.js');

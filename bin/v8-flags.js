@@ -1,11 +1,18 @@
-// V8 flags the dicomnet command sets for itself at start-up (bin/dicomnet.js), before any module
-// of ours loads; the benchmarks give their dicomnet children the same list on the command line.
+// V8 flags for dicomnet's processes. A process that keeps little live data but streams many
+// buffers through (a storage SCP, a bulk SCU) otherwise gets a full mark-compact after nearly
+// every young collection: V8 sizes its old-generation limit from the small live heap and starts
+// marking whenever the head room left is not above what the young generation may hold (about
+// 40% of the SCP's CPU per small instance).
 //
-// --semi-space-growth-factor=1: a process that keeps little live data but streams many buffers
-//   through (a storage SCP, a bulk SCU) lets V8 grow its young generation to 16 MB, which is as
-//   much as the head room V8 leaves below its old-generation limit at that heap size; V8 then
-//   follows nearly every young collection with a full mark-compact (about 40% of the SCP's CPU
-//   per small instance). Keeping the young generation at its start size removes them.
-// --no-lazy-feedback-allocation: V8 collects type feedback from a function's first call instead
-//   of its ninth, so the per-message code is optimised sooner in a short-lived process.
-module.exports = ['--semi-space-growth-factor=1', '--no-lazy-feedback-allocation'];
+// runtime: set by bin/dicomnet.js before any module of ours loads (v8.setFlagsFromString).
+//   --semi-space-growth-factor=1 keeps the young generation at its start size, which ends those
+//   collections for the SCU and the plain SCP; --no-lazy-feedback-allocation collects type
+//   feedback from a function's first call, so the per-message code is optimised sooner.
+// commandLine: only takes effect on node's command line (`npm start` passes it; so should a
+//   deployment of `dicomnet serve`): --initial-old-space-size=64 gives the old generation head
+//   room from the start, which also ends them for `serve`, whose index and caches keep more live
+//   data. It is a limit, not an allocation.
+module.exports = {
+  runtime: ['--semi-space-growth-factor=1', '--no-lazy-feedback-allocation'],
+  commandLine: ['--initial-old-space-size=64'],
+};
