@@ -1,5 +1,7 @@
 // Storage benchmark: durable commits (fsync file + directory, atomic rename/link) per second.
 // Run: node dist/bench/node-storage.js [--files N] [--size BYTES] [--concurrency N]
+// The last row is the durability floor of `dicomnet serve` under one window-1 storescu:
+// 130 KB commits one at a time, no network and no index (ms per commit).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +44,20 @@ async function main(): Promise<void> {
           ` ${((files * size) / seconds / 1048576).toFixed(1)} MiB/s`,
       );
     }
+    const floorFiles = Math.min(files, 300);
+    const small = Buffer.alloc(133 * 1024, 7);
+    const start = performance.now();
+    for (let i = 0; i < floorFiles; i++) {
+      await storage.write(
+        small,
+        { studyInstanceUid: '1.4.1', seriesInstanceUid: '1.4.1.1', sopInstanceUid: `1.4.1.1.${i}` },
+        'keep',
+      );
+    }
+    const ms = (performance.now() - start) / floorFiles;
+    console.log(
+      `floor    ${floorFiles} × ${small.length} B, 1 in flight: ${(1000 / ms).toFixed(0)} commits/s, ${ms.toFixed(2)} ms per commit`,
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
