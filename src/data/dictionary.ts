@@ -1,4 +1,4 @@
-import { DICTIONARY_ROWS } from './dictionary.generated.js';
+import { dictionaryRows } from './dictionary.generated.js';
 import { isPrivateCreator, isPrivateTag, type Tag } from './tag.js';
 import { isVR, type VR } from './vr.js';
 
@@ -20,7 +20,7 @@ let byKeyword: Map<string, DictionaryEntry> | undefined;
 function load(): void {
   byTag = new Map();
   byKeyword = new Map();
-  for (const [tag, keyword, vr, vm, name, retired] of DICTIONARY_ROWS) {
+  for (const [tag, keyword, vr, vm, name, retired] of dictionaryRows()) {
     const entry: DictionaryEntry = { tag, keyword, vr, vm, name, retired: retired === 1 };
     byTag.set(tag, entry);
     // a retired and a current attribute never share a keyword in practice; prefer the current one
