@@ -128,6 +128,57 @@ export async function bestOf<T extends { ms: number }>(
   return best as T;
 }
 
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** One row of {@link interleavedRounds}: rate and extra text of one run. */
+export interface RoundResult {
+  rate: number;
+  link?: string;
+}
+
+/**
+ * Short rows measured in rounds ({@link REPEAT}): each round runs the baseline and then every
+ * case once, so each ratio comes from a baseline measured moments before. The result is the
+ * median rate and the median per-round ratio. This VM's speed drifts from minute to minute: a
+ * baseline measured once at the start moved its ratios by up to ±30% from run to run.
+ */
+export async function interleavedRounds(
+  baseline: () => Promise<RoundResult>,
+  cases: readonly (readonly [string, () => Promise<RoundResult>])[],
+  rounds = REPEAT,
+): Promise<{ base: number; rows: { name: string; rate: number; ratio: number; link?: string }[] }> {
+  const bases: number[] = [];
+  const rates = cases.map((): number[] => []);
+  const ratios = cases.map((): number[] => []);
+  const links: (string | undefined)[] = cases.map(() => undefined);
+  for (let r = 0; r < rounds; r++) {
+    const b = (await baseline()).rate;
+    bases.push(b);
+    for (const [i, [, run]] of cases.entries()) {
+      const got = await run();
+      rates[i]?.push(got.rate);
+      ratios[i]?.push(b > 0 ? got.rate / b : 0);
+      links[i] ??= got.link;
+    }
+  }
+  return {
+    base: median(bases),
+    rows: cases.map(([name], i) => ({
+      name,
+      rate: median(rates[i] ?? [0]),
+      ratio: median(ratios[i] ?? [0]),
+      link: links[i],
+    })),
+  };
+}
+
 /** A DCMTK server (storescp, ...) started quietly on a free port; `args` must not contain the port. */
 export async function startDcmtk(
   tool: string,
