@@ -149,34 +149,66 @@ export interface RoundResult {
  * median rate and the median per-round ratio. This VM's speed drifts from minute to minute: a
  * baseline measured once at the start moved its ratios by up to ±30% from run to run.
  */
-export async function interleavedRounds(
+async function interleavedRounds(
   baseline: () => Promise<RoundResult>,
   cases: readonly (readonly [string, () => Promise<RoundResult>])[],
   rounds = REPEAT,
 ): Promise<{ base: number; rows: { name: string; rate: number; ratio: number; link?: string }[] }> {
   const bases: number[] = [];
-  const rates = cases.map((): number[] => []);
-  const ratios = cases.map((): number[] => []);
-  const links: (string | undefined)[] = cases.map(() => undefined);
+  const runs = cases.map(([name, run]) => ({
+    name,
+    run,
+    rates: [] as number[],
+    ratios: [] as number[],
+    link: '',
+  }));
   for (let r = 0; r < rounds; r++) {
     const b = (await baseline()).rate;
     bases.push(b);
-    for (const [i, [, run]] of cases.entries()) {
-      const got = await run();
-      rates[i]?.push(got.rate);
-      ratios[i]?.push(b > 0 ? got.rate / b : 0);
-      links[i] ??= got.link;
+    for (const c of runs) {
+      const got = await c.run();
+      c.rates.push(got.rate);
+      c.ratios.push(b > 0 ? got.rate / b : 0);
+      c.link ||= got.link ?? '';
     }
   }
   return {
     base: median(bases),
-    rows: cases.map(([name], i) => ({
-      name,
-      rate: median(rates[i] ?? [0]),
-      ratio: median(ratios[i] ?? [0]),
-      link: links[i],
-    })),
+    rows: runs.map((c) => ({ name: c.name, rate: median(c.rates), ratio: median(c.ratios), link: c.link })),
   };
+}
+
+/**
+ * The 130 KB rows of the network and TLS benchmarks: storescu → storescp as the baseline and the
+ * four dicomnet pairings, in {@link interleavedRounds}. With `tls` the DCMTK names carry "+tls"
+ * and each row gets a fifth column, the negotiated link.
+ */
+export async function smallStoreRows(options: {
+  storescu: (port: number) => Promise<RoundResult>;
+  ourScu: (port: number, window: number) => Promise<RoundResult>;
+  storescpPort: number;
+  scpPort: number;
+  tls: boolean;
+}): Promise<string[][]> {
+  const { storescu, ourScu, storescpPort, scpPort, tls } = options;
+  const t = tls ? ' +tls' : '';
+  const rounds = await interleavedRounds(
+    () => storescu(storescpPort),
+    [
+      [`dicomnet SCU → storescp${t}`, () => ourScu(storescpPort, 1)],
+      [`storescu${t} → dicomnet SCP`, () => storescu(scpPort)],
+      ['dicomnet SCU → dicomnet SCP', () => ourScu(scpPort, 1)],
+      ['dicomnet SCU → dicomnet SCP, async window 8', () => ourScu(scpPort, 8)],
+    ],
+  );
+  const row = (name: string, rate: number, ratio: string, link = '') => {
+    const cells = [`130 KB: ${name}`, rate.toFixed(0), 'inst/s', ratio];
+    return tls ? [...cells, link] : cells;
+  };
+  return [
+    row(`storescu${t} → storescp${t} (DCMTK baseline)`, rounds.base, '1.00x'),
+    ...rounds.rows.map((r) => row(r.name, r.rate, `${r.ratio.toFixed(2)}x`, r.link)),
+  ];
 }
 
 /** A DCMTK server (storescp, ...) started quietly on a free port; `args` must not contain the port. */

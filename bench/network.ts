@@ -11,13 +11,13 @@ import { makeInstance, makeStudy } from '../test/helpers/samples.js';
 import {
   benchWorkDir,
   bestOf,
-  interleavedRounds,
   perSecond,
   printTable,
   ratio,
   runBenchClient,
   runTool,
   SMOKE,
+  smallStoreRows,
   startBenchServer,
   startDcmtk,
 } from './_util.js';
@@ -65,19 +65,16 @@ async function main(): Promise<void> {
   };
 
   // 1. small instances on one association, in rounds with the DCMTK baseline
-  const smallRounds = await interleavedRounds(
-    () => storescu(storescp.port, small),
-    [
-      ['dicomnet SCU → storescp', () => ourScu(storescp.port, 1, small)],
-      ['storescu → dicomnet SCP', () => storescu(scp.port, small)],
-      ['dicomnet SCU → dicomnet SCP', () => ourScu(scp.port, 1, small)],
-      ['dicomnet SCU → dicomnet SCP, async window 8', () => ourScu(scp.port, 8, small)],
-    ],
+  rows.push(
+    ...(await smallStoreRows({
+      storescu: (port) => storescu(port, small),
+      ourScu: (port, window) => ourScu(port, window, small),
+      storescpPort: storescp.port,
+      scpPort: scp.port,
+      tls: false,
+    })),
   );
   clean();
-  rows.push(['130 KB: storescu → storescp (DCMTK baseline)', smallRounds.base.toFixed(0), 'inst/s', '1.00x']);
-  for (const r of smallRounds.rows)
-    rows.push([`130 KB: ${r.name}`, r.rate.toFixed(0), 'inst/s', `${r.ratio.toFixed(2)}x`]);
 
   // 2. one large instance
   const large = makeInstance(join(work, 'large'), { pixelBytes: LARGE_BYTES }).path;

@@ -12,13 +12,13 @@ import { makeInstance, makeStudy } from '../test/helpers/samples.js';
 import {
   benchWorkDir,
   bestOf,
-  interleavedRounds,
   perSecond,
   printTable,
   ratio,
   runBenchClient,
   runTool,
   SMOKE,
+  smallStoreRows,
   startBenchServer,
   startDcmtk,
 } from './_util.js';
@@ -84,25 +84,16 @@ async function main(): Promise<void> {
   };
 
   // 1. small instances on one association, in rounds with the DCMTK baseline
-  const smallRounds = await interleavedRounds(
-    () => storescu(storescp.port, small),
-    [
-      ['dicomnet SCU → storescp +tls', () => ourScu(storescp.port, 1, small)],
-      ['storescu +tls → dicomnet SCP', () => storescu(scp.port, small)],
-      ['dicomnet SCU → dicomnet SCP', () => ourScu(scp.port, 1, small)],
-      ['dicomnet SCU → dicomnet SCP, async window 8', () => ourScu(scp.port, 8, small)],
-    ],
+  rows.push(
+    ...(await smallStoreRows({
+      storescu: (port) => storescu(port, small),
+      ourScu: (port, window) => ourScu(port, window, small),
+      storescpPort: storescp.port,
+      scpPort: scp.port,
+      tls: true,
+    })),
   );
   clean();
-  rows.push([
-    '130 KB: storescu +tls → storescp +tls (DCMTK baseline)',
-    smallRounds.base.toFixed(0),
-    'inst/s',
-    '1.00x',
-    '',
-  ]);
-  for (const r of smallRounds.rows)
-    rows.push([`130 KB: ${r.name}`, r.rate.toFixed(0), 'inst/s', `${r.ratio.toFixed(2)}x`, r.link ?? '']);
 
   // 2. one large instance, against the raw TLS socket ceiling
   const large = makeInstance(join(work, 'large'), { pixelBytes: LARGE_BYTES }).path;
