@@ -10,6 +10,7 @@ import { SopClass } from '../../src/services/sop-classes.js';
 import { createCertificateAuthority, issueCertificate } from '../../src/tls/pki.js';
 import type { TlsOptions } from '../../src/tls/types.js';
 import { hasDcmtk, run } from '../helpers/dcmtk.js';
+import { eventually as waitUntil } from '../helpers/raw-peer.js';
 
 /** A fresh scratch directory. */
 export function scratch(prefix: string): string {
@@ -170,4 +171,9 @@ export async function overwrite(target: string, source: string): Promise<void> {
   await writeFile(target, await readFile(source));
 }
 
-export { eventually, pdu, rawSocket } from '../helpers/raw-peer.js';
+export { pdu, rawSocket } from '../helpers/raw-peer.js';
+
+/** Wait until `check` holds (polling), or fail naming `what`; service tests wait 5 s by default. */
+export function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  return waitUntil(check, what, timeoutMs);
+}
