@@ -149,7 +149,7 @@ export interface RoundResult {
  * median rate and the median per-round ratio. This VM's speed drifts from minute to minute: a
  * baseline measured once at the start moved its ratios by up to ±30% from run to run.
  */
-async function interleavedRounds(
+export async function interleavedRounds(
   baseline: () => Promise<RoundResult>,
   cases: readonly (readonly [string, () => Promise<RoundResult>])[],
   rounds = REPEAT,
