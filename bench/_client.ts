@@ -12,6 +12,7 @@ import { storageContextsFor } from '../src/services/presentation.js';
 import { SopClass } from '../src/services/sop-classes.js';
 import { storableHeader } from '../src/services/store-scu.js';
 import type { SecureLinkInfo, TlsOptions } from '../src/tls/types.js';
+import { peakRssKb } from './_peak-rss.js';
 
 const [mode, host = '127.0.0.1', portText = '0', ...rest] = process.argv.slice(2);
 const port = Number(portText);
@@ -124,5 +125,5 @@ if (mode === 'store') {
 const cpu = process.cpuUsage(startCpu);
 // DONE <ms> <maxRssKb> <cpuUs>: CPU (user + system) over the same span as <ms>
 process.stdout.write(
-  `DONE ${(performance.now() - started).toFixed(1)} ${process.resourceUsage().maxRSS} ${cpu.user + cpu.system}\n`,
+  `DONE ${(performance.now() - started).toFixed(1)} ${peakRssKb()} ${cpu.user + cpu.system}\n`,
 );

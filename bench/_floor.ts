@@ -28,6 +28,7 @@ import { type CommandSet, decodeCommandSet, encodeCommandSet } from '../src/dims
 import { decodePdu } from '../src/network/pdu/decode.js';
 import { encodePdu } from '../src/network/pdu/encode.js';
 import { emptyUserInformation, type PresentationContextRqItem } from '../src/network/pdu/types.js';
+import { peakRssKb } from './_peak-rss.js';
 
 const [mode, ...args] = process.argv.slice(2);
 const tlsDir = process.env.BENCH_TLS_DIR || undefined;
@@ -392,7 +393,7 @@ async function listen(portText: string, onConnection: (socket: Socket) => void):
   process.stdout.write(`READY ${typeof address === 'object' && address ? address.port : 0}\n`);
   process.on('SIGTERM', () => {
     const cpu = process.cpuUsage(readyCpu);
-    process.stdout.write(`MAXRSS ${process.resourceUsage().maxRSS}\nCPU ${cpu.user + cpu.system}\n`);
+    process.stdout.write(`MAXRSS ${peakRssKb()}\nCPU ${cpu.user + cpu.system}\n`);
     process.exit(0);
   });
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { Status } from '../src/dimse/index.js';
 import { DicomServer } from '../src/services/server.js';
+import { peakRssKb } from './_peak-rss.js';
 
 const [mode = 'dicom', portText = '0', tlsDir] = process.argv.slice(2);
 const port = Number(portText);
@@ -67,7 +68,7 @@ process.stdout.write(`READY ${running.port}\n`);
 process.on('SIGTERM', () => {
   const cpu = process.cpuUsage(readyCpu);
   process.stdout.write(
-    `MAXRSS ${process.resourceUsage().maxRSS}\nCPU ${cpu.user + cpu.system} user ${cpu.user} system ${cpu.system}\n`,
+    `MAXRSS ${peakRssKb()}\nCPU ${cpu.user + cpu.system} user ${cpu.user} system ${cpu.system}\n`,
   );
   void running.close().then(() => process.exit(0));
 });
