@@ -92,6 +92,71 @@ function guessTransferSyntax(b: Buffer, at: number): string {
     : TransferSyntax.ImplicitVRLittleEndian;
 }
 
+/** Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 7.1.2). */
+const LONG_LENGTH_VRS = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN', 'UC', 'UR', 'OD', 'OL', 'OV', 'SV', 'UV'];
+
+/** What a storage SCU needs from a Part 10 file's meta information (see {@link fileMetaUids}). */
+export interface FileMetaUids {
+  transferSyntaxUid: string;
+  sopClassUid: string;
+  sopInstanceUid: string;
+  /** Byte offset of the data set. */
+  datasetOffset: number;
+}
+
+/**
+ * The transfer syntax, SOP class and SOP instance UIDs of a Part 10 file and where its data set
+ * starts, read straight from `b` (the file's first bytes) without building a {@link Dataset}. A
+ * C-STORE of many files reads every header first; the general parser behind
+ * {@link part10HeaderFromBytes} was the costliest code (to run and to optimise) a storage SCU
+ * otherwise never needs. Undefined unless the file is the usual kind: preamble, `DICM`, an
+ * explicit VR little endian group 0002 held whole in `b`, each of the three UIDs present once,
+ * non-empty, single-valued and with VR UI. The caller then asks part10HeaderFromBytes, which
+ * decides (and reports) everything else. Where both answer, they give the same values.
+ */
+export function fileMetaUids(b: Buffer, fileSize: number): FileMetaUids | undefined {
+  if (b.length < 140 || b.toString('latin1', 128, 132) !== 'DICM' || !isExplicitVRAt(b, 132)) return undefined;
+  let transferSyntaxUid: string | undefined;
+  let sopClassUid: string | undefined;
+  let sopInstanceUid: string | undefined;
+  let at = 132;
+  while (at + 8 <= b.length && b.readUInt16LE(at) === 0x0002) {
+    if (!isExplicitVRAt(b, at)) return undefined;
+    const element = b.readUInt16LE(at + 2);
+    const vr = b.toString('latin1', at + 4, at + 6);
+    let header = 8;
+    let length: number;
+    if (LONG_LENGTH_VRS.includes(vr)) {
+      if (at + 12 > b.length) return undefined;
+      length = b.readUInt32LE(at + 8);
+      header = 12;
+    } else {
+      length = b.readUInt16LE(at + 6);
+    }
+    const end = at + header + length;
+    if (end > fileSize || end > b.length) return undefined;
+    if (element === 0x0002 || element === 0x0003 || element === 0x0010) {
+      if (vr !== 'UI') return undefined;
+      const text = b.toString('latin1', at + header, end);
+      if (text.includes('\\')) return undefined;
+      const value = text.replace(/\0+$/, '');
+      if (element === 0x0002) {
+        if (sopClassUid !== undefined) return undefined;
+        sopClassUid = value;
+      } else if (element === 0x0003) {
+        if (sopInstanceUid !== undefined) return undefined;
+        sopInstanceUid = value;
+      } else {
+        if (transferSyntaxUid !== undefined) return undefined;
+        transferSyntaxUid = value;
+      }
+    }
+    at = end;
+  }
+  if (!transferSyntaxUid || !sopClassUid || !sopInstanceUid) return undefined;
+  return { transferSyntaxUid, sopClassUid, sopInstanceUid, datasetOffset: at };
+}
+
 /** Parse group 0002 starting at `at`; returns the meta data set and where it ends. */
 function parseMeta(b: Buffer, at: number, fileSize: number): { meta: Dataset; end: number } {
   let end = at;
@@ -102,7 +167,7 @@ function parseMeta(b: Buffer, at: number, fileSize: number): { meta: Dataset; en
     let header = 8;
     if (explicit) {
       const vr = b.toString('latin1', end + 4, end + 6);
-      if (['OB', 'OW', 'OF', 'SQ', 'UT', 'UN', 'UC', 'UR', 'OD', 'OL', 'OV', 'SV', 'UV'].includes(vr)) {
+      if (LONG_LENGTH_VRS.includes(vr)) {
         if (end + 12 > b.length) break;
         length = b.readUInt32LE(end + 8);
         header = 12;

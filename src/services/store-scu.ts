@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { readPart10Header, transcode, transferSyntaxInfo } from '../data/index.js';
-import { part10HeaderFromBytes } from '../data/part10.js';
+import { fileMetaUids, part10HeaderFromBytes } from '../data/part10.js';
 import { UsageError } from '../errors.js';
 import {
   CommandField,
@@ -81,6 +81,8 @@ export function storageContextFor(
 
 /** What C-STORE needs from a file's header; a file without SOP class/instance UIDs is a usage error. */
 export async function storableHeader(file: string): Promise<StorableHeader> {
+  const quick = quickStorableHeader(file);
+  if (quick) return quick;
   const h = await readPart10Header(file);
   if (!h.sopClassUid || !h.sopInstanceUid) {
     throw new UsageError('ERR_USAGE', `${file}: no SOP Class UID or SOP Instance UID, cannot C-STORE it`);
@@ -209,8 +211,25 @@ function releaseReadBuffer(view: Buffer): void {
   readPool.push(full);
 }
 
+/** Reused by {@link quickStorableHeader}: its bytes are copied out before it returns. */
+const headProbe = Buffer.allocUnsafe(4096);
+
+/** The header of a usual Part 10 file from its first 4 KB ({@link fileMetaUids}); else undefined. */
+function quickStorableHeader(file: string): StorableHeader | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const n = readSync(fd, headProbe, 0, headProbe.length, 0);
+    return fileMetaUids(headProbe.subarray(0, n), size);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The storable header parsed from a whole file; undefined when {@link storableHeader} must decide. */
 function storableHeaderFromBytes(bytes: Buffer): StorableHeader | undefined {
+  const quick = fileMetaUids(bytes, bytes.length);
+  if (quick) return quick;
   try {
     const h = part10HeaderFromBytes(bytes, bytes.length);
     if (!h.sopClassUid || !h.sopInstanceUid) return undefined;
