@@ -289,19 +289,21 @@ export function decodeCommandSet(bytes: Buffer): CommandSet {
     const group = bytes.readUInt16LE(offset);
     const element = bytes.readUInt16LE(offset + 2);
     const length = bytes.readUInt32LE(offset + 4);
-    const tag = `(${hex4(group)},${hex4(element)})`;
-    if (group !== 0x0000) throw malformed(`element ${tag} at offset ${offset} is not in command group 0000`);
+    // formatted only for an error message: this runs for every element of every message
+    const tag = () => `(${hex4(group)},${hex4(element)})`;
+    if (group !== 0x0000)
+      throw malformed(`element ${tag()} at offset ${offset} is not in command group 0000`);
     if (length > bytes.length - offset - 8) {
       throw malformed(
-        `element ${tag} at offset ${offset} claims ${length} bytes, only ${bytes.length - offset - 8} left`,
+        `element ${tag()} at offset ${offset} claims ${length} bytes, only ${bytes.length - offset - 8} left`,
       );
     }
-    if (seen.has(element)) throw malformed(`element ${tag} appears twice`);
+    if (seen.has(element)) throw malformed(`element ${tag()} appears twice`);
     seen.add(element);
     const value = bytes.subarray(offset + 8, offset + 8 + length);
     offset += 8 + length;
     if (element === GROUP_LENGTH) {
-      if (length !== 4) throw malformed(`Command Group Length ${tag} has length ${length}, expected 4`);
+      if (length !== 4) throw malformed(`Command Group Length ${tag()} has length ${length}, expected 4`);
       continue;
     }
     if (element === COMMAND_DATA_SET_TYPE) {
@@ -319,7 +321,7 @@ export function decodeCommandSet(bytes: Buffer): CommandSet {
         break;
       case 'AT': {
         if (length % 4 !== 0)
-          throw malformed(`${spec.name} ${tag} has length ${length}, not a multiple of 4`);
+          throw malformed(`${spec.name} ${tag()} has length ${length}, not a multiple of 4`);
         const tags: number[] = [];
         for (let i = 0; i < length; i += 4)
           tags.push(((value.readUInt16LE(i) << 16) | value.readUInt16LE(i + 2)) >>> 0);
@@ -341,8 +343,8 @@ export function decodeCommandSet(bytes: Buffer): CommandSet {
   return cmd;
 }
 
-function readUs(value: Buffer, name: string, tag: string): number {
-  if (value.length !== 2) throw malformed(`${name} ${tag} has length ${value.length}, expected 2`);
+function readUs(value: Buffer, name: string, tag: () => string): number {
+  if (value.length !== 2) throw malformed(`${name} ${tag()} has length ${value.length}, expected 2`);
   return value.readUInt16LE(0);
 }
 
