@@ -95,6 +95,17 @@ function guessTransferSyntax(b: Buffer, at: number): string {
 /** Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 7.1.2). */
 const LONG_LENGTH_VRS = ['OB', 'OW', 'OF', 'SQ', 'UT', 'UN', 'UC', 'UR', 'OD', 'OL', 'OV', 'SV', 'UV'];
 
+/**
+ * VR, header size and value length of the explicit VR little endian element at `at` (whose
+ * first 8 bytes are in `b`); undefined when its 12-byte header runs past the end of `b`.
+ */
+function explicitHeaderAt(b: Buffer, at: number): { vr: string; header: number; length: number } | undefined {
+  const vr = b.toString('latin1', at + 4, at + 6);
+  if (!LONG_LENGTH_VRS.includes(vr)) return { vr, header: 8, length: b.readUInt16LE(at + 6) };
+  if (at + 12 > b.length) return undefined;
+  return { vr, header: 12, length: b.readUInt32LE(at + 8) };
+}
+
 /** What a storage SCU needs from a Part 10 file's meta information (see {@link fileMetaUids}). */
 export interface FileMetaUids {
   transferSyntaxUid: string;
@@ -123,16 +134,9 @@ export function fileMetaUids(b: Buffer, fileSize: number): FileMetaUids | undefi
   while (at + 8 <= b.length && b.readUInt16LE(at) === 0x0002) {
     if (!isExplicitVRAt(b, at)) return undefined;
     const element = b.readUInt16LE(at + 2);
-    const vr = b.toString('latin1', at + 4, at + 6);
-    let header = 8;
-    let length: number;
-    if (LONG_LENGTH_VRS.includes(vr)) {
-      if (at + 12 > b.length) return undefined;
-      length = b.readUInt32LE(at + 8);
-      header = 12;
-    } else {
-      length = b.readUInt16LE(at + 6);
-    }
+    const head = explicitHeaderAt(b, at);
+    if (!head) return undefined;
+    const { vr, header, length } = head;
     const end = at + header + length;
     if (end > fileSize || end > b.length) return undefined;
     if (element === 0x0002 || element === 0x0003 || element === 0x0010) {
@@ -166,14 +170,9 @@ function parseMeta(b: Buffer, at: number, fileSize: number): { meta: Dataset; en
     let length: number;
     let header = 8;
     if (explicit) {
-      const vr = b.toString('latin1', end + 4, end + 6);
-      if (LONG_LENGTH_VRS.includes(vr)) {
-        if (end + 12 > b.length) break;
-        length = b.readUInt32LE(end + 8);
-        header = 12;
-      } else {
-        length = b.readUInt16LE(end + 6);
-      }
+      const head = explicitHeaderAt(b, end);
+      if (!head) break;
+      ({ header, length } = head);
     } else {
       length = b.readUInt32LE(end + 4);
     }

@@ -218,9 +218,9 @@ const headProbe = Buffer.allocUnsafe(4096);
 function quickStorableHeader(file: string): StorableHeader | undefined {
   const fd = openSync(file, 'r');
   try {
-    const size = fstatSync(fd).size;
+    // the bytes read are a prefix of the file: no element that ends within them runs past its end
     const n = readSync(fd, headProbe, 0, headProbe.length, 0);
-    return fileMetaUids(headProbe.subarray(0, n), size);
+    return fileMetaUids(headProbe.subarray(0, n), n);
   } finally {
     closeSync(fd);
   }
