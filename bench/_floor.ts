@@ -10,21 +10,13 @@
 //   recvfile <port> <dir>                  → "READY <port>": writes what arrives to a file in <dir>
 // BENCH_TLS_DIR (client.key/.crt or server.key/.crt, and ca.crt) runs them over TLS.
 import { once } from 'node:events';
-import {
-  closeSync,
-  fstatSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  writeSync,
-  writevSync,
-} from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync } from 'node:fs';
 import { connect as netConnect, createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { part10HeaderFromBytes } from '../src/data/part10.js';
 import { type CommandSet, decodeCommandSet, encodeCommandSet } from '../src/dimse/command-set.js';
+import { writeAllSync } from '../src/services/store-sink.js';
 import { decodePdu } from '../src/network/pdu/decode.js';
 import { encodePdu } from '../src/network/pdu/encode.js';
 import { emptyUserInformation, type PresentationContextRqItem } from '../src/network/pdu/types.js';
@@ -88,10 +80,10 @@ async function scu(): Promise<void> {
   const headers = files.map((file) => {
     const fd = openSync(file, 'r');
     try {
+      const size = fstatSync(fd).size;
       const probe = Buffer.allocUnsafe(16384);
       const n = readSync(fd, probe, 0, probe.length, 0);
-      const h = part10HeaderFromBytes(probe.subarray(0, n), fstatSync(fd).size);
-      return { ...h, size: fstatSync(fd).size };
+      return { ...part10HeaderFromBytes(probe.subarray(0, n), size), size };
     } finally {
       closeSync(fd);
     }
@@ -259,7 +251,7 @@ function serveConnection(socket: Socket, receivedDir: string, tempDir: string, c
           }
           continue;
         }
-        for (let done = 0; done < value.length;) done += writeSync(fd, value, done);
+        writeAllSync(fd, [value]);
         if (!(control & 2) || !command) continue;
         closeSync(fd);
         renameSync(tempPath, join(receivedDir, `${command.affectedSopInstanceUid}.dcm`));
@@ -333,7 +325,7 @@ async function receiveFiles(): Promise<void> {
     let held: Buffer[] = [];
     let heldBytes = 0;
     const flush = () => {
-      writeAll(fd, held);
+      writeAllSync(fd, held);
       held = [];
       heldBytes = 0;
     };
@@ -350,22 +342,6 @@ async function receiveFiles(): Promise<void> {
     });
     socket.on('error', () => undefined);
   });
-}
-
-function writeAll(fd: number, buffers: Buffer[]): void {
-  let rest = buffers;
-  while (rest.length > 0) {
-    let n = writevSync(fd, rest);
-    const left: Buffer[] = [];
-    for (const b of rest) {
-      if (n >= b.length) n -= b.length;
-      else {
-        left.push(b.subarray(n));
-        n = 0;
-      }
-    }
-    rest = left;
-  }
 }
 
 function connectTo(host: string, port: number): Socket {

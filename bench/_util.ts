@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -209,6 +209,53 @@ export async function smallStoreRows(options: {
     row(`storescu${t} → storescp${t} (DCMTK baseline)`, rounds.base, '1.00x'),
     ...rounds.rows.map((r) => row(r.name, r.rate, `${r.ratio.toFixed(2)}x`, r.link)),
   ];
+}
+
+/** DCMTK's largest --max-pdu, given to every storescp and storescu of the benchmarks. */
+export const DCMTK_MAX_PDU = '131072';
+
+/** Empty (recreate) each directory: every store run starts from empty receive directories. */
+export function emptyDirs(dirs: readonly string[]): void {
+  for (const dir of dirs) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+  }
+}
+
+/**
+ * The two runners of the 130 KB rows: storescu and the dicomnet bench client, each sending
+ * `files` to a port on one association after `clean()`, measured as instances/s. `dcmtkTls` is
+ * storescu's `+tls` arguments and `env` the client's environment (BENCH_TLS_DIR) for TLS.
+ */
+export function storeRunners(options: {
+  files: readonly string[];
+  clean: () => void;
+  dcmtkTls?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+}): {
+  storescu: (port: number) => Promise<RoundResult>;
+  ourScu: (port: number, window: number) => Promise<RoundResult>;
+} {
+  const { files, clean, dcmtkTls = [], env = {} } = options;
+  return {
+    storescu: async (port) => {
+      clean();
+      const r = await runTool('storescu', [
+        ...dcmtkTls,
+        '--max-pdu',
+        DCMTK_MAX_PDU,
+        '127.0.0.1',
+        String(port),
+        ...files,
+      ]);
+      return { rate: perSecond(files.length, r.ms) };
+    },
+    ourScu: async (port, window) => {
+      clean();
+      const r = await runBenchClient(['store', '127.0.0.1', String(port), String(window), ...files], env);
+      return { rate: perSecond(files.length, r.ms), link: r.link };
+    },
+  };
 }
 
 /** A DCMTK server (storescp, ...) started quietly on a free port; `args` must not contain the port. */

@@ -14,23 +14,24 @@ import { makeInstance, makeStudy } from '../test/helpers/samples.js';
 import {
   benchScript,
   benchWorkDir,
+  DCMTK_MAX_PDU,
+  emptyDirs,
   interleavedRounds,
   nodeFlags,
   perSecond,
   printTable,
   runBenchClient,
-  runTool,
   SMOKE,
   startBenchServer,
   startChild,
   startDcmtk,
+  storeRunners,
   timed,
 } from './_util.js';
 
 const work = benchWorkDir('floor');
 const SMALL_COUNT = SMOKE ? 40 : 1000;
 const LARGE_BYTES = SMOKE ? 32 * 1024 * 1024 : 1024 * 1024 * 1024;
-const DCMTK_MAX_PDU = '131072';
 
 type Row = (string | number)[];
 
@@ -61,23 +62,17 @@ async function main(): Promise<void> {
   mkdirSync(pkiDir);
   const pki = await makeTestPki(pkiDir);
   const small = makeStudy(join(work, 'small'), SMALL_COUNT, { pixelBytes: 131072 }).map((f) => f.path);
-  const dirs = ['received', 'received-dicomnet', 'received-floor', 'incoming', 'incoming-floor'].map((d) =>
-    join(work, d),
-  );
-  const [received, receivedOurs, receivedFloor, incoming, incomingFloor] = dirs as [
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
-  for (const d of dirs) mkdirSync(d);
-  const clean = () => {
-    for (const dir of [received, receivedOurs, receivedFloor]) {
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir);
-    }
+  const dir = (name: string) => {
+    const path = join(work, name);
+    mkdirSync(path);
+    return path;
   };
+  const received = dir('received');
+  const receivedOurs = dir('received-dicomnet');
+  const receivedFloor = dir('received-floor');
+  const incoming = dir('incoming');
+  const incomingFloor = dir('incoming-floor');
+  const clean = () => emptyDirs([received, receivedOurs, receivedFloor]);
   const rows: Row[] = [['case', 'value', 'unit', 'ratio']];
 
   for (const tls of [false, true]) {
@@ -96,18 +91,7 @@ async function main(): Promise<void> {
     ]);
     const scp = await startBenchServer('dicom', tls ? pkiDir : undefined, receivedOurs, incoming);
     const floorScp = await startFloor(['scp', '0', receivedFloor, incomingFloor], env);
-    const storescu = async (port: number) => {
-      clean();
-      const r = await runTool('storescu', [
-        ...clientTls,
-        '--max-pdu',
-        DCMTK_MAX_PDU,
-        '127.0.0.1',
-        String(port),
-        ...small,
-      ]);
-      return { rate: perSecond(small.length, r.ms) };
-    };
+    const { storescu, ourScu } = storeRunners({ files: small, clean, dcmtkTls: clientTls, env });
     const floorScu = async (port: number, window: number) => {
       clean();
       return {
@@ -116,11 +100,6 @@ async function main(): Promise<void> {
           await runFloor(['scu', '127.0.0.1', String(port), String(window), ...small], env),
         ),
       };
-    };
-    const ourScu = async (port: number, window: number) => {
-      clean();
-      const r = await runBenchClient(['store', '127.0.0.1', String(port), String(window), ...small], env);
-      return { rate: perSecond(small.length, r.ms) };
     };
     const rounds = await interleavedRounds(
       () => storescu(storescp.port),

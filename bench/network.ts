@@ -11,23 +11,24 @@ import { makeInstance, makeStudy } from '../test/helpers/samples.js';
 import {
   benchWorkDir,
   bestOf,
+  DCMTK_MAX_PDU,
+  emptyDirs,
   perSecond,
   printTable,
   ratio,
   runBenchClient,
   runTool,
-  SMOKE,
   smallStoreRows,
+  SMOKE,
   startBenchServer,
   startDcmtk,
+  storeRunners,
 } from './_util.js';
 
 const work = benchWorkDir('net');
 const SMALL_COUNT = SMOKE ? 40 : 1000;
 const LARGE_BYTES = SMOKE ? 32 * 1024 * 1024 : 1024 * 1024 * 1024;
 const ECHO_COUNT = SMOKE ? 20 : 500;
-/** DCMTK's largest --max-pdu. */
-const DCMTK_MAX_PDU = '131072';
 
 type Row = (string | number)[];
 
@@ -46,29 +47,12 @@ async function main(): Promise<void> {
   const storescp = await startDcmtk('storescp', ['--max-pdu', DCMTK_MAX_PDU, '-od', received, '-fe', '.dcm']);
   const scp = await startBenchServer('dicom', undefined, receivedOurs, incoming);
   const rows: Row[] = [['case', 'value', 'unit', 'vs DCMTK']];
-  const clean = () => {
-    for (const dir of [received, receivedOurs]) {
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir);
-    }
-  };
-  // every run starts from empty receive directories
-  const storescu = async (port: number, files: string[]) => {
-    clean();
-    const r = await runTool('storescu', ['--max-pdu', DCMTK_MAX_PDU, '127.0.0.1', String(port), ...files]);
-    return { rate: perSecond(files.length, r.ms) };
-  };
-  const ourScu = async (port: number, window: number, files: string[]) => {
-    clean();
-    const r = await runBenchClient(['store', '127.0.0.1', String(port), String(window), ...files]);
-    return { rate: perSecond(files.length, r.ms) };
-  };
+  const clean = () => emptyDirs([received, receivedOurs]);
 
   // 1. small instances on one association, in rounds with the DCMTK baseline
   rows.push(
     ...(await smallStoreRows({
-      storescu: (port) => storescu(port, small),
-      ourScu: (port, window) => ourScu(port, window, small),
+      ...storeRunners({ files: small, clean }),
       storescpPort: storescp.port,
       scpPort: scp.port,
       tls: false,

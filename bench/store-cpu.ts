@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { makeStudy } from '../test/helpers/samples.js';
 import {
   benchWorkDir,
+  DCMTK_MAX_PDU,
   perSecond,
   printTable,
   ratio,
@@ -19,7 +20,6 @@ import {
 } from './_util.js';
 
 const COUNT = SMOKE ? 40 : Number(process.env.BENCH_STORE_COUNT ?? 300);
-const DCMTK_MAX_PDU = '131072';
 const work = benchWorkDir('cpu');
 
 async function main(): Promise<void> {

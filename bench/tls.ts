@@ -12,22 +12,24 @@ import { makeInstance, makeStudy } from '../test/helpers/samples.js';
 import {
   benchWorkDir,
   bestOf,
+  DCMTK_MAX_PDU,
+  emptyDirs,
   perSecond,
   printTable,
   ratio,
   runBenchClient,
   runTool,
-  SMOKE,
   smallStoreRows,
+  SMOKE,
   startBenchServer,
   startDcmtk,
+  storeRunners,
 } from './_util.js';
 
 const work = benchWorkDir('tls');
 const SMALL_COUNT = SMOKE ? 40 : 1000;
 const LARGE_BYTES = SMOKE ? 32 * 1024 * 1024 : 1024 * 1024 * 1024;
 const ECHO_COUNT = SMOKE ? 20 : 300;
-const DCMTK_MAX_PDU = '131072';
 
 type Row = (string | number)[];
 
@@ -48,12 +50,7 @@ async function main(): Promise<void> {
   mkdirSync(received);
   mkdirSync(receivedOurs);
   // storescp keeps what it receives (-od); the dicomnet SCP moves each file into a directory too
-  const clean = () => {
-    for (const dir of [received, receivedOurs]) {
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir);
-    }
-  };
+  const clean = () => emptyDirs([received, receivedOurs]);
   const storescp = await startDcmtk('storescp', [
     ...dcmtkServerTls,
     '--max-pdu',
@@ -65,29 +62,11 @@ async function main(): Promise<void> {
   ]);
   const scp = await startBenchServer('dicom', pkiDir, receivedOurs, incoming);
   const rows: Row[] = [['case (TLS)', 'value', 'unit', 'ratio', 'link']];
-  const storescu = async (port: number, files: string[]) => {
-    clean();
-    const r = await runTool('storescu', [
-      ...dcmtkClientTls,
-      '--max-pdu',
-      DCMTK_MAX_PDU,
-      '127.0.0.1',
-      String(port),
-      ...files,
-    ]);
-    return { rate: perSecond(files.length, r.ms) };
-  };
-  const ourScu = async (port: number, window: number, files: string[]) => {
-    clean();
-    const r = await runBenchClient(['store', '127.0.0.1', String(port), String(window), ...files], tlsEnv);
-    return { rate: perSecond(files.length, r.ms), link: r.link };
-  };
 
   // 1. small instances on one association, in rounds with the DCMTK baseline
   rows.push(
     ...(await smallStoreRows({
-      storescu: (port) => storescu(port, small),
-      ourScu: (port, window) => ourScu(port, window, small),
+      ...storeRunners({ files: small, clean, dcmtkTls: dcmtkClientTls, env: tlsEnv }),
       storescpPort: storescp.port,
       scpPort: scp.port,
       tls: true,

@@ -264,7 +264,8 @@ function remainingAfter(chunks: Buffer[], written: number): Buffer[] {
   return rest;
 }
 
-function writeAllSync(fd: number, chunks: Buffer[]): void {
+/** Write every byte of `chunks` to `fd` with blocking writev calls (partial writes continued). */
+export function writeAllSync(fd: number, chunks: Buffer[]): void {
   let rest = chunks.filter((c) => c.length > 0);
   // writev takes at most IOV_MAX (1024) buffers at a time
   while (rest.length > 0) {
