@@ -147,13 +147,17 @@ export interface RoundResult {
  * Short rows measured in rounds ({@link REPEAT}): each round runs the baseline and then every
  * case once, so each ratio comes from a baseline measured moments before. The result is the
  * median rate and the median per-round ratio. This VM's speed drifts from minute to minute: a
- * baseline measured once at the start moved its ratios by up to ±30% from run to run.
+ * baseline measured once at the start moved its ratios by up to ±30% from run to run. Each row
+ * also keeps its per-round ratios, in the order of the rounds.
  */
 export async function interleavedRounds(
   baseline: () => Promise<RoundResult>,
   cases: readonly (readonly [string, () => Promise<RoundResult>])[],
   rounds = REPEAT,
-): Promise<{ base: number; rows: { name: string; rate: number; ratio: number; link?: string }[] }> {
+): Promise<{
+  base: number;
+  rows: { name: string; rate: number; ratio: number; ratios: number[]; link?: string }[];
+}> {
   const bases: number[] = [];
   const runs = cases.map(([name, run]) => ({
     name,
@@ -174,7 +178,13 @@ export async function interleavedRounds(
   }
   return {
     base: median(bases),
-    rows: runs.map((c) => ({ name: c.name, rate: median(c.rates), ratio: median(c.ratios), link: c.link })),
+    rows: runs.map((c) => ({
+      name: c.name,
+      rate: median(c.rates),
+      ratio: median(c.ratios),
+      ratios: c.ratios,
+      link: c.link,
+    })),
   };
 }
 
