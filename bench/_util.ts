@@ -318,6 +318,24 @@ export function nodeFlags(): string[] {
 }
 
 /**
+ * A bench helper server script (bench/_server.ts, bench/_floor.ts) in its own process with the
+ * bench Node flags, once it printed "READY <port>". `stop` ends it and gives back its output.
+ */
+export async function startBenchScript(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ port: number; stop: () => Promise<string> }> {
+  const s = await startChild(
+    process.execPath,
+    [...nodeFlags(), benchScript(script), ...args],
+    /READY (\d+)/,
+    env,
+  );
+  return { port: Number(/READY (\d+)/.exec(s.out())?.[1]), stop: s.stop };
+}
+
+/**
  * The dicomnet bench server (bench/_server.ts) in its own process. With `receivedDir` its store
  * handler moves each received file there (as storescp -od keeps what it receives); without it,
  * the handler deletes the file. `tempDir` is where instances are received (default: the OS
@@ -333,18 +351,12 @@ export async function startBenchServer(
   stop: () => Promise<number>;
   stopWithCpu: () => Promise<{ rssKb: number; cpuUs: number }>;
 }> {
-  const s = await startChild(
-    process.execPath,
-    [...nodeFlags(), benchScript('_server'), mode, '0', ...(tlsDir ? [tlsDir] : [])],
-    /READY (\d+)/,
-    {
-      ...(receivedDir ? { BENCH_RECEIVED_DIR: receivedDir } : {}),
-      ...(tempDir ? { BENCH_TEMP_DIR: tempDir } : {}),
-    },
-  );
-  const port = Number(/READY (\d+)/.exec(s.out())?.[1]);
+  const s = await startBenchScript('_server', [mode, '0', ...(tlsDir ? [tlsDir] : [])], {
+    ...(receivedDir ? { BENCH_RECEIVED_DIR: receivedDir } : {}),
+    ...(tempDir ? { BENCH_TEMP_DIR: tempDir } : {}),
+  });
   return {
-    port,
+    port: s.port,
     stop: async () => Number(/MAXRSS (\d+)/.exec(await s.stop())?.[1] ?? 0),
     stopWithCpu: async () => {
       const out = await s.stop();
@@ -367,10 +379,22 @@ export interface ClientResult {
 }
 
 /** Run the dicomnet bench client (bench/_client.ts) to completion. */
-export async function runBenchClient(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ClientResult> {
-  const r = await timed(process.execPath, [...nodeFlags(), benchScript('_client'), ...args], env);
+export function runBenchClient(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ClientResult> {
+  return runBenchScript('_client', args, env);
+}
+
+/**
+ * Run a bench helper client script (bench/_client.ts, bench/_floor.ts) to completion with the
+ * bench Node flags; it reports "DONE <ms> <maxRssKb> <cpuUs>".
+ */
+export async function runBenchScript(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ClientResult> {
+  const r = await timed(process.execPath, [...nodeFlags(), benchScript(script), ...args], env);
   const m = /DONE ([\d.]+) (\d+)(?: (\d+))?/.exec(r.out);
-  if (!m || r.code !== 0) throw new Error(`bench client ${args.slice(0, 3).join(' ')} failed:\n${r.out}`);
+  if (!m || r.code !== 0) throw new Error(`bench ${script} ${args.slice(0, 3).join(' ')} failed:\n${r.out}`);
   return {
     ms: Number(m[1]),
     rssKb: Number(m[2]),

@@ -12,21 +12,19 @@ import { join } from 'node:path';
 import { makeTestPki } from '../test/helpers/pki.js';
 import { makeInstance, makeStudy } from '../test/helpers/samples.js';
 import {
-  benchScript,
   benchWorkDir,
   DCMTK_MAX_PDU,
   emptyDirs,
   interleavedRounds,
-  nodeFlags,
   perSecond,
   printTable,
   runBenchClient,
+  runBenchScript,
   SMOKE,
+  startBenchScript,
   startBenchServer,
-  startChild,
   startDcmtk,
   storeRunners,
-  timed,
 } from './_util.js';
 
 const work = benchWorkDir('floor');
@@ -36,23 +34,11 @@ const LARGE_BYTES = SMOKE ? 32 * 1024 * 1024 : 1024 * 1024 * 1024;
 type Row = (string | number)[];
 
 /** A bench/_floor.ts server (`scp` or `recvfile`) in its own process. */
-async function startFloor(args: string[], env: NodeJS.ProcessEnv) {
-  const s = await startChild(
-    process.execPath,
-    [...nodeFlags(), benchScript('_floor'), ...args],
-    /READY (\d+)/,
-    env,
-  );
-  return { port: Number(/READY (\d+)/.exec(s.out())?.[1]), stop: s.stop };
-}
+const startFloor = (args: string[], env: NodeJS.ProcessEnv) => startBenchScript('_floor', args, env);
 
 /** Run a bench/_floor.ts client (`scu` or `sendfile`) to completion: its own measured ms. */
-async function runFloor(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const r = await timed(process.execPath, [...nodeFlags(), benchScript('_floor'), ...args], env);
-  const m = /DONE ([\d.]+)/.exec(r.out);
-  if (!m || r.code !== 0) throw new Error(`floor ${args[0]} failed:\n${r.out}`);
-  return Number(m[1]);
-}
+const runFloor = async (args: string[], env: NodeJS.ProcessEnv) =>
+  (await runBenchScript('_floor', args, env)).ms;
 
 async function main(): Promise<void> {
   console.log(
