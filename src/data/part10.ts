@@ -126,7 +126,8 @@ export interface FileMetaUids {
  * decides (and reports) everything else. Where both answer, they give the same values.
  */
 export function fileMetaUids(b: Buffer, fileSize: number): FileMetaUids | undefined {
-  if (b.length < 140 || b.toString('latin1', 128, 132) !== 'DICM' || !isExplicitVRAt(b, 132)) return undefined;
+  // the loop checks each element's explicit VR, the first one's included
+  if (b.length < 140 || b.toString('latin1', 128, 132) !== 'DICM') return undefined;
   let transferSyntaxUid: string | undefined;
   let sopClassUid: string | undefined;
   let sopInstanceUid: string | undefined;
