@@ -149,7 +149,10 @@ export interface NodeConfig {
   storage: string;
   /** What a second instance with the same SOP Instance UID does. */
   duplicates: DuplicatePolicy;
-  /** Accept associations whatever Called AE Title they ask for. */
+  /**
+   * Accept associations whatever Called AE Title they ask for (default true, as storescp and
+   * Orthanc do); false rejects any title but the node's own (reason 7).
+   */
   acceptAnyCalledAet: boolean;
   tls: NodeTlsConfig;
   /** What storage contexts are accepted. */
@@ -198,7 +201,7 @@ export function defaultNodeConfig(): NodeConfig {
     tlsPort: 2762,
     storage: './data/storage',
     duplicates: 'keep',
-    acceptAnyCalledAet: false,
+    acceptAnyCalledAet: true,
     tls: { ca: [], crl: [], requirePeerCertificate: false, profile: 'bcp195-rfc8996' },
     accept: {},
     peers: noPeers(),
