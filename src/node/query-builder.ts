@@ -219,7 +219,8 @@ export function buildRetrieveQuery(
   const where = conditions(model, level, keys, params);
   const sql =
     'SELECT i.path AS path, i.sop_class_uid AS sopClassUid, i.sop_uid AS sopInstanceUid,' +
-    ' i.transfer_syntax AS transferSyntaxUid, st.study_uid AS studyInstanceUid, se.series_uid AS seriesInstanceUid' +
+    ' i.transfer_syntax AS transferSyntaxUid, st.study_uid AS studyInstanceUid, se.series_uid AS seriesInstanceUid,' +
+    ' p.patient_id AS patientId, p.issuer AS issuerOfPatientId, p.patient_name AS patientName' +
     ` FROM ${fromClause('IMAGE')}` +
     (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
     ' ORDER BY i.pk';

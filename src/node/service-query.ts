@@ -3,7 +3,7 @@ import { lookupTag } from '../data/dictionary.js';
 import { statusCategory } from '../dimse/index.js';
 import type { RequestContext, RetrieveOutcome } from '../services/server.js';
 import { SopClass } from '../services/sop-classes.js';
-import type { AuditOutcome, AuditTrail } from './audit.js';
+import { type AuditOutcome, type AuditTrail, type StudyTransfer, studyCounts } from './audit.js';
 import type { ActivityTracker } from './activity.js';
 import { QueryError } from './errors.js';
 import type { Index, RetrieveItem } from './index-db.js';
@@ -146,9 +146,7 @@ export function retrieveAuditOutcome(
   return { outcome: outcome.error !== undefined ? 8 : 4, description: why.join('; ') };
 }
 
-/** Instances per study of a retrieve (for the audit trail). */
-export function studiesOf(items: readonly RetrieveItem[]): Map<string, number> {
-  const studies = new Map<string, number>();
-  for (const item of items) studies.set(item.studyInstanceUid, (studies.get(item.studyInstanceUid) ?? 0) + 1);
-  return studies;
+/** Instances and patient per study of a retrieve (for the audit trail). */
+export function studiesOf(items: readonly RetrieveItem[]): Map<string, StudyTransfer> {
+  return studyCounts(items);
 }
