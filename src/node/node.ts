@@ -60,6 +60,7 @@ export interface NodeOptions {
   host?: string;
   storageDir: string;
   duplicates?: DuplicatePolicy;
+  /** Accept any Called AE Title (default true); false answers only to `aet`. */
   acceptAnyCalledAet?: boolean;
   /** Server TLS credentials (required when tlsPort is set). */
   tls?: TlsOptions;
@@ -245,7 +246,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
   const server = new DicomServer({
     aet: options.aet,
-    acceptAnyCalledAet: options.acceptAnyCalledAet,
+    acceptAnyCalledAet: options.acceptAnyCalledAet ?? true,
     aeTitleBindings,
     tls: options.tls,
     handlers,

@@ -46,7 +46,7 @@ export function checkLevel(model: QueryModel, level: string): QueryLevel {
   if (!(levels as readonly string[]).includes(level))
     throw new QueryError(
       'ERR_QUERY_INVALID',
-      `query: QueryRetrieveLevel ${JSON.stringify(level)} is not a level of the ${model} root model (${levels.join(', ')})`,
+      `query: QueryRetrieveLevel is not a level of the ${model} root model (${levels.join(', ')})`,
       'QueryRetrieveLevel',
     );
   return level as QueryLevel;

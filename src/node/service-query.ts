@@ -46,9 +46,13 @@ export function modelOf(sopClassUid: string): QueryModel | 'worklist' {
 export function levelOf(query: Dataset): QueryLevel {
   const level = (query.getString('QueryRetrieveLevel') ?? '').trim().toUpperCase();
   if (level === 'PATIENT' || level === 'STUDY' || level === 'SERIES' || level === 'IMAGE') return level;
+  // the value is the peer's, and reaches the log and the audit trail: name the key only
   throw new QueryError(
     'ERR_QUERY_INVALID',
-    `QueryRetrieveLevel ${JSON.stringify(level)} is not PATIENT, STUDY, SERIES or IMAGE`,
+    level === ''
+      ? 'QueryRetrieveLevel is missing'
+      : 'QueryRetrieveLevel is not PATIENT, STUDY, SERIES or IMAGE',
+    'QueryRetrieveLevel',
   );
 }
 

@@ -66,6 +66,7 @@ describe(
       writeFileSync(
         config,
         JSON.stringify({
+          acceptAnyCalledAet: false,
           audit: {
             file: auditFile,
             syslog: { host: 'localhost', port: syslogPort, ca: pki.caCert, ...extra },
