@@ -54,7 +54,12 @@ export interface AuditUserIdentity {
   type: number;
   /** The username of types 1 and 2. */
   username?: string;
+  /** True only when something checked the identity (the node itself verifies none). */
+  verified?: boolean;
 }
+
+/** The user of a Login record when nothing verified who the peer is. */
+export const NOT_AUTHENTICATED = 'not authenticated';
 
 const MAX_USERNAME = 256;
 
@@ -201,15 +206,41 @@ export class AuditTrail {
     });
   }
 
-  /** An association was accepted: the calling AE logged in (User Authentication / Login, A.5.3.12). */
-  associationAccepted(peer: AuditPeer): void {
-    this.emit({
-      eventId: AuditEventId.UserAuthentication,
-      eventTypeCode: AuditEventType.Login,
-      eventActionCode: 'E',
-      eventOutcomeIndicator: 0,
-      activeParticipants: this.authParticipants(peer),
-    });
+  /**
+   * An association was accepted (User Authentication / Login, A.5.3.12). The record says
+   * what was verified, never more: with a verified TLS client certificate the login is a
+   * Success and the user is the certificate subject; otherwise nothing authenticated the
+   * peer, and the record is a minor failure naming it `not authenticated`. The calling AE
+   * title is what the peer claimed (AlternativeUserID `AETITLES=…`, as PS3.15 A.5.2 writes
+   * the AE titles of a process); `aeTitleBound` says an AE-title binding checked it against
+   * the certificate.
+   */
+  associationAccepted(peer: AuditPeer, verified: { aeTitleBound?: boolean } = {}): void {
+    const subject = peer.secureLink?.peerCertificate?.subject;
+    const user: AuditParticipant = {
+      userId: subject ?? NOT_AUTHENTICATED,
+      userIsRequestor: true,
+    };
+    if (peer.callingAet !== undefined) user.alternativeUserId = `AETITLES=${peer.callingAet}`;
+    this.addAddress(user, peer.remoteAddress);
+    const aet = peer.callingAet === undefined ? 'no AE title' : `AE title ${peer.callingAet}`;
+    let description: string;
+    if (subject !== undefined)
+      description = `TLS client certificate verified; ${aet} ${verified.aeTitleBound ? 'bound to the certificate (peers.identity)' : 'as claimed, not bound to the certificate'}`;
+    else
+      description = `not authenticated: association accepted ${peer.secureLink ? 'over TLS without a client certificate' : 'over plain TCP'}; ${aet} as claimed, not verified`;
+    this.emit(
+      {
+        eventId: AuditEventId.UserAuthentication,
+        eventTypeCode: AuditEventType.Login,
+        eventActionCode: 'E',
+        eventOutcomeIndicator: subject !== undefined ? 0 : 4,
+        eventOutcomeDescription: description,
+        activeParticipants: [user, { userId: this.aet, userIsRequestor: false }],
+      },
+      // an accepted unauthenticated association is routine where the plain port is open
+      'info',
+    );
   }
 
   /** An association request was rejected (Login, minor failure, with the reason). */
@@ -225,35 +256,50 @@ export class AuditTrail {
   }
 
   /**
-   * An A-ASSOCIATE-RQ carried a User Identity item (User Authentication / Login): the
-   * user it names is the participant, the calling AE title its alternative ID.
+   * An A-ASSOCIATE-RQ carried a User Identity item (User Authentication / Login). The node
+   * verifies no username, passcode or token, so unless the caller says one was
+   * (`identity.verified`), the record is a minor failure: the user is `not authenticated`,
+   * the asserted username is its UserName, the claimed AE title and a verified certificate
+   * subject its AlternativeUserID.
    */
   userAuthentication(
     peer: AuditPeer,
     identity: AuditUserIdentity,
-    outcome: AuditOutcome = 0,
+    outcome?: AuditOutcome,
     description?: string,
   ): void {
     const kind = IDENTITY_TYPES[identity.type] ?? `type ${identity.type}`;
     // the peer chooses the username's length: keep one record small
     const username = identity.username?.slice(0, MAX_USERNAME);
-    const user: AuditParticipant = { userId: username ?? `(${kind})`, userIsRequestor: true };
+    const verified = identity.verified === true;
+    const user: AuditParticipant = {
+      userId: verified ? (username ?? `(${kind})`) : NOT_AUTHENTICATED,
+      userIsRequestor: true,
+    };
     if (username !== undefined) user.userName = username;
-    const alternative = [peer.callingAet, peer.secureLink?.peerCertificate?.subject]
+    const alternative = [
+      peer.callingAet === undefined ? undefined : `AETITLES=${peer.callingAet}`,
+      peer.secureLink?.peerCertificate?.subject,
+    ]
       .filter(Boolean)
       .join('; ');
     if (alternative) user.alternativeUserId = alternative;
     this.addAddress(user, peer.remoteAddress);
-    this.emit({
-      eventId: AuditEventId.UserAuthentication,
-      eventTypeCode: AuditEventType.Login,
-      eventActionCode: 'E',
-      eventOutcomeIndicator: outcome,
-      eventOutcomeDescription:
-        description ??
-        `User Identity (${kind}) asserted in the association request; not verified by this node`,
-      activeParticipants: [user, { userId: this.aet, userIsRequestor: false }],
-    });
+    this.emit(
+      {
+        eventId: AuditEventId.UserAuthentication,
+        eventTypeCode: AuditEventType.Login,
+        eventActionCode: 'E',
+        eventOutcomeIndicator: outcome ?? (verified ? 0 : 4),
+        eventOutcomeDescription:
+          description ??
+          (verified
+            ? `User Identity (${kind}) verified`
+            : `not authenticated: User Identity (${kind}) asserted in the association request, not verified by this node`),
+        activeParticipants: [user, { userId: this.aet, userIsRequestor: false }],
+      },
+      'info',
+    );
   }
 
   /**
@@ -455,7 +501,10 @@ export class AuditTrail {
     participant.networkAccessPointTypeCode = '2';
   }
 
-  private emit(message: Omit<AuditMessage, 'eventDateTime' | 'auditSourceId'>): void {
+  private emit(
+    message: Omit<AuditMessage, 'eventDateTime' | 'auditSourceId'>,
+    logLevel: 'info' | 'warn' = message.eventOutcomeIndicator === 0 ? 'info' : 'warn',
+  ): void {
     const audit: AuditMessage = {
       ...message,
       eventDateTime: new Date().toISOString(),
@@ -464,8 +513,7 @@ export class AuditTrail {
     for (const key of Object.keys(audit) as (keyof AuditMessage)[])
       if (audit[key] === undefined) delete audit[key];
     const line = `audit: ${message.eventId.displayName}${message.eventTypeCode ? ` (${message.eventTypeCode.displayName})` : ''}`;
-    if (message.eventOutcomeIndicator === 0) this.log.info({ audit }, line);
-    else this.log.warn({ audit }, line);
+    this.log[logLevel]({ audit }, line);
     for (const sink of this.#sinks) {
       try {
         sink.write(audit);

@@ -72,25 +72,51 @@ describe('audit events (PS3.15 A.5.3): JSON form and DICOM audit message XML', (
     assert.equal(only(sink).m.eventTypeCode?.code, '110121');
   });
 
-  test('association accepted / rejected: User Authentication (Login), success / minor failure with the reason', () => {
+  test('association accepted: a Success only with a verified client certificate, whose subject is the user; the AE title is what the peer claimed', () => {
     const { audit, sink } = trail();
     audit.associationAccepted(peer);
     const accepted = only(sink);
     assert.equal(accepted.m.eventId.code, '110114');
     assert.equal(accepted.m.eventTypeCode?.code, '110122');
+    assert.equal(accepted.m.eventOutcomeIndicator, 0);
     const requestor = accepted.m.activeParticipants[0];
     assert.deepEqual(requestor, {
-      userId: 'MODALITY',
+      userId: 'CN=modality, O=Hospital',
       userIsRequestor: true,
+      alternativeUserId: 'AETITLES=MODALITY',
       networkAccessPointId: '10.0.0.7',
       networkAccessPointTypeCode: '2',
-      alternativeUserId: 'CN=modality, O=Hospital',
     });
     assert.match(
+      accepted.m.eventOutcomeDescription ?? '',
+      /certificate verified; AE title MODALITY as claimed/,
+    );
+    assert.match(
       accepted.xml,
-      /<ActiveParticipant UserID="MODALITY" AlternativeUserID="CN=modality, O=Hospital" UserIsRequestor="true" NetworkAccessPointID="10.0.0.7" NetworkAccessPointTypeCode="2"\/>/,
+      /<ActiveParticipant UserID="CN=modality, O=Hospital" AlternativeUserID="AETITLES=MODALITY" UserIsRequestor="true" NetworkAccessPointID="10.0.0.7" NetworkAccessPointTypeCode="2"\/>/,
     );
     sink.messages.length = 0;
+    audit.associationAccepted(peer, { aeTitleBound: true });
+    assert.match(only(sink).m.eventOutcomeDescription ?? '', /AE title MODALITY bound to the certificate/);
+
+    // plain TCP, and TLS without a client certificate: nothing verified, never a Success
+    for (const [link, how] of [
+      [undefined, /over plain TCP/],
+      [{ ...secureLink, peerCertificate: undefined }, /over TLS without a client certificate/],
+    ] as const) {
+      sink.messages.length = 0;
+      audit.associationAccepted({ callingAet: 'MODALITY', remoteAddress: '10.0.0.9', secureLink: link });
+      const plain = only(sink);
+      assert.equal(plain.m.eventOutcomeIndicator, 4);
+      assert.equal(plain.m.activeParticipants[0]?.userId, 'not authenticated');
+      assert.equal(plain.m.activeParticipants[0]?.alternativeUserId, 'AETITLES=MODALITY');
+      assert.match(plain.m.eventOutcomeDescription ?? '', /^not authenticated: /);
+      assert.match(plain.m.eventOutcomeDescription ?? '', how);
+    }
+  });
+
+  test('association rejected: User Authentication (Login), minor failure with the reason', () => {
+    const { audit, sink } = trail();
     audit.associationRejected(
       { callingAet: 'INTRUDER', remoteAddress: '10.0.0.8' },
       'called AE title not recognized',
@@ -104,21 +130,30 @@ describe('audit events (PS3.15 A.5.3): JSON form and DICOM audit message XML', (
     );
   });
 
-  test('user identity negotiation: User Authentication naming the asserted user, never a passcode', () => {
+  test('user identity negotiation: the asserted user is recorded as asserted, not authenticated, never a Success, never a passcode', () => {
     const { audit, sink } = trail();
     audit.userAuthentication(peer, { type: 2, username: 'jdoe' });
     const { m, xml } = only(sink);
     assert.equal(m.eventId.code, '110114');
-    assert.equal(m.activeParticipants[0]?.userId, 'jdoe');
+    assert.equal(m.eventOutcomeIndicator, 4, 'nothing verified the passcode');
+    assert.equal(m.activeParticipants[0]?.userId, 'not authenticated');
     assert.equal(m.activeParticipants[0]?.userName, 'jdoe');
-    assert.equal(m.activeParticipants[0]?.alternativeUserId, 'MODALITY; CN=modality, O=Hospital');
+    assert.equal(m.activeParticipants[0]?.alternativeUserId, 'AETITLES=MODALITY; CN=modality, O=Hospital');
+    assert.match(m.eventOutcomeDescription ?? '', /not verified by this node/);
     assert.match(xml, /UserName="jdoe"/);
     sink.messages.length = 0;
     audit.userAuthentication(peer, { type: 5 });
-    assert.equal(only(sink).m.activeParticipants[0]?.userId, '(JSON Web Token)');
+    assert.equal(only(sink).m.activeParticipants[0]?.userId, 'not authenticated');
+    assert.match(sink.messages[0]?.eventOutcomeDescription ?? '', /JSON Web Token/);
     sink.messages.length = 0;
     audit.userAuthentication(peer, { type: 1, username: 'x'.repeat(70_000) });
-    assert.equal(only(sink).m.activeParticipants[0]?.userId.length, 256);
+    assert.equal(only(sink).m.activeParticipants[0]?.userName?.length, 256);
+    // an identity something did verify is a Success under its username
+    sink.messages.length = 0;
+    audit.userAuthentication(peer, { type: 2, username: 'jdoe', verified: true });
+    const ok = only(sink).m;
+    assert.equal(ok.eventOutcomeIndicator, 0);
+    assert.equal(ok.activeParticipants[0]?.userId, 'jdoe');
   });
 
   test('TLS authentication failure: Security Alert / Node Authentication with the peer address and certificate subject', () => {
