@@ -107,6 +107,11 @@ export interface NodeLimits {
   /** ARTIM and TLS handshake timeout. */
   timeoutSeconds: number;
   idleTimeoutSeconds: number;
+  /**
+   * At `maxAssociations`, the association idle (no DIMSE activity) longest, if for at least
+   * this long, is aborted to admit a newcomer (0 = never: the newcomer is rejected).
+   */
+  idleEvictSeconds: number;
 }
 
 /** Integer range of each limit: [min, max]. */
@@ -124,6 +129,7 @@ const LIMIT_RANGES: Record<keyof NodeLimits, [number, number]> = {
   maxDatasetDepth: [1, 1000],
   timeoutSeconds: [1, 3600],
   idleTimeoutSeconds: [0, 86400],
+  idleEvictSeconds: [0, 86400],
 };
 
 export type NodeLogFormat = 'json' | 'pretty';
@@ -212,6 +218,7 @@ export function defaultNodeConfig(): NodeConfig {
       maxDatasetDepth: 32,
       timeoutSeconds: 30,
       idleTimeoutSeconds: 300,
+      idleEvictSeconds: 30,
     },
     log: { level: 'info', format: 'json' },
     audit: { fsync: 'batch' },

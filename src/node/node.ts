@@ -271,7 +271,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   server.on('association', (info: AssociationInfo) => {
     activity.open(info);
-    audit.associationAccepted(info);
+    // a bound AE title was checked against the certificate before the association was accepted
+    audit.associationAccepted(info, { aeTitleBound: Object.hasOwn(aeTitleBindings, info.callingAet) });
     if (info.userIdentity) audit.userAuthentication(info, info.userIdentity);
   });
   server.on('associationClosed', (info: AssociationInfo, reason: ChannelCloseReason | undefined) => {

@@ -4,6 +4,7 @@ import { errorKind } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StoreHandlerResult, StoreRequest } from '../services/server.js';
 import type { ActivityTracker } from './activity.js';
+import { countStudyInstance } from './audit.js';
 import { StorageError } from './errors.js';
 import type { Index, InstanceRecord } from './index-db.js';
 import type { DuplicatePolicy, InstanceStorage } from './storage.js';
@@ -170,7 +171,7 @@ export function storeHandler(options: StoreServiceOptions) {
       return { status: DUPLICATE_SOP_INSTANCE, errorComment: 'duplicate SOP Instance UID (policy reject)' };
     counters.instancesStored++;
     counters.bytesReceived += size;
-    counters.studies.set(record.studyInstanceUid, (counters.studies.get(record.studyInstanceUid) ?? 0) + 1);
+    countStudyInstance(counters.studies, record);
     return Status.Success;
   }
 }
