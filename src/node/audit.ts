@@ -332,12 +332,13 @@ export class AuditTrail {
   }
 
   /**
-   * Instances received (action C: the peer is the source, the node the destination) or
+   * Instances received (action C: the peer is the source, the node the destination; U: they
+   * replaced earlier instances of the same SOP Instance UIDs) or
    * sent by C-MOVE / C-GET (action R: the node is the source, `destination` the
    * destination), one participant object per study (DICOM Instances Transferred, A.5.3.7).
    */
   instancesTransferred(
-    action: 'C' | 'R',
+    action: 'C' | 'U' | 'R',
     peer: AuditPeer,
     studies: ReadonlyMap<string, number>,
     options: { outcome?: AuditOutcome; destination?: string; description?: string } = {},
@@ -345,7 +346,7 @@ export class AuditTrail {
     const requestor = this.requestor(peer);
     const participants: AuditParticipant[] = [requestor];
     const node: AuditParticipant = { userId: this.aet, userIsRequestor: false };
-    if (action === 'C') {
+    if (action !== 'R') {
       requestor.roleIdCode = AuditRole.Source;
       node.roleIdCode = AuditRole.Destination;
       participants.push(node);
