@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { AssociationInfo } from '../services/server.js';
 import type { ReceivedInstance } from '../services/store-sink.js';
 import type { ActivityTracker } from './activity.js';
+import { countStudyInstance } from './audit.js';
 import { StorageError } from './errors.js';
 import type { Index, InstanceRecord, StoredInstance } from './index-db.js';
 import type { DuplicatePolicy, InstanceStorage, PlaceDecision } from './storage.js';
@@ -201,13 +202,8 @@ export function storeHandler(options: StoreServiceOptions) {
     counters.instancesStored++;
     counters.bytesReceived += size;
     // audited at the end of the association: created (C) or updated (U); a kept duplicate changed nothing
-    const studies =
-      result.outcome === 'stored'
-        ? counters.studies
-        : result.outcome === 'replaced'
-          ? counters.updatedStudies
-          : undefined;
-    studies?.set(record.studyInstanceUid, (studies.get(record.studyInstanceUid) ?? 0) + 1);
+    if (result.outcome === 'stored') countStudyInstance(counters.studies, record);
+    else if (result.outcome === 'replaced') countStudyInstance(counters.updatedStudies, record);
     return Status.Success;
   }
 }
