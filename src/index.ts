@@ -37,6 +37,7 @@ export {
 } from './services/client.js';
 export {
   type AssociationInfo,
+  type AccessRefusal,
   DicomServer,
   type DicomServerOptions,
   type ListenOptions,
@@ -49,6 +50,19 @@ export {
   type ServerAssociation,
   type ServerHandlers,
 } from './services/server.js';
+export {
+  ACCESS_SERVICES,
+  type AccessDecision,
+  type AccessPolicy,
+  type AccessRequest,
+  type AccessService,
+  DEFAULT_AUTHENTICATED_PEER_SERVICES,
+  DEFAULT_UNKNOWN_PEER_SERVICES,
+  decideAccess,
+  type PeerAccess,
+  type PeerKind,
+  peerKind,
+} from './services/authorization.js';
 export type { ReceivedInstance } from './services/store-sink.js';
 export type { StoreOptions, StoreResult } from './services/store-scu.js';
 export {

@@ -66,6 +66,8 @@ describe(
       writeFileSync(
         config,
         JSON.stringify({
+          // C-FIND over plain TCP needs a configured peer
+          peers: { VIEWER: {} },
           audit: {
             file: auditFile,
             syslog: { host: 'localhost', port: syslogPort, ca: pki.caCert, ...extra },
