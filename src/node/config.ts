@@ -121,6 +121,11 @@ export interface NodeLimits {
   /** ARTIM and TLS handshake timeout. */
   timeoutSeconds: number;
   idleTimeoutSeconds: number;
+  /**
+   * At `maxAssociations`, the association idle (no DIMSE activity) longest, if for at least
+   * this long, is aborted to admit a newcomer (0 = never: the newcomer is rejected).
+   */
+  idleEvictSeconds: number;
 }
 
 /** Integer range of each limit: [min, max]. */
@@ -138,6 +143,7 @@ const LIMIT_RANGES: Record<keyof NodeLimits, [number, number]> = {
   maxDatasetDepth: [1, 1000],
   timeoutSeconds: [1, 3600],
   idleTimeoutSeconds: [0, 86400],
+  idleEvictSeconds: [0, 86400],
 };
 
 export type NodeLogFormat = 'json' | 'pretty';
@@ -159,7 +165,10 @@ export interface NodeConfig {
   storage: string;
   /** What a second instance with the same SOP Instance UID does. */
   duplicates: DuplicatePolicy;
-  /** Accept associations whatever Called AE Title they ask for. */
+  /**
+   * Accept associations whatever Called AE Title they ask for (default true, as storescp and
+   * Orthanc do); false rejects any title but the node's own (reason 7).
+   */
   acceptAnyCalledAet: boolean;
   /** Reject calling AE titles that are not bound to a certificate identity (`peers.X.identity`). */
   requireBoundAeTitles: boolean;
@@ -227,7 +236,7 @@ export function defaultNodeConfig(): NodeConfig {
     plainHost: '127.0.0.1',
     storage: './data/storage',
     duplicates: 'keep',
-    acceptAnyCalledAet: false,
+    acceptAnyCalledAet: true,
     requireBoundAeTitles: false,
     access: {
       unknownPeers: [...DEFAULT_UNKNOWN_PEER_SERVICES],
@@ -249,6 +258,7 @@ export function defaultNodeConfig(): NodeConfig {
       maxDatasetDepth: 32,
       timeoutSeconds: 30,
       idleTimeoutSeconds: 300,
+      idleEvictSeconds: 30,
     },
     log: { level: 'info', format: 'json' },
     audit: { fsync: 'batch' },
