@@ -14,6 +14,7 @@ export {
   AssociationRejectedError,
   NetworkError,
   PduParseError,
+  type AssociationRejection,
 } from './network/index.js';
 export {
   DimseStatusError,
@@ -39,7 +40,9 @@ export {
   type AssociationInfo,
   type AccessRefusal,
   DicomServer,
+  type DicomServerEvents,
   type DicomServerOptions,
+  type HandlerErrorContext,
   type ListenOptions,
   type MoveTarget,
   type NRequest,
@@ -49,6 +52,9 @@ export {
   type RetrieveOutcome,
   type ServerAssociation,
   type ServerHandlers,
+  type ServerRejection,
+  type StoreHandlerResult,
+  type StoreRequest,
 } from './services/server.js';
 export {
   ACCESS_SERVICES,
