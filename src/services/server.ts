@@ -73,9 +73,9 @@ export interface RequestContext {
    * Ask the server's access policy ({@link DicomServerOptions.authorize}) whether this
    * association's peer may do `request` (e.g. MPPS N-SET on another AE's step). A refusal is
    * logged and emitted as `'accessRefused'` here; the handler only answers it. Without a
-   * policy everything is allowed.
+   * policy everything is allowed. Always present on contexts a {@link DicomServer} passes.
    */
-  authorize(request: {
+  authorize?(request: {
     service: AccessService;
     moveDestination?: string;
     stepCreator?: string;
