@@ -378,43 +378,58 @@ export class AuditTrail {
   }
 
   /**
-   * Instances received (action C: the peer is the source, the node the destination) or
+   * Instances received (action C: the peer is the source, the node the destination; U: they
+   * replaced earlier instances of the same SOP Instance UIDs) or
    * sent by C-MOVE / C-GET (action R: the node is the source, `destination` the
-   * destination), one participant object per study (DICOM Instances Transferred, A.5.3.7).
+   * destination): DICOM Instances Transferred (A.5.3.7; A.5.3.13 in older editions). The
+   * message has exactly one Patient participant object, so a transfer of several patients'
+   * studies is one record per patient, each with its study objects; studies whose patient
+   * is unknown share one record without a patient object. With no study at all (nothing
+   * was sent) it is one record without objects.
    */
   instancesTransferred(
-    action: 'C' | 'R',
+    action: 'C' | 'U' | 'R',
     peer: AuditPeer,
-    studies: ReadonlyMap<string, number>,
+    studies: ReadonlyMap<string, number | StudyTransfer>,
     options: { outcome?: AuditOutcome; destination?: string; description?: string } = {},
   ): void {
+    const groups = byPatient(studies);
+    if (groups.length === 0) groups.push({ patient: undefined, studies: [] });
+    for (const group of groups) {
+      const objects = studyObjects(group.studies);
+      if (group.patient) objects.push(patientObject(group.patient));
+      this.emit({
+        eventId: AuditEventId.InstancesTransferred,
+        eventActionCode: action,
+        eventOutcomeIndicator: options.outcome ?? 0,
+        eventOutcomeDescription: options.description,
+        activeParticipants: this.transferParticipants(action, peer, options.destination),
+        participantObjects: objects,
+      });
+    }
+  }
+
+  private transferParticipants(
+    action: 'C' | 'U' | 'R',
+    peer: AuditPeer,
+    destination: string | undefined,
+  ): AuditParticipant[] {
     const requestor = this.requestor(peer);
     const participants: AuditParticipant[] = [requestor];
     const node: AuditParticipant = { userId: this.aet, userIsRequestor: false };
-    if (action === 'C') {
+    if (action !== 'R') {
       requestor.roleIdCode = AuditRole.Source;
       node.roleIdCode = AuditRole.Destination;
       participants.push(node);
     } else {
       node.roleIdCode = AuditRole.Source;
       participants.push(node);
-      if (options.destination !== undefined && options.destination === peer.callingAet)
+      if (destination !== undefined && destination === peer.callingAet)
         requestor.roleIdCode = AuditRole.Destination; // C-GET: the requestor receives
-      else if (options.destination !== undefined)
-        participants.push({
-          userId: options.destination,
-          userIsRequestor: false,
-          roleIdCode: AuditRole.Destination,
-        });
+      else if (destination !== undefined)
+        participants.push({ userId: destination, userIsRequestor: false, roleIdCode: AuditRole.Destination });
     }
-    this.emit({
-      eventId: AuditEventId.InstancesTransferred,
-      eventActionCode: action,
-      eventOutcomeIndicator: options.outcome ?? 0,
-      eventOutcomeDescription: options.description,
-      activeParticipants: participants,
-      participantObjects: studyObjects(studies),
-    });
+    return participants;
   }
 
   /** A C-FIND was performed: the SOP class, level, keys asked for (no values) and the match count (Query, A.5.3.10). */
@@ -452,23 +467,27 @@ export class AuditTrail {
   }
 
   /** Instances the node removed itself (DICOM Study Deleted, A.5.3.8), e.g. index rows whose file vanished. */
-  instancesDeleted(studies: ReadonlyMap<string, number>, reason: string): void {
+  instancesDeleted(studies: ReadonlyMap<string, number | StudyTransfer>, reason: string): void {
     if (studies.size === 0) return;
-    this.emit({
-      eventId: AuditEventId.StudyDeleted,
-      eventActionCode: 'D',
-      eventOutcomeIndicator: 0,
-      eventOutcomeDescription: reason,
-      activeParticipants: [
-        {
-          userId: this.aet,
-          alternativeUserId: String(process.pid),
-          userIsRequestor: true,
-          roleIdCode: AuditRole.Application,
-        },
-      ],
-      participantObjects: studyObjects(studies),
-    });
+    for (const group of byPatient(studies)) {
+      const objects = studyObjects(group.studies);
+      if (group.patient) objects.push(patientObject(group.patient));
+      this.emit({
+        eventId: AuditEventId.StudyDeleted,
+        eventActionCode: 'D',
+        eventOutcomeIndicator: 0,
+        eventOutcomeDescription: reason,
+        activeParticipants: [
+          {
+            userId: this.aet,
+            alternativeUserId: String(process.pid),
+            userIsRequestor: true,
+            roleIdCode: AuditRole.Application,
+          },
+        ],
+        participantObjects: objects,
+      });
+    }
   }
 
   /** Flush and close the sinks (the syslog queue gets up to `deadlineMs`). */
@@ -512,8 +531,9 @@ export class AuditTrail {
     };
     for (const key of Object.keys(audit) as (keyof AuditMessage)[])
       if (audit[key] === undefined) delete audit[key];
+    const logged = withoutPatients(audit);
     const line = `audit: ${message.eventId.displayName}${message.eventTypeCode ? ` (${message.eventTypeCode.displayName})` : ''}`;
-    this.log[logLevel]({ audit }, line);
+    this.log[logLevel]({ audit: logged }, line);
     for (const sink of this.#sinks) {
       try {
         sink.write(audit);
@@ -525,19 +545,112 @@ export class AuditTrail {
   }
 }
 
-/** Instances per Study Instance UID. */
-export function studyCounts(items: Iterable<{ studyInstanceUid: string }>): Map<string, number> {
-  const studies = new Map<string, number>();
-  for (const item of items) studies.set(item.studyInstanceUid, (studies.get(item.studyInstanceUid) ?? 0) + 1);
+/** The instances of one study in a transfer and the patient they belong to, when known. */
+export interface StudyTransfer {
+  instances: number;
+  patientId?: string;
+  issuerOfPatientId?: string;
+  patientName?: string;
+}
+
+/** What an item needs for {@link studyCounts}: its study and, when known, its patient. */
+export interface StudyMember {
+  studyInstanceUid: string;
+  patientId?: string | null;
+  issuerOfPatientId?: string | null;
+  patientName?: string | null;
+}
+
+/** Count one instance of `item`'s study in `studies` (its patient taken from the first one seen). */
+export function countStudyInstance(studies: Map<string, StudyTransfer>, item: StudyMember): void {
+  const known = studies.get(item.studyInstanceUid);
+  if (known) {
+    known.instances++;
+    return;
+  }
+  const study: StudyTransfer = { instances: 1 };
+  if (item.patientId) study.patientId = item.patientId;
+  if (item.issuerOfPatientId) study.issuerOfPatientId = item.issuerOfPatientId;
+  if (item.patientName) study.patientName = item.patientName;
+  studies.set(item.studyInstanceUid, study);
+}
+
+/** Instances (and patient) per Study Instance UID. */
+export function studyCounts(items: Iterable<StudyMember>): Map<string, StudyTransfer> {
+  const studies = new Map<string, StudyTransfer>();
+  for (const item of items) countStudyInstance(studies, item);
   return studies;
 }
 
-function studyObjects(studies: ReadonlyMap<string, number>): AuditObject[] {
-  return [...studies].map(([uid, instances]) => ({
+interface PatientGroup {
+  patient: StudyTransfer | undefined;
+  studies: [string, number][];
+}
+
+/** Studies grouped by patient (ID and issuer), in the order first seen; unknown patients last. */
+function byPatient(studies: ReadonlyMap<string, number | StudyTransfer>): PatientGroup[] {
+  const groups = new Map<string, PatientGroup>();
+  let unknown: PatientGroup | undefined;
+  for (const [uid, entry] of studies) {
+    const study = typeof entry === 'number' ? { instances: entry } : entry;
+    if (study.patientId === undefined) {
+      unknown ??= { patient: undefined, studies: [] };
+      unknown.studies.push([uid, study.instances]);
+      continue;
+    }
+    const key = `${study.patientId}\0${study.issuerOfPatientId ?? ''}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { patient: study, studies: [] }));
+    group.studies.push([uid, study.instances]);
+  }
+  const out = [...groups.values()];
+  if (unknown) out.push(unknown);
+  return out;
+}
+
+function studyObjects(studies: readonly [string, number][]): AuditObject[] {
+  return studies.map(([uid, instances]) => ({
     typeCode: 2,
     typeCodeRole: 3,
     idTypeCode: AuditObjectIdType.StudyInstanceUid,
     id: uid,
     detail: { instances },
   }));
+}
+
+/**
+ * The Patient participant object (PS3.15 A.5.3: type 1 person, role 1 patient, ID type
+ * RFC 3881 Patient Number): the Patient ID, in HL7 CX form with its issuer when there is
+ * one (`ID^^^ISSUER`), and the patient's name when known.
+ */
+function patientObject(study: StudyTransfer): AuditObject {
+  const id = study.issuerOfPatientId
+    ? `${study.patientId}^^^${study.issuerOfPatientId}`
+    : String(study.patientId);
+  const patient: AuditObject = {
+    typeCode: 1,
+    typeCodeRole: 1,
+    idTypeCode: AuditObjectIdType.PatientNumber,
+    id,
+  };
+  if (study.patientName) patient.name = study.patientName;
+  return patient;
+}
+
+/**
+ * The audit message as the log line carries it: patient objects keep their type but lose
+ * their ID and name. The audit file and the collector are the protected record of who
+ * accessed which patient; a log is not, and carries no PHI.
+ */
+function withoutPatients(message: AuditMessage): AuditMessage {
+  const objects = message.participantObjects;
+  if (!objects?.some((o) => o.typeCode === 1)) return message;
+  return {
+    ...message,
+    participantObjects: objects.map((o) =>
+      o.typeCode === 1
+        ? { typeCode: o.typeCode, typeCodeRole: o.typeCodeRole, idTypeCode: o.idTypeCode, id: '[patient]' }
+        : o,
+    ),
+  };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type AuditMessage, type AuditSink, auditMessageXml } from '../../src/audit/index.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { AuditTrail, isTlsAuthenticationFailure } from '../../src/node/audit.js';
 import { TlsError } from '../../src/tls/errors.js';
 import type { SecureLinkInfo } from '../../src/tls/types.js';
@@ -227,6 +227,48 @@ describe('audit events (PS3.15 A.5.3): JSON form and DICOM audit message XML', (
       xml,
       /<ParticipantObjectIdentification ParticipantObjectID="1.2.3" ParticipantObjectTypeCode="2" ParticipantObjectTypeCodeRole="3"><ParticipantObjectIDTypeCode csd-code="110180" codeSystemName="DCM" originalText="Study Instance UID"\/>/,
     );
+  });
+
+  test('instances transferred carry the Patient participant object (ID in CX form, name); one record per patient; the log line has no patient data', () => {
+    const sink = memorySink();
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } });
+    const audit = new AuditTrail(logger, 'DICOMNET', [sink]);
+    audit.instancesTransferred(
+      'C',
+      peer,
+      new Map([
+        ['1.2.3', { instances: 10, patientId: 'PAT1', patientName: 'DOE^JANE' }],
+        ['1.2.4', { instances: 2, patientId: 'PAT2', issuerOfPatientId: 'HOSP', patientName: 'ROE^RICHARD' }],
+        ['1.2.5', { instances: 1, patientId: 'PAT1', patientName: 'DOE^JANE' }],
+      ]),
+    );
+    assert.equal(sink.messages.length, 2, 'one record per patient');
+    const [jane, richard] = sink.messages as [AuditMessage, AuditMessage];
+    assert.deepEqual(
+      jane.participantObjects?.map((o) => o.id),
+      ['1.2.3', '1.2.5', 'PAT1'],
+    );
+    const patient = jane.participantObjects?.[2];
+    assert.deepEqual(patient, {
+      typeCode: 1,
+      typeCodeRole: 1,
+      idTypeCode: { code: '2', codeSystemName: 'RFC-3881', displayName: 'Patient Number' },
+      id: 'PAT1',
+      name: 'DOE^JANE',
+    });
+    assert.equal(richard.participantObjects?.[1]?.id, 'PAT2^^^HOSP');
+    const xml = auditMessageXml(jane);
+    assertWellFormed(xml);
+    assert.match(
+      xml,
+      /<ParticipantObjectIdentification ParticipantObjectID="PAT1" ParticipantObjectTypeCode="1" ParticipantObjectTypeCodeRole="1"><ParticipantObjectIDTypeCode csd-code="2" codeSystemName="RFC-3881" originalText="Patient Number"\/><ParticipantObjectName>DOE\^JANE<\/ParticipantObjectName>/,
+    );
+    const log = lines.join('');
+    assert.equal(lines.length, 2);
+    assert.ok(!/PAT1|PAT2|DOE|ROE/.test(log), `no patient data in the log: ${log}`);
+    assert.match(log, /"id":"\[patient\]"/);
+    assert.match(log, /"id":"1\.2\.3"/, 'the log keeps the study objects');
   });
 
   test('instances retrieved: C-MOVE (node Source, move destination Destination) and C-GET (requestor Destination)', () => {

@@ -208,6 +208,15 @@ describe(
         storedXml,
         new RegExp(`ParticipantObjectID="${(study[0] as { studyInstanceUid: string }).studyInstanceUid}"`),
       );
+      // the Patient participant object (PS3.15 A.5.3.13)
+      assert.match(
+        storedXml,
+        /<ParticipantObjectIdentification ParticipantObjectID="AUDIT1" ParticipantObjectTypeCode="1" ParticipantObjectTypeCodeRole="1">/,
+      );
+      assert.ok(
+        !node.s.stderr().includes('AUDIT1'),
+        'the log lines carry no patient data (the file and the collector do)',
+      );
       xmlOf(ev('110112', /UserID="VIEWER"/), 'Query');
       xmlOf(ev('110100', /csd-code="110121"/), 'Application Stop');
 
