@@ -48,6 +48,7 @@ export {
   type RetrieveOutcome,
   type ServerAssociation,
   type ServerHandlers,
+  type StoreReply,
 } from './services/server.js';
 export type { ReceivedInstance } from './services/store-sink.js';
 export type { StoreOptions, StoreResult } from './services/store-scu.js';

@@ -42,6 +42,11 @@ export interface Part10Header {
 /** A Part 10 file read into memory, large values left as file ranges. */
 export interface Part10File extends Part10Header {
   dataset: Dataset;
+  /**
+   * With {@link ReadPart10Options.keepPartial}: why the data set could not be read to its end
+   * (`dataset` then holds what was read before). Absent when it was read whole.
+   */
+  error?: DicomParseError;
 }
 
 /** Options of {@link readPart10}. */
@@ -57,6 +62,12 @@ export interface ReadPart10Options {
    * as such): default spilled to temporary files that live as long as the process.
    */
   deflatedBulk?: BulkPolicy;
+  /**
+   * A data set that fails to parse (truncated, damaged) resolves with what was read before the
+   * failure and `error` set, instead of rejecting (for `dicomnet dump`). The file's header must
+   * still be readable.
+   */
+  keepPartial?: boolean;
 }
 
 const PROBE = 64 * 1024;
@@ -377,6 +388,8 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
           },
         );
       } catch (err) {
+        if (options.keepPartial && err instanceof DicomParseError)
+          return { ...header, dataset: builder.dataset, error: err };
         builder.abort();
         throw err;
       }
@@ -396,19 +409,25 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
     });
     let position = header.datasetOffset;
     const chunkSize = 1024 * 1024;
-    while (position < size) {
-      if (parser.skippingBulk) {
-        const n = Math.min(parser.bulkBytesRemaining, size - position);
-        parser.skipBulk(n);
-        position += n;
-        continue;
+    try {
+      while (position < size) {
+        if (parser.skippingBulk) {
+          const n = Math.min(parser.bulkBytesRemaining, size - position);
+          parser.skipBulk(n);
+          position += n;
+          continue;
+        }
+        const chunk = readAt(fd, position, Math.min(chunkSize, size - position));
+        if (chunk.length === 0) break;
+        position += chunk.length;
+        parser.push(chunk);
       }
-      const chunk = readAt(fd, position, Math.min(chunkSize, size - position));
-      if (chunk.length === 0) break;
-      position += chunk.length;
-      parser.push(chunk);
+      parser.end();
+    } catch (err) {
+      if (!options.keepPartial || !(err instanceof DicomParseError)) throw err;
+      close();
+      return { ...header, dataset: builder.dataset, error: err };
     }
-    parser.end();
     close();
     return { ...header, dataset: builder.dataset };
   } catch (err) {

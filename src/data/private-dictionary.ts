@@ -12,22 +12,24 @@ export interface PrivateDictionaryEntry {
   name: string;
 }
 
-let byKey: Map<string, PrivateDictionaryEntry> | undefined;
-/** Entries of odd group ranges such as (6001-60FF): [first, last, entry]. */
-let ranged: [number, number, PrivateDictionaryEntry][] | undefined;
-
-function key(group: number, creator: string, element: number): string {
-  return `${group}|${creator}|${element}`;
+/** Per private creator: (group << 8 | element byte) → entry, and entries of odd group ranges. */
+interface CreatorBlock {
+  exact: Map<number, PrivateDictionaryEntry>;
+  ranged: [number, number, PrivateDictionaryEntry][];
 }
 
-function load(): void {
-  byKey = new Map();
-  ranged = [];
+let byCreator: Map<string, CreatorBlock> | undefined;
+
+function load(): Map<string, CreatorBlock> {
+  const out = new Map<string, CreatorBlock>();
   for (const [low, high, creator, element, vr, vm, name] of privateDictionaryRows()) {
     const entry: PrivateDictionaryEntry = { creator, element, vr, vm, name };
-    if (low === high) byKey.set(key(low, creator, element), entry);
-    else ranged.push([low, high, entry]);
+    let block = out.get(creator);
+    if (!block) out.set(creator, (block = { exact: new Map(), ranged: [] }));
+    if (low === high) block.exact.set((low << 8) | element, entry);
+    else block.ranged.push([low, high, entry]);
   }
+  return out;
 }
 
 /**
@@ -39,14 +41,19 @@ export function lookupPrivateTag(
   creator: string,
   element: number,
 ): PrivateDictionaryEntry | undefined {
-  if (!byKey) load();
-  const name = creator.replace(/[ \0]+$/, '');
+  byCreator ??= load();
+  let block = byCreator.get(creator);
+  if (!block) {
+    const trimmed = creator.replace(/[ \0]+$/, '');
+    if (trimmed === creator) return undefined;
+    block = byCreator.get(trimmed);
+    if (!block) return undefined;
+  }
   const byte = element & 0xff;
-  const direct = byKey!.get(key(group, name, byte));
+  const direct = block.exact.get((group << 8) | byte);
   if (direct) return direct;
-  for (const [low, high, entry] of ranged!) {
-    if (group >= low && group <= high && (group & 1) === 1 && entry.creator === name && entry.element === byte)
-      return entry;
+  for (const [low, high, entry] of block.ranged) {
+    if (group >= low && group <= high && (group & 1) === 1 && entry.element === byte) return entry;
   }
   return undefined;
 }

@@ -1,8 +1,14 @@
-import { type Dataset, type ReadPart10Options, readPart10 } from '../data/index.js';
+import {
+  type Dataset,
+  DicomParseError,
+  formatTag,
+  type ReadPart10Options,
+  readPart10,
+} from '../data/index.js';
 import { Status } from '../dimse/index.js';
 import { errorKind } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { AssociationInfo } from '../services/server.js';
+import type { AssociationInfo, StoreReply } from '../services/server.js';
 import type { ReceivedInstance } from '../services/store-sink.js';
 import type { ActivityTracker } from './activity.js';
 import { StorageError } from './errors.js';
@@ -73,6 +79,24 @@ export function instanceRecordOf(
   return record;
 }
 
+/**
+ * Error Comment (at most 64 characters) for a data set that does not parse: where it breaks
+ * off, e.g. `data set truncated: (0010,4000) at offset 382`.
+ */
+export function parseErrorComment(err: DicomParseError): string {
+  const what =
+    err.code === 'ERR_TRUNCATED' || err.code === 'ERR_LENGTH_PAST_END'
+      ? 'data set truncated'
+      : `data set unreadable (${err.code})`;
+  const where =
+    err.tag !== undefined && err.offset !== undefined
+      ? `${formatTag(err.tag)} at offset ${err.offset}`
+      : err.offset !== undefined
+        ? `at offset ${err.offset}`
+        : '';
+  return where ? `${what}: ${where}` : what;
+}
+
 /** What the Storage SCP needs from the node. */
 export interface StoreServiceOptions {
   storage: InstanceStorage;
@@ -94,12 +118,17 @@ export interface StoreServiceOptions {
  */
 export function storeHandler(options: StoreServiceOptions) {
   const { storage, index, policy, activity, log, track } = options;
-  return async (instance: ReceivedInstance & { association: AssociationInfo }): Promise<number> => {
+  return async (instance: ReceivedInstance & { association: AssociationInfo }): Promise<StoreReply> => {
     const counters = activity.of(instance.association);
-    const status = await track(() => storeOne(instance)).catch((err: unknown) => {
+    const status = await track<StoreReply>(() => storeOne(instance)).catch((err: unknown): StoreReply => {
       if (err instanceof StorageError && err.code === 'ERR_STORAGE_FULL') {
         log.error({ err, sopInstanceUid: instance.sopInstanceUid }, 'storage full: C-STORE refused (0xA700)');
         return Status.OutOfResources;
+      }
+      if (err instanceof DicomParseError) {
+        // say where the data set breaks off (tag and offset in the received file, never a value)
+        log.warn({ sopInstanceUid: instance.sopInstanceUid }, `C-STORE refused: ${err.message}`);
+        return { status: CANNOT_UNDERSTAND, errorComment: parseErrorComment(err) };
       }
       if ((err instanceof StorageError && err.kind === 'dimse') || errorKind(err) === 'parse') {
         log.warn({ sopInstanceUid: instance.sopInstanceUid }, `C-STORE refused: ${(err as Error).message}`);
@@ -108,7 +137,7 @@ export function storeHandler(options: StoreServiceOptions) {
       log.error({ err, sopInstanceUid: instance.sopInstanceUid }, 'C-STORE failed');
       return Status.OutOfResources;
     });
-    if (status !== Status.Success) counters.storeFailures++;
+    if ((typeof status === 'number' ? status : status.status) !== Status.Success) counters.storeFailures++;
     return status;
   };
 

@@ -101,12 +101,15 @@ export interface NResponse {
   errorComment?: string;
 }
 
+/** What a C-STORE handler answers: a status, or a status with an Error Comment (0000,0902). */
+export type StoreReply = number | { status: number; errorComment?: string };
+
 /** The services a {@link DicomServer} performs; a missing handler means the service is not offered. */
 export interface ServerHandlers {
   /** C-ECHO (offered even without a handler: answers success). */
   echo?: (ctx: RequestContext) => Promise<number> | number;
   /** C-STORE: `file` is the received temporary Part 10 file; move it to keep it. */
-  store?: (instance: ReceivedInstance & { association: AssociationInfo }) => Promise<number> | number;
+  store?: (instance: ReceivedInstance & { association: AssociationInfo }) => Promise<StoreReply> | StoreReply;
   /** C-FIND (patient root, study root, worklist): yield the matches. */
   find?: (query: Dataset, ctx: RequestContext) => AsyncIterable<Dataset> | Iterable<Dataset>;
   /** C-MOVE: say where to send which files, or answer a status (e.g. 0xA801 unknown destination). */
@@ -589,17 +592,22 @@ class ServerAssociationRunner implements ServerAssociation {
               });
               return;
             }
-            let status: number;
+            let result: StoreReply;
             try {
-              status = await handlers.store(Object.assign(sink, { association: this.info }));
+              result = await handlers.store(Object.assign(sink, { association: this.info }));
             } catch (err) {
               this.log.error(
                 { err, association: this.info.id, sopInstanceUid: sink.sopInstanceUid },
                 `C-STORE handler failed: ${describe(err)}`,
               );
-              status = Status.OutOfResources;
+              result = Status.OutOfResources;
             }
-            await ctx.respond(storeResponse(msg, status));
+            if (typeof result === 'number') await ctx.respond(storeResponse(msg, result));
+            else
+              await ctx.respond({
+                ...storeResponse(msg, result.status),
+                ...(result.errorComment === undefined ? {} : { errorComment: truncate(result.errorComment) }),
+              });
           } finally {
             // after the response: the requestor need not wait for the clean-up
             await sink?.discard();
