@@ -104,9 +104,16 @@ export interface NodeLimits {
   maxBufferedDatasetBytes: number;
   /** Deepest sequence nesting accepted in any received data set. */
   maxDatasetDepth: number;
+  /** Most matches one C-FIND returns before it ends with 0xA700 (0 = no limit). */
+  maxQueryResults: number;
   /** ARTIM and TLS handshake timeout. */
   timeoutSeconds: number;
   idleTimeoutSeconds: number;
+  /**
+   * At `maxAssociations`, the association idle (no DIMSE activity) longest, if for at least
+   * this long, is aborted to admit a newcomer (0 = never: the newcomer is rejected).
+   */
+  idleEvictSeconds: number;
 }
 
 /** Integer range of each limit: [min, max]. */
@@ -122,8 +129,10 @@ const LIMIT_RANGES: Record<keyof NodeLimits, [number, number]> = {
   maxAssociateRqLength: [4096, 0xffffffff],
   maxBufferedDatasetBytes: [4096, 0xffffffff],
   maxDatasetDepth: [1, 1000],
+  maxQueryResults: [0, 0xffffffff],
   timeoutSeconds: [1, 3600],
   idleTimeoutSeconds: [0, 86400],
+  idleEvictSeconds: [0, 86400],
 };
 
 export type NodeLogFormat = 'json' | 'pretty';
@@ -143,7 +152,10 @@ export interface NodeConfig {
   storage: string;
   /** What a second instance with the same SOP Instance UID does. */
   duplicates: DuplicatePolicy;
-  /** Accept associations whatever Called AE Title they ask for. */
+  /**
+   * Accept associations whatever Called AE Title they ask for (default true, as storescp and
+   * Orthanc do); false rejects any title but the node's own (reason 7).
+   */
   acceptAnyCalledAet: boolean;
   tls: NodeTlsConfig;
   /** What storage contexts are accepted. */
@@ -192,7 +204,7 @@ export function defaultNodeConfig(): NodeConfig {
     tlsPort: 2762,
     storage: './data/storage',
     duplicates: 'keep',
-    acceptAnyCalledAet: false,
+    acceptAnyCalledAet: true,
     tls: { ca: [], crl: [], requirePeerCertificate: false, profile: 'bcp195-rfc8996' },
     accept: {},
     peers: noPeers(),
@@ -207,8 +219,10 @@ export function defaultNodeConfig(): NodeConfig {
       maxAssociateRqLength: 1024 * 1024,
       maxBufferedDatasetBytes: 16 * 1024 * 1024,
       maxDatasetDepth: 32,
+      maxQueryResults: 100000,
       timeoutSeconds: 30,
       idleTimeoutSeconds: 300,
+      idleEvictSeconds: 30,
     },
     log: { level: 'info', format: 'json' },
     audit: { fsync: 'batch' },

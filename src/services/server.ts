@@ -16,13 +16,21 @@ import {
   type AssociationChannel,
   type AssociationRejection,
   acceptAssociation,
+  type ChannelCloseReason,
   ByteBudget,
   type NegotiatedContext,
+  NetworkError,
 } from '../network/index.js';
 import { createSecureAcceptor, type SecureAcceptor } from '../tls/acceptor.js';
 import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 import { connect } from './client.js';
 import { type AdmissionRefusedError, ConnectionAdmission } from './admission.js';
+import {
+  type AssociationSlotPool,
+  AssociationSlots,
+  isSlotRefusal,
+  type SlotLease,
+} from './association-slots.js';
 import { acceptancePolicy, CALLING_AET_NOT_RECOGNIZED, LOCAL_LIMIT_EXCEEDED } from './acceptance.js';
 import { type AeTitleBindings, checkAeTitleBinding } from './ae-binding.js';
 import { findSopClass, isStorageSopClass, SopClass } from './sop-classes.js';
@@ -101,15 +109,56 @@ export interface NResponse {
   errorComment?: string;
 }
 
-/** What a C-STORE handler answers: a status, or a status with an Error Comment (0000,0902). */
-export type StoreReply = number | { status: number; errorComment?: string };
+/**
+ * What a store handler answers: a status, or a status with the Error Comment (0000,0902, at most
+ * 64 characters) that tells the requestor why.
+ */
+export type StoreHandlerResult = number | { status: number; errorComment?: string };
+
+/**
+ * The received instance as a store handler gets it: a plain object, so it may be destructured
+ * (`async ({ file, readDataset }) => …`): its functions work detached.
+ */
+export interface StoreRequest extends ReceivedInstance {
+  association: AssociationInfo;
+}
+
+/** Which handler threw (event `'handlerError'`). */
+export interface HandlerErrorContext {
+  /** The service whose handler failed: `echo`, `store`, `find`, `move`, `get`, `nService`, `onComplete`. */
+  service: string;
+  association: AssociationInfo;
+  /** The status answered instead. */
+  status?: number;
+}
+
+/** Events of {@link DicomServer}, with their arguments. */
+export interface DicomServerEvents {
+  /** After each TLS handshake, before A-ASSOCIATE. */
+  secureLinkReady: [info: SecureLinkInfo, peer: { remoteAddress: string; remotePort: number }];
+  /** An association was established. */
+  association: [info: AssociationInfo];
+  /** An association ended (released, aborted, or its connection closed). */
+  associationClosed: [info: AssociationInfo, reason: ChannelCloseReason];
+  /** An idle association was aborted to make room for a new one (`why` names the limit). */
+  associationEvicted: [info: AssociationInfo, why: string];
+  /** This server's own checks (limits, AE title binding) refused an association. */
+  associationRejected: [rejection: ServerRejection];
+  /** A failure that ended one connection (TLS, bad PDUs, rejections, admission limits); the server keeps serving. */
+  connectionError: [err: Error & { code?: string }, remoteAddress: string | undefined];
+  /** A handler threw: the requestor got a failure status with the error's message as Error Comment. */
+  handlerError: [err: unknown, context: HandlerErrorContext];
+}
 
 /** The services a {@link DicomServer} performs; a missing handler means the service is not offered. */
 export interface ServerHandlers {
   /** C-ECHO (offered even without a handler: answers success). */
   echo?: (ctx: RequestContext) => Promise<number> | number;
-  /** C-STORE: `file` is the received temporary Part 10 file; move it to keep it. */
-  store?: (instance: ReceivedInstance & { association: AssociationInfo }) => Promise<StoreReply> | StoreReply;
+  /**
+   * C-STORE: `file` is the received temporary Part 10 file; move it to keep it. Answer a status,
+   * or `{ status, errorComment }` to tell the requestor why it failed.
+   */
+  store?: (instance: StoreRequest) => Promise<StoreHandlerResult> | StoreHandlerResult;
   /** C-FIND (patient root, study root, worklist): yield the matches. */
   find?: (query: Dataset, ctx: RequestContext) => AsyncIterable<Dataset> | Iterable<Dataset>;
   /** C-MOVE: say where to send which files, or answer a status (e.g. 0xA801 unknown destination). */
@@ -191,6 +240,19 @@ export interface DicomServerOptions {
   watchCredentials?: boolean | { debounceMs?: number };
   /** Abort an association idle this long (ms); default 5 minutes. */
   idleTimeoutMs?: number;
+  /**
+   * When all {@link maxAssociations} are running, abort (A-ABORT, logged) the association
+   * with the longest time without DIMSE activity, if that is at least this long (ms), to
+   * admit the newcomer instead of rejecting it. Default: never (the newcomer is rejected).
+   * The per-address cap still applies to the newcomer.
+   */
+  idleEvictMs?: number;
+  /**
+   * Where association slots come from (default: a pool of this server's own, from
+   * {@link maxAssociations}, {@link maxAssociationsPerAddress} and {@link idleEvictMs});
+   * a cluster worker passes its primary's, so the limits hold for the node as a whole.
+   */
+  associationSlots?: AssociationSlotPool;
   /** ARTIM / handshake timeout (ms); default 30 s. */
   timeoutMs?: number;
   /** Where incoming instances are written while they arrive. */
@@ -237,21 +299,25 @@ export interface ServerAssociation {
  *
  * Events: `'secureLinkReady'(info: SecureLinkInfo, association: { remoteAddress })` after each
  * TLS handshake, before A-ASSOCIATE; `'association'(info)` once established;
- * `'associationClosed'(info, reason)`; `'associationRejected'(rejection: AssociationRejection)`
+ * `'associationClosed'(info, reason)`; `'associationEvicted'(info, why)` when an idle
+ * association is aborted to admit a newcomer ({@link DicomServerOptions.idleEvictMs});
+ * `'associationRejected'(rejection: AssociationRejection)`
  * when this server's own checks (limits, AE title binding) refuse one;
  * `'connectionError'(err, remoteAddress)` for failures that end one connection (TLS, bad
- * PDUs, rejections, admission limits: `AdmissionRefusedError`) — the server keeps serving.
+ * PDUs, rejections, admission limits: `AdmissionRefusedError`) — the server keeps serving;
+ * `'handlerError'(err, { service, association })` when a handler throws (also logged; its
+ * message goes back as the Error Comment). {@link DicomServerEvents} types them.
  */
-export class DicomServer extends EventEmitter {
+export class DicomServer extends EventEmitter<DicomServerEvents> {
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly log: Logger;
   private acceptor: SecureAcceptor | undefined;
   private stopWatching: (() => void) | undefined;
   private nextId = 1;
-  /** Associations accepted (or being accepted) and not yet closed, in total and per remote address. */
+  /** Associations accepted (or being accepted) by this server and not yet closed. */
   private active = 0;
-  private readonly activeByAddress = new Map<string, number>();
+  private readonly slots: AssociationSlotPool;
   private readonly admission: ConnectionAdmission;
   private readonly requestBudget: ByteBudget;
 
@@ -259,6 +325,13 @@ export class DicomServer extends EventEmitter {
     super();
     this.requestBudget = new ByteBudget(options.maxPendingRequestBytes ?? DEFAULT_MAX_PENDING_REQUEST_BYTES);
     this.log = options.logger ?? createLogger({ level: 'silent' });
+    this.slots =
+      options.associationSlots ??
+      new AssociationSlots({
+        maxAssociations: options.maxAssociations,
+        maxAssociationsPerAddress: options.maxAssociationsPerAddress,
+        idleEvictMs: options.idleEvictMs,
+      });
     this.admission = new ConnectionAdmission({
       maxAssociationsPerMinutePerAddress: options.maxAssociationsPerMinutePerAddress,
       maxTlsHandshakes: options.maxTlsHandshakes,
@@ -278,7 +351,7 @@ export class DicomServer extends EventEmitter {
     const server = createServer({ noDelay: true }, (socket) => this.onConnection(socket, secure));
     server.on('error', (err) => this.log.error({ err }, 'listener error'));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, options)));
       server.listen(options.port, options.host, () => {
         server.off('error', reject);
         resolve();
@@ -353,7 +426,7 @@ export class DicomServer extends EventEmitter {
     this.serve(socket, secure, endPending).catch((err: unknown) => {
       endPending();
       this.log.warn({ err, remoteAddress: socket.remoteAddress }, describe(err));
-      this.emit('connectionError', err, socket.remoteAddress);
+      this.emit('connectionError', err instanceof Error ? err : new Error(String(err)), socket.remoteAddress);
       // end, not destroy: an A-ASSOCIATE-RJ or A-ABORT may still be on its way out
       socket.end();
       setTimeout(() => socket.destroy(), 2000).unref();
@@ -380,14 +453,12 @@ export class DicomServer extends EventEmitter {
       secureLink = secured.info;
       this.emit('secureLinkReady', secureLink, { remoteAddress, remotePort });
     }
-    let holdsSlot = false;
+    let lease: SlotLease | undefined;
     const release = () => {
-      if (!holdsSlot) return;
-      holdsSlot = false;
+      if (!lease) return;
+      lease.release();
+      lease = undefined;
       this.active--;
-      const n = (this.activeByAddress.get(remoteAddress) ?? 1) - 1;
-      if (n <= 0) this.activeByAddress.delete(remoteAddress);
-      else this.activeByAddress.set(remoteAddress, n);
     };
     let channel: AssociationChannel;
     try {
@@ -397,9 +468,9 @@ export class DicomServer extends EventEmitter {
           secureLink,
           remoteAddress,
           requestBudget: this.requestBudget,
-          admit: (request) => {
-            const refusal = this.admit(request.callingAet, remoteAddress, secureLink);
-            if (refusal) {
+          admit: async (request) => {
+            const refusal = await this.admit(request.callingAet, remoteAddress, secureLink);
+            if (typeof refusal === 'object' && 'decision' in refusal) {
               const rejection = refusal.decision;
               this.log.warn(
                 { callingAet: request.callingAet, calledAet: request.calledAet, remoteAddress },
@@ -414,10 +485,9 @@ export class DicomServer extends EventEmitter {
               } satisfies ServerRejection);
               return rejection;
             }
-            // reserve the slot now: another request may be decided while the user hook runs
-            holdsSlot = true;
+            // the slot is reserved now: another request may be decided while the user hook runs
+            lease = refusal;
             this.active++;
-            this.activeByAddress.set(remoteAddress, (this.activeByAddress.get(remoteAddress) ?? 0) + 1);
             return undefined;
           },
           decided: (_request, decision) => {
@@ -431,6 +501,12 @@ export class DicomServer extends EventEmitter {
     } finally {
       endPending();
     }
+    if (!lease) {
+      // accepted by no slot (cannot happen: admit runs before every acceptance); never run unaccounted
+      channel.abort();
+      return;
+    }
+    const slot = lease;
     const info: AssociationInfo = {
       id: this.nextId++,
       callingAet: channel.negotiated.callingAet,
@@ -450,29 +526,36 @@ export class DicomServer extends EventEmitter {
       release();
       this.emit('associationClosed', info, reason);
     });
-    new ServerAssociationRunner(channel, info, this.options, this.log);
+    const runner = new ServerAssociationRunner(
+      channel,
+      info,
+      this.options,
+      this.log,
+      slot,
+      (err, context) => {
+        // no listener: the log line (at error) is the report
+        if (this.listenerCount('handlerError') > 0) this.emit('handlerError', err, context);
+      },
+    );
+    slot.evictable((why) => {
+      this.log.warn(
+        { association: info.id, callingAet: info.callingAet, remoteAddress, remotePort },
+        `association ${info.id} from ${info.callingAet} at ${remoteAddress} aborted (A-ABORT): ${why}`,
+      );
+      this.emit('associationEvicted', info, why);
+      runner.abort();
+    });
   }
 
-  /** The server's own admission checks: limits, then AE title binding. */
-  private admit(
+  /**
+   * The server's own admission checks: AE title binding, then a slot within the limits
+   * (checked last, so that an idle association is never evicted for a newcomer refused anyway).
+   */
+  private async admit(
     callingAet: string,
     remoteAddress: string,
     secureLink: SecureLinkInfo | undefined,
-  ): { decision: AssociationRejection; why: string } | undefined {
-    const { maxAssociations, maxAssociationsPerAddress } = this.options;
-    if (maxAssociations !== undefined && this.active >= maxAssociations) {
-      return {
-        decision: { ...LOCAL_LIMIT_EXCEEDED },
-        why: `local limit exceeded: ${this.active} associations running (maxAssociations ${maxAssociations})`,
-      };
-    }
-    const fromAddress = this.activeByAddress.get(remoteAddress) ?? 0;
-    if (maxAssociationsPerAddress !== undefined && fromAddress >= maxAssociationsPerAddress) {
-      return {
-        decision: { ...LOCAL_LIMIT_EXCEEDED },
-        why: `local limit exceeded: ${fromAddress} associations running from ${remoteAddress} (maxAssociationsPerAddress ${maxAssociationsPerAddress})`,
-      };
-    }
+  ): Promise<{ decision: AssociationRejection; why: string } | SlotLease> {
     const binding = checkAeTitleBinding(
       this.options.aeTitleBindings,
       callingAet,
@@ -480,7 +563,9 @@ export class DicomServer extends EventEmitter {
       this.options.requireBoundAeTitles,
     );
     if (!binding.ok) return { decision: { ...CALLING_AET_NOT_RECOGNIZED }, why: binding.reason };
-    return undefined;
+    const slot = await this.slots.acquire(remoteAddress);
+    if (isSlotRefusal(slot)) return { decision: { ...LOCAL_LIMIT_EXCEEDED }, why: slot.refused };
+    return slot;
   }
 }
 
@@ -507,13 +592,17 @@ class ServerAssociationRunner implements ServerAssociation {
     readonly info: AssociationInfo,
     private readonly options: DicomServerOptions,
     private readonly log: Logger,
+    private readonly slot: SlotLease,
+    private readonly handlerFailed: (err: unknown, context: HandlerErrorContext) => void,
   ) {
     this.endpoint = new DimseEndpoint(channel, {
       logger: log,
       maxBufferedDatasetBytes: options.maxBufferedDatasetBytes,
       datasetSink: (command, contextId) => this.sinkFor(command, contextId),
-      onRequest: (msg, ctx) => this.dispatch(msg, ctx),
+      onRequest: (msg, ctx) => this.busyWhile(() => this.dispatch(msg, ctx)),
     });
+    // any P-DATA is DIMSE activity (a large C-STORE arrives as many before its request is dispatched)
+    channel.on('pdvs', () => slot.touch());
     channel.on('releaseRequested', () => channel.respondRelease());
     // instances still arriving (or never answered) when the association ends leave no temp file
     channel.once('closed', () => {
@@ -528,7 +617,29 @@ class ServerAssociationRunner implements ServerAssociation {
     });
   }
 
-  async request(
+  /** Abort the association (A-ABORT), e.g. to give its slot to a newcomer. */
+  abort(): void {
+    this.channel.abort();
+  }
+
+  private async busyWhile<T>(fn: () => Promise<T>): Promise<T> {
+    this.slot.busy(1);
+    try {
+      return await fn();
+    } finally {
+      this.slot.busy(-1);
+    }
+  }
+
+  request(
+    abstractSyntax: string,
+    command: Omit<CommandSet, 'messageId'>,
+    dataset?: Dataset,
+  ): Promise<CommandSet> {
+    return this.busyWhile(() => this.requestNow(abstractSyntax, command, dataset));
+  }
+
+  private async requestNow(
     abstractSyntax: string,
     command: Omit<CommandSet, 'messageId'>,
     dataset?: Dataset,
@@ -592,22 +703,25 @@ class ServerAssociationRunner implements ServerAssociation {
               });
               return;
             }
-            let result: StoreReply;
+            let answer: StoreHandlerResult;
             try {
-              result = await handlers.store(Object.assign(sink, { association: this.info }));
+              answer = await handlers.store(storeRequestOf(sink, this.info));
             } catch (err) {
               this.log.error(
                 { err, association: this.info.id, sopInstanceUid: sink.sopInstanceUid },
                 `C-STORE handler failed: ${describe(err)}`,
               );
-              result = Status.OutOfResources;
-            }
-            if (typeof result === 'number') await ctx.respond(storeResponse(msg, result));
-            else
-              await ctx.respond({
-                ...storeResponse(msg, result.status),
-                ...(result.errorComment === undefined ? {} : { errorComment: truncate(result.errorComment) }),
+              this.handlerFailed(err, {
+                service: 'store',
+                association: this.info,
+                status: Status.OutOfResources,
               });
+              answer = { status: Status.OutOfResources, errorComment: describe(err) };
+            }
+            const response = storeResponse(msg, typeof answer === 'number' ? answer : answer.status);
+            if (typeof answer !== 'number' && answer.errorComment)
+              response.errorComment = truncate(answer.errorComment);
+            await ctx.respond(response);
           } finally {
             // after the response: the requestor need not wait for the clean-up
             await sink?.discard();
@@ -631,11 +745,14 @@ class ServerAssociationRunner implements ServerAssociation {
           await ctx.respond(unsupportedResponse(msg));
       }
     } catch (err) {
+      const status = failureStatusFor(msg.command.commandField, err);
       this.log.error({ err, association: this.info.id }, `handler failed: ${describe(err)}`);
-      await ctx.respond({
-        ...simpleResponse(msg, failureStatusFor(msg.command.commandField, err)),
-        errorComment: truncate(describe(err)),
+      this.handlerFailed(err, {
+        service: serviceOf(msg.command.commandField),
+        association: this.info,
+        status,
       });
+      await ctx.respond({ ...simpleResponse(msg, status), errorComment: truncate(describe(err)) });
     }
   }
 
@@ -790,6 +907,7 @@ class ServerAssociationRunner implements ServerAssociation {
           target.onComplete(outcome);
         } catch (err) {
           this.log.error({ err, association: this.info.id }, `retrieve onComplete failed: ${describe(err)}`);
+          this.handlerFailed(err, { service: 'onComplete', association: this.info });
         }
       },
     };
@@ -902,6 +1020,58 @@ function retrieveResponse(msg: IncomingMessage, status: number, counts: SubOpera
     numberOfFailedSuboperations: counts.failed,
     numberOfWarningSuboperations: counts.warning,
   };
+}
+
+/** A listen failure, named: a taken port or an address not on this machine is a network error. */
+function listenError(err: NodeJS.ErrnoException, options: ListenOptions): Error {
+  const where = options.host ? ` on ${options.host}` : '';
+  if (err.code === 'EADDRINUSE')
+    return new NetworkError('ERR_ADDRESS_IN_USE', `port ${options.port} is already in use${where}`, {
+      cause: err,
+    });
+  if (err.code === 'EADDRNOTAVAIL')
+    return new NetworkError('ERR_ADDRESS_NOT_AVAILABLE', `cannot listen${where}: no such local address`, {
+      cause: err,
+    });
+  if (err.code === 'EACCES')
+    return new NetworkError(
+      'ERR_PORT_NOT_PERMITTED',
+      `not permitted to listen on port ${options.port}${where}`,
+      {
+        cause: err,
+      },
+    );
+  return err;
+}
+
+/** The handler name of a request's command field, for `'handlerError'`. */
+function serviceOf(commandField: number): string {
+  switch (commandField) {
+    case CommandField.C_ECHO_RQ:
+      return 'echo';
+    case CommandField.C_FIND_RQ:
+      return 'find';
+    case CommandField.C_MOVE_RQ:
+      return 'move';
+    case CommandField.C_GET_RQ:
+      return 'get';
+    default:
+      return 'nService';
+  }
+}
+
+/** The store handler's argument: a plain copy of the sink whose `readDataset` works detached. */
+function storeRequestOf(sink: StoreSink, association: AssociationInfo): StoreRequest {
+  const request: StoreRequest = {
+    file: sink.file,
+    sopClassUid: sink.sopClassUid,
+    sopInstanceUid: sink.sopInstanceUid,
+    transferSyntaxUid: sink.transferSyntaxUid,
+    readDataset: () => sink.readDataset(),
+    association,
+  };
+  if (sink.callingAet !== undefined) request.callingAet = sink.callingAet;
+  return request;
 }
 
 function describe(err: unknown): string {
