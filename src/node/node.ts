@@ -32,6 +32,7 @@ import { serverLimits } from './limits.js';
 import { RefusalFolder } from './refusal-audit.js';
 import { type ConsistencySummary, checkConsistency } from './consistency.js';
 import { type Index, SqliteIndex } from './index-db.js';
+import { PgIndex, redactUrl } from './index-pg.js';
 import { type CommitmentDelivery, StorageCommitmentScp } from './service-commitment.js';
 import type { CommitmentResult } from './commitment.js';
 import { peerTlsOptions } from './peer-tls.js';
@@ -60,6 +61,11 @@ export interface NodeOptions {
   tlsPort: number | false;
   host?: string;
   storageDir: string;
+  /**
+   * The Q/R index: absent = SQLite in `storageDir`; a `postgres://USER@HOST:PORT/DB` URL =
+   * PostgreSQL (optional package `pg`), which several nodes sharing `storageDir` can use.
+   */
+  indexUrl?: string;
   duplicates?: DuplicatePolicy;
   /** Accept any Called AE Title (default true); false answers only to `aet`. */
   acceptAnyCalledAet?: boolean;
@@ -121,7 +127,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const inFlight = new InFlight();
   const track = <T>(fn: () => Promise<T>) => inFlight.run(fn);
   const storage = new FileStorage(options.storageDir);
-  const index = new SqliteIndex(options.storageDir);
+  const index: Index =
+    options.indexUrl === undefined
+      ? new SqliteIndex(options.storageDir)
+      : await PgIndex.open(options.indexUrl, { localDir: options.storageDir, log });
+  if (options.indexUrl !== undefined) log.info({ index: redactUrl(options.indexUrl) }, 'index: PostgreSQL');
   const consistency = await checkConsistency({
     storage,
     index,
@@ -185,12 +195,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     }
   };
 
-  const retrieve = (
+  const retrieve = async (
     query: Parameters<typeof retrieveItems>[1],
     ctx: RequestContext,
     destination?: string,
-  ): RetrieveFiles => {
-    const items = retrieveItems(index, query, ctx.sopClassUid);
+  ): Promise<RetrieveFiles> => {
+    const items = await retrieveItems(index, query, ctx.sopClassUid);
     return {
       files: items.map((i) => i.path),
       // counted and audited once the sub-operations are done: the instances sent, not those selected
@@ -241,7 +251,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         port: peer.port,
         calledAet: ctx.destination,
         tls: peerTlsOptions(peer, options.clientTls),
-        ...retrieve(query, ctx, ctx.destination),
+        ...(await retrieve(query, ctx, ctx.destination)),
       };
     },
     get: async (query, ctx) => retrieve(query, ctx, ctx.association.callingAet),
@@ -335,7 +345,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     }
   } catch (err) {
     await server.close(0);
-    index.close();
+    await index.close();
     await audit.close(0);
     throw err;
   }
@@ -372,7 +382,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         if (!(await inFlight.idle(Math.max(graceMs, 5_000))))
           log.warn({ running: inFlight.running }, 'closing the index with operations still running');
         audit.applicationActivity('stop');
-        index.close();
+        await index.close();
         await audit.close(Math.max(1_000, Math.min(graceMs, 5_000)));
       })();
       return closing;

@@ -27,6 +27,7 @@ interface ServeCliOptions extends CliTlsOptions {
   host?: string;
   pki?: string;
   worklist?: string;
+  index?: string;
   clientKey?: string;
   clientCert?: string;
   duplicates?: 'keep' | 'replace' | 'reject';
@@ -56,6 +57,7 @@ function overridesFrom(opts: ServeCliOptions): NodeConfigOverrides {
   if (opts.storage) o.storage = opts.storage;
   if (opts.host) o.host = opts.host;
   if (opts.worklist) o.worklistDir = opts.worklist;
+  if (opts.index) o.indexUrl = opts.index;
   if (opts.duplicates) o.duplicates = opts.duplicates;
   const tls: NodeConfigOverrides['tls'] = {};
   if (opts.key) tls.key = opts.key;
@@ -150,6 +152,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
       'certificate for associations to TLS peers (default: the server certificate)',
     )
     .option('--worklist <dir>', 'directory of DICOM JSON Modality Worklist items (loaded at start)')
+    .option(
+      '--index <url>',
+      'Q/R index in PostgreSQL (postgres://USER@HOST:PORT/DB; needs the optional package pg); default SQLite in the storage directory',
+    )
     .addOption(
       new Option('--duplicates <policy>', 'a second instance with a stored SOP Instance UID').choices([
         'keep',
@@ -233,6 +239,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       peers: config.peers,
       accept: config.accept,
       worklistDir: config.worklistDir,
+      indexUrl: config.index?.url,
       limits: config.limits,
       logger: log,
       audit,
