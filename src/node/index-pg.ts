@@ -2,7 +2,7 @@ import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { type CommitmentReference, type CommitmentResult, checkCommitment } from './commitment.js';
 import type { CommitmentLog } from './commitment-log.js';
 import type { DicomJsonObject } from './dicom-json.js';
-import { IndexError, QueryError } from './errors.js';
+import { IndexError, MissingDependencyError, QueryError } from './errors.js';
 import {
   checkRecord,
   dateText,
@@ -173,7 +173,7 @@ async function loadPg(): Promise<typeof import('pg')> {
     const mod = (await import('pg')) as typeof import('pg') & { default?: typeof import('pg') };
     return mod.default ?? mod;
   } catch (err) {
-    throw new IndexError(
+    throw new MissingDependencyError(
       'index: a postgres:// index needs the optional package "pg" (node-postgres): run `npm install pg`',
       { cause: err },
     );
@@ -225,7 +225,7 @@ export class PgIndex implements Index {
       await migratePg(pool, where);
     } catch (err) {
       await pool.end().catch(() => undefined);
-      if (err instanceof IndexError) throw err;
+      if (err instanceof IndexError || err instanceof MissingDependencyError) throw err;
       throw new IndexError(`index: cannot open ${where}: ${(err as Error).message}`, { cause: err });
     }
     let local: SqliteIndex;
