@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -39,18 +39,14 @@ describe('dicomnet serve --index postgres://… with DCMTK peers', { skip }, () 
 
   async function serve(storage: string, url: string) {
     const port = await freePort();
+    // the DCMTK tools query and retrieve over plain TCP: they must be configured peers
+    const config = join(work, 'node.json');
+    const peers = { FINDSCU: { allow: ['echo', 'find'] }, GETSCU: { allow: ['echo', 'get'] } };
+    writeFileSync(config, JSON.stringify({ peers }));
     const node = await startServe(
       [
-        '--storage',
-        storage,
-        '--index',
-        url,
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--tls-port',
-        'off',
+        ...['--storage', storage, '--index', url, '--host', '127.0.0.1', '--port', String(port)],
+        ...['--tls-port', 'off', '--config', config],
       ],
       { cwd: work, waitPort: port },
     );
