@@ -123,8 +123,8 @@ export interface Index extends CommittedInstanceLookup {
     refs: readonly CommitmentReference[],
     fileExists?: (path: string) => boolean,
   ): CommitmentResult;
-  /** Modality Worklist C-FIND. */
-  findWorklist(keys: readonly QueryKey[]): DicomJsonObject[];
+  /** Modality Worklist C-FIND (gives the event loop back while it matches). */
+  findWorklist(keys: readonly QueryKey[]): Promise<DicomJsonObject[]>;
   close(): void;
 }
 
@@ -485,7 +485,7 @@ export class SqliteIndex implements Index {
       .get() as { patients: number; studies: number; series: number; instances: number };
   }
 
-  findWorklist(keys: readonly QueryKey[]): DicomJsonObject[] {
+  findWorklist(keys: readonly QueryKey[]): Promise<DicomJsonObject[]> {
     return this.worklist.find(keys);
   }
 

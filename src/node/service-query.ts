@@ -66,7 +66,7 @@ export interface QueryServiceOptions {
  */
 export function findHandler(options: QueryServiceOptions) {
   const { index, audit, activity } = options;
-  return function* find(query: Dataset, ctx: RequestContext): Iterable<Dataset> {
+  return async function* find(query: Dataset, ctx: RequestContext): AsyncIterable<Dataset> {
     const peer = ctx.association;
     const model = modelOf(ctx.sopClassUid);
     const keys = queryKeysOf(query);
@@ -76,7 +76,7 @@ export function findHandler(options: QueryServiceOptions) {
     let level: QueryLevel | undefined;
     try {
       if (model === 'worklist') {
-        matches = index.findWorklist(keys).map((item) => datasetFromJson(item));
+        matches = (await index.findWorklist(keys)).map((item) => datasetFromJson(item));
       } else {
         level = levelOf(query);
         const lvl = level;
