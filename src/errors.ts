@@ -36,3 +36,8 @@ export function errorKind(err: unknown): ErrorKind {
   }
   return 'internal';
 }
+
+/** `err` as an Error: itself when it is one, else an Error whose message is its string form (for `catch (err: unknown)`). */
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,5 +1,6 @@
 import type { ChannelCloseReason } from '../network/index.js';
 import type { AssociationInfo } from '../services/server.js';
+import type { StudyTransfer } from './audit.js';
 
 /** What happened on one association, for its summary log line and the audit trail. */
 export interface AssociationActivity {
@@ -11,8 +12,8 @@ export interface AssociationActivity {
   bytesReceived: number;
   /** C-STOREs answered with a failure status. */
   storeFailures: number;
-  /** Instances stored per Study Instance UID. */
-  studies: Map<string, number>;
+  /** Instances stored per Study Instance UID, with the study's patient. */
+  studies: Map<string, StudyTransfer>;
   queries: number;
   /** Instances designated by C-MOVE / C-GET requests. */
   instancesRetrieved: number;
@@ -89,7 +90,7 @@ export class ActivityTracker {
   }
 
   /** The studies and counts an association stored (for the audit trail). */
-  studiesOf(info: AssociationInfo): ReadonlyMap<string, number> {
+  studiesOf(info: AssociationInfo): ReadonlyMap<string, StudyTransfer> {
     return this.#byId.get(info.id)?.studies ?? new Map();
   }
 

@@ -107,6 +107,11 @@ export interface NodeLimits {
   /** ARTIM and TLS handshake timeout. */
   timeoutSeconds: number;
   idleTimeoutSeconds: number;
+  /**
+   * At `maxAssociations`, the association idle (no DIMSE activity) longest, if for at least
+   * this long, is aborted to admit a newcomer (0 = never: the newcomer is rejected).
+   */
+  idleEvictSeconds: number;
 }
 
 /** Integer range of each limit: [min, max]. */
@@ -124,6 +129,7 @@ const LIMIT_RANGES: Record<keyof NodeLimits, [number, number]> = {
   maxDatasetDepth: [1, 1000],
   timeoutSeconds: [1, 3600],
   idleTimeoutSeconds: [0, 86400],
+  idleEvictSeconds: [0, 86400],
 };
 
 export type NodeLogFormat = 'json' | 'pretty';
@@ -143,7 +149,10 @@ export interface NodeConfig {
   storage: string;
   /** What a second instance with the same SOP Instance UID does. */
   duplicates: DuplicatePolicy;
-  /** Accept associations whatever Called AE Title they ask for. */
+  /**
+   * Accept associations whatever Called AE Title they ask for (default true, as storescp and
+   * Orthanc do); false rejects any title but the node's own (reason 7).
+   */
   acceptAnyCalledAet: boolean;
   tls: NodeTlsConfig;
   /** What storage contexts are accepted. */
@@ -192,7 +201,7 @@ export function defaultNodeConfig(): NodeConfig {
     tlsPort: 2762,
     storage: './data/storage',
     duplicates: 'keep',
-    acceptAnyCalledAet: false,
+    acceptAnyCalledAet: true,
     tls: { ca: [], crl: [], requirePeerCertificate: false, profile: 'bcp195-rfc8996' },
     accept: {},
     peers: noPeers(),
@@ -209,6 +218,7 @@ export function defaultNodeConfig(): NodeConfig {
       maxDatasetDepth: 32,
       timeoutSeconds: 30,
       idleTimeoutSeconds: 300,
+      idleEvictSeconds: 30,
     },
     log: { level: 'info', format: 'json' },
     audit: { fsync: 'batch' },

@@ -81,6 +81,10 @@ export interface RetrieveItem {
   transferSyntaxUid: string;
   studyInstanceUid: string;
   seriesInstanceUid: string;
+  /** The patient, for the audit trail. */
+  patientId: string;
+  issuerOfPatientId: string;
+  patientName: string | null;
 }
 
 /** One C-FIND match: keyword → DICOM string value (`''` for a key with no value). */

@@ -17,5 +17,6 @@ export function serverLimits(limits: NodeLimits): Partial<DicomServerOptions> {
     maxDatasetDepth: limits.maxDatasetDepth,
     timeoutMs: limits.timeoutSeconds * 1000,
     idleTimeoutMs: limits.idleTimeoutSeconds * 1000,
+    idleEvictMs: limits.idleEvictSeconds * 1000,
   };
 }

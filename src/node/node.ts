@@ -60,6 +60,7 @@ export interface NodeOptions {
   host?: string;
   storageDir: string;
   duplicates?: DuplicatePolicy;
+  /** Accept any Called AE Title (default true); false answers only to `aet`. */
   acceptAnyCalledAet?: boolean;
   /** Server TLS credentials (required when tlsPort is set). */
   tls?: TlsOptions;
@@ -245,7 +246,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
   const server = new DicomServer({
     aet: options.aet,
-    acceptAnyCalledAet: options.acceptAnyCalledAet,
+    acceptAnyCalledAet: options.acceptAnyCalledAet ?? true,
     aeTitleBindings,
     tls: options.tls,
     handlers,
@@ -270,7 +271,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   server.on('association', (info: AssociationInfo) => {
     activity.open(info);
-    audit.associationAccepted(info);
+    // a bound AE title was checked against the certificate before the association was accepted
+    audit.associationAccepted(info, { aeTitleBound: Object.hasOwn(aeTitleBindings, info.callingAet) });
     if (info.userIdentity) audit.userAuthentication(info, info.userIdentity);
   });
   server.on('associationClosed', (info: AssociationInfo, reason: ChannelCloseReason | undefined) => {

@@ -46,7 +46,7 @@ export function checkLevel(model: QueryModel, level: string): QueryLevel {
   if (!(levels as readonly string[]).includes(level))
     throw new QueryError(
       'ERR_QUERY_INVALID',
-      `query: QueryRetrieveLevel ${JSON.stringify(level)} is not a level of the ${model} root model (${levels.join(', ')})`,
+      `query: QueryRetrieveLevel is not a level of the ${model} root model (${levels.join(', ')})`,
       'QueryRetrieveLevel',
     );
   return level as QueryLevel;
@@ -249,7 +249,8 @@ export function buildRetrieveQuery(
   const where = conditions(model, level, keys, params);
   const sql =
     'SELECT i.path AS path, i.sop_class_uid AS sopClassUid, i.sop_uid AS sopInstanceUid,' +
-    ' i.transfer_syntax AS transferSyntaxUid, st.study_uid AS studyInstanceUid, se.series_uid AS seriesInstanceUid' +
+    ' i.transfer_syntax AS transferSyntaxUid, st.study_uid AS studyInstanceUid, se.series_uid AS seriesInstanceUid,' +
+    ' p.patient_id AS patientId, p.issuer AS issuerOfPatientId, p.patient_name AS patientName' +
     ` FROM ${fromClause('IMAGE')}` +
     (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
     ' ORDER BY i.pk';

@@ -3,7 +3,7 @@ import { lookupTag } from '../data/dictionary.js';
 import { statusCategory } from '../dimse/index.js';
 import type { RequestContext, RetrieveOutcome } from '../services/server.js';
 import { SopClass } from '../services/sop-classes.js';
-import type { AuditOutcome, AuditTrail } from './audit.js';
+import { type AuditOutcome, type AuditTrail, type StudyTransfer, studyCounts } from './audit.js';
 import type { ActivityTracker } from './activity.js';
 import { QueryError } from './errors.js';
 import type { Index, RetrieveItem } from './index-db.js';
@@ -46,9 +46,13 @@ export function modelOf(sopClassUid: string): QueryModel | 'worklist' {
 export function levelOf(query: Dataset): QueryLevel {
   const level = (query.getString('QueryRetrieveLevel') ?? '').trim().toUpperCase();
   if (level === 'PATIENT' || level === 'STUDY' || level === 'SERIES' || level === 'IMAGE') return level;
+  // the value is the peer's, and reaches the log and the audit trail: name the key only
   throw new QueryError(
     'ERR_QUERY_INVALID',
-    `QueryRetrieveLevel ${JSON.stringify(level)} is not PATIENT, STUDY, SERIES or IMAGE`,
+    level === ''
+      ? 'QueryRetrieveLevel is missing'
+      : 'QueryRetrieveLevel is not PATIENT, STUDY, SERIES or IMAGE',
+    'QueryRetrieveLevel',
   );
 }
 
@@ -142,9 +146,7 @@ export function retrieveAuditOutcome(
   return { outcome: outcome.error !== undefined ? 8 : 4, description: why.join('; ') };
 }
 
-/** Instances per study of a retrieve (for the audit trail). */
-export function studiesOf(items: readonly RetrieveItem[]): Map<string, number> {
-  const studies = new Map<string, number>();
-  for (const item of items) studies.set(item.studyInstanceUid, (studies.get(item.studyInstanceUid) ?? 0) + 1);
-  return studies;
+/** Instances and patient per study of a retrieve (for the audit trail). */
+export function studiesOf(items: readonly RetrieveItem[]): Map<string, StudyTransfer> {
+  return studyCounts(items);
 }

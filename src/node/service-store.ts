@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { AssociationInfo } from '../services/server.js';
 import type { ReceivedInstance } from '../services/store-sink.js';
 import type { ActivityTracker } from './activity.js';
+import { countStudyInstance } from './audit.js';
 import { StorageError } from './errors.js';
 import type { Index, InstanceRecord } from './index-db.js';
 import type { DuplicatePolicy, InstanceStorage } from './storage.js';
@@ -167,7 +168,7 @@ export function storeHandler(options: StoreServiceOptions) {
     if (result.outcome === 'rejected') return DUPLICATE_SOP_INSTANCE;
     counters.instancesStored++;
     counters.bytesReceived += size;
-    counters.studies.set(record.studyInstanceUid, (counters.studies.get(record.studyInstanceUid) ?? 0) + 1);
+    countStudyInstance(counters.studies, record);
     return Status.Success;
   }
 }

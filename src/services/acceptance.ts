@@ -68,7 +68,9 @@ export interface ConnectionFacts {
    * The server's own checks (limits, AE title binding), asked before the user's
    * `onAssociationRequest`: a rejection, or undefined to go on.
    */
-  admit?: (request: AssociationRequest) => AssociationDecision | undefined;
+  admit?: (
+    request: AssociationRequest,
+  ) => AssociationDecision | undefined | Promise<AssociationDecision | undefined>;
   /** Told the final decision (after the user's hook), e.g. to count an accepted association. */
   decided?: (request: AssociationRequest, decision: AssociationDecision) => void;
   /** The server's budget of A-ASSOCIATE-RQ bytes, shared by all its pending connections. */
@@ -109,7 +111,7 @@ export function acceptancePolicy(options: DicomServerOptions, connection: Connec
     onAssociationRequest: async (request) => {
       let decision: AssociationDecision | undefined = connection.overLimit
         ? { ...LOCAL_LIMIT_EXCEEDED }
-        : connection.admit?.(request);
+        : await connection.admit?.(request);
       decision ??= options.onAssociationRequest
         ? await options.onAssociationRequest(request)
         : { accept: true };

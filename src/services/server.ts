@@ -23,6 +23,12 @@ import { createSecureAcceptor, type SecureAcceptor } from '../tls/acceptor.js';
 import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 import { connect } from './client.js';
 import { type AdmissionRefusedError, ConnectionAdmission } from './admission.js';
+import {
+  type AssociationSlotPool,
+  AssociationSlots,
+  isSlotRefusal,
+  type SlotLease,
+} from './association-slots.js';
 import { acceptancePolicy, CALLING_AET_NOT_RECOGNIZED, LOCAL_LIMIT_EXCEEDED } from './acceptance.js';
 import { type AeTitleBindings, checkAeTitleBinding } from './ae-binding.js';
 import { findSopClass, isStorageSopClass, SopClass } from './sop-classes.js';
@@ -188,6 +194,19 @@ export interface DicomServerOptions {
   watchCredentials?: boolean | { debounceMs?: number };
   /** Abort an association idle this long (ms); default 5 minutes. */
   idleTimeoutMs?: number;
+  /**
+   * When all {@link maxAssociations} are running, abort (A-ABORT, logged) the association
+   * with the longest time without DIMSE activity, if that is at least this long (ms), to
+   * admit the newcomer instead of rejecting it. Default: never (the newcomer is rejected).
+   * The per-address cap still applies to the newcomer.
+   */
+  idleEvictMs?: number;
+  /**
+   * Where association slots come from (default: a pool of this server's own, from
+   * {@link maxAssociations}, {@link maxAssociationsPerAddress} and {@link idleEvictMs});
+   * a cluster worker passes its primary's, so the limits hold for the node as a whole.
+   */
+  associationSlots?: AssociationSlotPool;
   /** ARTIM / handshake timeout (ms); default 30 s. */
   timeoutMs?: number;
   /** Where incoming instances are written while they arrive. */
@@ -234,7 +253,9 @@ export interface ServerAssociation {
  *
  * Events: `'secureLinkReady'(info: SecureLinkInfo, association: { remoteAddress })` after each
  * TLS handshake, before A-ASSOCIATE; `'association'(info)` once established;
- * `'associationClosed'(info, reason)`; `'associationRejected'(rejection: AssociationRejection)`
+ * `'associationClosed'(info, reason)`; `'associationEvicted'(info, why)` when an idle
+ * association is aborted to admit a newcomer ({@link DicomServerOptions.idleEvictMs});
+ * `'associationRejected'(rejection: AssociationRejection)`
  * when this server's own checks (limits, AE title binding) refuse one;
  * `'connectionError'(err, remoteAddress)` for failures that end one connection (TLS, bad
  * PDUs, rejections, admission limits: `AdmissionRefusedError`) — the server keeps serving.
@@ -246,9 +267,9 @@ export class DicomServer extends EventEmitter {
   private acceptor: SecureAcceptor | undefined;
   private stopWatching: (() => void) | undefined;
   private nextId = 1;
-  /** Associations accepted (or being accepted) and not yet closed, in total and per remote address. */
+  /** Associations accepted (or being accepted) by this server and not yet closed. */
   private active = 0;
-  private readonly activeByAddress = new Map<string, number>();
+  private readonly slots: AssociationSlotPool;
   private readonly admission: ConnectionAdmission;
   private readonly requestBudget: ByteBudget;
 
@@ -256,6 +277,13 @@ export class DicomServer extends EventEmitter {
     super();
     this.requestBudget = new ByteBudget(options.maxPendingRequestBytes ?? DEFAULT_MAX_PENDING_REQUEST_BYTES);
     this.log = options.logger ?? createLogger({ level: 'silent' });
+    this.slots =
+      options.associationSlots ??
+      new AssociationSlots({
+        maxAssociations: options.maxAssociations,
+        maxAssociationsPerAddress: options.maxAssociationsPerAddress,
+        idleEvictMs: options.idleEvictMs,
+      });
     this.admission = new ConnectionAdmission({
       maxAssociationsPerMinutePerAddress: options.maxAssociationsPerMinutePerAddress,
       maxTlsHandshakes: options.maxTlsHandshakes,
@@ -377,14 +405,12 @@ export class DicomServer extends EventEmitter {
       secureLink = secured.info;
       this.emit('secureLinkReady', secureLink, { remoteAddress, remotePort });
     }
-    let holdsSlot = false;
+    let lease: SlotLease | undefined;
     const release = () => {
-      if (!holdsSlot) return;
-      holdsSlot = false;
+      if (!lease) return;
+      lease.release();
+      lease = undefined;
       this.active--;
-      const n = (this.activeByAddress.get(remoteAddress) ?? 1) - 1;
-      if (n <= 0) this.activeByAddress.delete(remoteAddress);
-      else this.activeByAddress.set(remoteAddress, n);
     };
     let channel: AssociationChannel;
     try {
@@ -394,9 +420,9 @@ export class DicomServer extends EventEmitter {
           secureLink,
           remoteAddress,
           requestBudget: this.requestBudget,
-          admit: (request) => {
-            const refusal = this.admit(request.callingAet, remoteAddress, secureLink);
-            if (refusal) {
+          admit: async (request) => {
+            const refusal = await this.admit(request.callingAet, remoteAddress, secureLink);
+            if (typeof refusal === 'object' && 'decision' in refusal) {
               const rejection = refusal.decision;
               this.log.warn(
                 { callingAet: request.callingAet, calledAet: request.calledAet, remoteAddress },
@@ -411,10 +437,9 @@ export class DicomServer extends EventEmitter {
               } satisfies ServerRejection);
               return rejection;
             }
-            // reserve the slot now: another request may be decided while the user hook runs
-            holdsSlot = true;
+            // the slot is reserved now: another request may be decided while the user hook runs
+            lease = refusal;
             this.active++;
-            this.activeByAddress.set(remoteAddress, (this.activeByAddress.get(remoteAddress) ?? 0) + 1);
             return undefined;
           },
           decided: (_request, decision) => {
@@ -428,6 +453,12 @@ export class DicomServer extends EventEmitter {
     } finally {
       endPending();
     }
+    if (!lease) {
+      // accepted by no slot (cannot happen: admit runs before every acceptance); never run unaccounted
+      channel.abort();
+      return;
+    }
+    const slot = lease;
     const info: AssociationInfo = {
       id: this.nextId++,
       callingAet: channel.negotiated.callingAet,
@@ -447,29 +478,26 @@ export class DicomServer extends EventEmitter {
       release();
       this.emit('associationClosed', info, reason);
     });
-    new ServerAssociationRunner(channel, info, this.options, this.log);
+    const runner = new ServerAssociationRunner(channel, info, this.options, this.log, slot);
+    slot.evictable((why) => {
+      this.log.warn(
+        { association: info.id, callingAet: info.callingAet, remoteAddress, remotePort },
+        `association ${info.id} from ${info.callingAet} at ${remoteAddress} aborted (A-ABORT): ${why}`,
+      );
+      this.emit('associationEvicted', info, why);
+      runner.abort();
+    });
   }
 
-  /** The server's own admission checks: limits, then AE title binding. */
-  private admit(
+  /**
+   * The server's own admission checks: AE title binding, then a slot within the limits
+   * (checked last, so that an idle association is never evicted for a newcomer refused anyway).
+   */
+  private async admit(
     callingAet: string,
     remoteAddress: string,
     secureLink: SecureLinkInfo | undefined,
-  ): { decision: AssociationRejection; why: string } | undefined {
-    const { maxAssociations, maxAssociationsPerAddress } = this.options;
-    if (maxAssociations !== undefined && this.active >= maxAssociations) {
-      return {
-        decision: { ...LOCAL_LIMIT_EXCEEDED },
-        why: `local limit exceeded: ${this.active} associations running (maxAssociations ${maxAssociations})`,
-      };
-    }
-    const fromAddress = this.activeByAddress.get(remoteAddress) ?? 0;
-    if (maxAssociationsPerAddress !== undefined && fromAddress >= maxAssociationsPerAddress) {
-      return {
-        decision: { ...LOCAL_LIMIT_EXCEEDED },
-        why: `local limit exceeded: ${fromAddress} associations running from ${remoteAddress} (maxAssociationsPerAddress ${maxAssociationsPerAddress})`,
-      };
-    }
+  ): Promise<{ decision: AssociationRejection; why: string } | SlotLease> {
     const binding = checkAeTitleBinding(
       this.options.aeTitleBindings,
       callingAet,
@@ -477,7 +505,9 @@ export class DicomServer extends EventEmitter {
       this.options.requireBoundAeTitles,
     );
     if (!binding.ok) return { decision: { ...CALLING_AET_NOT_RECOGNIZED }, why: binding.reason };
-    return undefined;
+    const slot = await this.slots.acquire(remoteAddress);
+    if (isSlotRefusal(slot)) return { decision: { ...LOCAL_LIMIT_EXCEEDED }, why: slot.refused };
+    return slot;
   }
 }
 
@@ -504,13 +534,16 @@ class ServerAssociationRunner implements ServerAssociation {
     readonly info: AssociationInfo,
     private readonly options: DicomServerOptions,
     private readonly log: Logger,
+    private readonly slot: SlotLease,
   ) {
     this.endpoint = new DimseEndpoint(channel, {
       logger: log,
       maxBufferedDatasetBytes: options.maxBufferedDatasetBytes,
       datasetSink: (command, contextId) => this.sinkFor(command, contextId),
-      onRequest: (msg, ctx) => this.dispatch(msg, ctx),
+      onRequest: (msg, ctx) => this.busyWhile(() => this.dispatch(msg, ctx)),
     });
+    // any P-DATA is DIMSE activity (a large C-STORE arrives as many before its request is dispatched)
+    channel.on('pdvs', () => slot.touch());
     channel.on('releaseRequested', () => channel.respondRelease());
     // instances still arriving (or never answered) when the association ends leave no temp file
     channel.once('closed', () => {
@@ -525,7 +558,29 @@ class ServerAssociationRunner implements ServerAssociation {
     });
   }
 
-  async request(
+  /** Abort the association (A-ABORT), e.g. to give its slot to a newcomer. */
+  abort(): void {
+    this.channel.abort();
+  }
+
+  private async busyWhile<T>(fn: () => Promise<T>): Promise<T> {
+    this.slot.busy(1);
+    try {
+      return await fn();
+    } finally {
+      this.slot.busy(-1);
+    }
+  }
+
+  request(
+    abstractSyntax: string,
+    command: Omit<CommandSet, 'messageId'>,
+    dataset?: Dataset,
+  ): Promise<CommandSet> {
+    return this.busyWhile(() => this.requestNow(abstractSyntax, command, dataset));
+  }
+
+  private async requestNow(
     abstractSyntax: string,
     command: Omit<CommandSet, 'messageId'>,
     dataset?: Dataset,

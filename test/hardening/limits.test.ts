@@ -101,6 +101,7 @@ describe('serve limits in the config file', () => {
       maxDatasetDepth: 32,
       timeoutSeconds: 30,
       idleTimeoutSeconds: 300,
+      idleEvictSeconds: 30,
     });
     const parsed = parseNodeConfig({
       limits: { maxTlsHandshakes: 0, maxAssociationsPerMinutePerAddress: '600', timeoutSeconds: 5 },
@@ -109,6 +110,7 @@ describe('serve limits in the config file', () => {
     assert.equal(server.maxTlsHandshakes, undefined, '0 = no limit');
     assert.equal(server.maxAssociationsPerMinutePerAddress, 600);
     assert.equal(server.timeoutMs, 5000);
+    assert.equal(server.idleEvictMs, 30_000);
     assert.equal(server.maxPendingConnections, 1000);
     assert.equal(
       serverLimits(parseNodeConfig({ limits: { maxPendingConnections: 0 } }).limits).maxPendingConnections,

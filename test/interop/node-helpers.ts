@@ -25,9 +25,11 @@ export async function startServe(
     timeoutMs?: number;
     /** Added to the child's environment (DCMTK's, with TCP_NODELAY). */
     env?: NodeJS.ProcessEnv;
+    /** Script to run (default the compiled CLI entry; `bin/dicomnet.js` as `npm start` does). */
+    entry?: string;
   },
 ): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [cliEntry, 'serve', ...args], {
+  const child = spawn(process.execPath, [options.entry ?? cliEntry, 'serve', ...args], {
     cwd: options.cwd,
     env: { ...dcmtkEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

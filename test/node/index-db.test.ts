@@ -346,6 +346,10 @@ test('filesFor: instances under the designated entities; the unique key is requi
     transferSyntaxUid: '1.2.840.10008.1.2.1',
     studyInstanceUid: '1.2.3.1',
     seriesInstanceUid: '1.2.3.1.1',
+    // the patient, for the Instances Transferred audit record
+    patientId: 'P1',
+    issuerOfPatientId: '',
+    patientName: 'Doe^John',
   });
   assert.equal(index.filesFor('patient', 'PATIENT', [k('PatientID', 'LO', 'P1')]).length, 4);
   assert.equal(

@@ -1,22 +1,22 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { type ServeProcess, startServe } from '../interop/node-helpers.js';
 import { connect } from '../../src/services/client.js';
-import { runCli } from '../helpers/cli.js';
+import { binEntry, checkoutRoot, cliEntry, runCli, runShell } from '../helpers/cli.js';
 import { dcmtkEnv, freePort, hasDcmtk, run } from '../helpers/dcmtk.js';
 import { makeStudy } from '../helpers/samples.js';
 
 const skip = hasDcmtk() ? false : 'DCMTK is not installed';
 
-/** The ready-to-paste `dicomnet echo --tls …` line serve prints, as arguments. */
-function echoLine(stdout: string): string[] {
-  const line = stdout.split('\n').find((l) => l.includes('try: dicomnet echo --tls'));
+/** The ready-to-paste echo line serve prints, as the user would paste it. */
+function echoLine(stdout: string): string {
+  const line = stdout.split('\n').find((l) => /try: .* echo --tls /.test(l));
   assert.ok(line, `serve prints a ready-to-paste echo line:\n${stdout}`);
-  return (line.split('try: dicomnet ')[1] as string).trim().split(/\s+/);
+  return (line.split('try: ')[1] as string).trim();
 }
 
 describe('dicomnet serve as `npm start` runs it: defaults, development PKI, graceful stop', { skip }, () => {
@@ -47,18 +47,58 @@ describe('dicomnet serve as `npm start` runs it: defaults, development PKI, grac
     for (const f of ['ca.crt', 'server.crt', 'server.key', 'client.crt', 'client.key'])
       assert.ok(existsSync(join(cwd, 'data', 'pki', f)), f);
     assert.ok(existsSync(join(cwd, 'data', 'storage', 'index.db')));
-    const args = echoLine(out);
-    assert.equal(args.at(-1), String(first.tlsPort));
-    const echo = await runCli(args, { cwd });
+    const line = echoLine(out);
+    assert.ok(line.endsWith(` ${first.tlsPort}`), line);
+    assert.ok(line.startsWith(`node ${cliEntry} echo`), line);
+    const echo = await runShell(line, { cwd: tmpdir() });
     assert.equal(echo.code, 0, echo.stderr);
     assert.equal(await first.node.stop('SIGINT'), 0);
 
     const second = await serve(cwd);
     assert.match(second.node.stdout(), /development PKI reused/);
     assert.ok(second.node.stdout().includes(fingerprint), 'same CA after a restart');
-    const again = await runCli(echoLine(second.node.stdout()), { cwd });
+    const again = await runShell(echoLine(second.node.stdout()), { cwd });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(await second.node.stop('SIGTERM'), 0);
+  });
+
+  test('started as `npm start` starts it (bin/dicomnet.js in the checkout), the echo line is `npx dicomnet …` and runs as printed in another shell opened in the checkout', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'dicomnet-npx-'));
+    const tlsPort = await freePort();
+    const node = await startServe(
+      [
+        ...['--host', '127.0.0.1', '--port', 'off', '--tls-port', String(tlsPort)],
+        ...['--pki', join(work, 'pki'), '--storage', join(work, 'storage')],
+      ],
+      { cwd: checkoutRoot, waitPort: tlsPort, entry: binEntry },
+    );
+    running.push(node);
+    const line = echoLine(node.stdout());
+    assert.ok(line.startsWith('npx dicomnet echo --tls '), line);
+    const echo = await runShell(line, { cwd: checkoutRoot, timeoutMs: 60_000 });
+    assert.equal(echo.code, 0, echo.stderr);
+    assert.match(echo.stdout, /C-ECHO .* succeeded over TLS/);
+    assert.equal(await node.stop('SIGINT'), 0);
+  });
+
+  test("the shortest echo (`dicomnet echo HOST PORT`, called AE ANY-SCP) is accepted; acceptAnyCalledAet: false enforces the node's own title", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dicomnet-aec-'));
+    const { node, port } = await serve(cwd);
+    const ok = await runCli(['echo', '127.0.0.1', String(port)]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /C-ECHO DICOMNET -> ANY-SCP@127\.0\.0\.1:\d+ succeeded/);
+    await node.stop('SIGTERM');
+
+    const strictDir = mkdtempSync(join(tmpdir(), 'dicomnet-aec-strict-'));
+    const config = join(strictDir, 'node.json');
+    writeFileSync(config, JSON.stringify({ acceptAnyCalledAet: false }));
+    const strict = await serve(strictDir, ['--config', config]);
+    const refused = await runCli(['echo', '127.0.0.1', String(strict.port)]);
+    assert.equal(refused.code, 3);
+    assert.match(refused.stderr, /called AE title not recognized \(reason 7\)/);
+    const own = await runCli(['echo', '--aec', 'DICOMNET', '127.0.0.1', String(strict.port)]);
+    assert.equal(own.code, 0, own.stderr);
+    await strict.node.stop('SIGTERM');
   });
 
   test('SIGTERM during a transfer: no new associations, the running one finishes, exit 0', async () => {

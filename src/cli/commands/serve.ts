@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createLogger, type LogFormat } from '../../log.js';
 import {
@@ -109,6 +109,25 @@ function clientTlsFrom(server: TlsOptions, opts: ServeCliOptions): TlsOptions {
   }
   if (server.passphrase !== undefined) client.passphrase = server.passphrase;
   return client;
+}
+
+/**
+ * How to run this CLI from another shell, as printed: `dicomnet` when it was started from the
+ * PATH (`npm link`, `npm install -g`), `npx dicomnet` when started in the checkout (the
+ * package's own bin), else `node` with the absolute path of the entry that runs now.
+ */
+function pastableCommand(): string {
+  const entry = process.argv[1];
+  if (entry === undefined) return 'npx dicomnet';
+  const root = resolve(dirname(entry), '..');
+  const inCheckout = resolve(process.cwd()) === root && existsSync(join(root, 'package.json'));
+  if (basename(entry) === 'dicomnet') return 'dicomnet'; // started from the PATH
+  return inCheckout && basename(entry) === 'dicomnet.js' ? 'npx dicomnet' : `node ${shellWord(entry)}`;
+}
+
+/** A path as one shell word (quoted only when it needs to be). */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 export function registerServe(program: Command, ctx: CliContext): void {
@@ -232,7 +251,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       lines.push(`  DICOM over TLS on port ${node.ports.tls}`);
       if (devClient) {
         lines.push(
-          `  try: dicomnet echo --tls --ca ${devClient.ca} --key ${devClient.key} --cert ${devClient.cert} --aec ${config.aet} localhost ${node.ports.tls}`,
+          `  try: ${pastableCommand()} echo --tls --ca ${shellWord(String(devClient.ca))} --key ${shellWord(String(devClient.key))} --cert ${shellWord(String(devClient.cert))} --aec ${config.aet} localhost ${node.ports.tls}`,
         );
       }
     }
