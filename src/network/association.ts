@@ -146,7 +146,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     stream.on('close', () => this.onTransportClosed('transport connection closed'));
     stream.on('error', (err: Error) => {
       this.transportError ??= err;
-      this.log.warn({ err }, `transport error: ${err.message}`);
+      // info: the error ends the association and reaches whoever waits on it (said there once)
+      this.log.info({ err }, `transport error: ${err.message}`);
       this.onTransportClosed(`transport error: ${err.message}`);
     });
     stream.on('drain', () => this.settleDrain());

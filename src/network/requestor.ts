@@ -264,7 +264,8 @@ export function requestAssociation(
           settle(undefined);
         } else if (ind.kind === 'associate-rj') {
           const err = new AssociationRejectedError(ind.pdu.result, ind.pdu.source, ind.pdu.reason);
-          log.warn({ result: ind.pdu.result, source: ind.pdu.source, reason: ind.pdu.reason }, err.message);
+          // info, not warn: the rejection is what the caller gets; the CLI prints it once
+          log.info({ result: ind.pdu.result, source: ind.pdu.source, reason: ind.pdu.reason }, err.message);
           settle(err);
         }
       },

@@ -2,8 +2,7 @@ import { type Dataset, type ReadPart10Options, readPart10 } from '../data/index.
 import { Status } from '../dimse/index.js';
 import { errorKind } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { AssociationInfo } from '../services/server.js';
-import type { ReceivedInstance } from '../services/store-sink.js';
+import type { StoreHandlerResult, StoreRequest } from '../services/server.js';
 import type { ActivityTracker } from './activity.js';
 import { countStudyInstance } from './audit.js';
 import { StorageError } from './errors.js';
@@ -95,25 +94,28 @@ export interface StoreServiceOptions {
  */
 export function storeHandler(options: StoreServiceOptions) {
   const { storage, index, policy, activity, log, track } = options;
-  return async (instance: ReceivedInstance & { association: AssociationInfo }): Promise<number> => {
+  return async (instance: StoreRequest): Promise<StoreHandlerResult> => {
     const counters = activity.of(instance.association);
-    const status = await track(() => storeOne(instance)).catch((err: unknown) => {
+    // every failure tells the requestor why (Error Comment), as the log line does
+    const answer = await track(() => storeOne(instance)).catch((err: unknown): StoreHandlerResult => {
+      const why = err instanceof Error ? err.message : String(err);
       if (err instanceof StorageError && err.code === 'ERR_STORAGE_FULL') {
         log.error({ err, sopInstanceUid: instance.sopInstanceUid }, 'storage full: C-STORE refused (0xA700)');
-        return Status.OutOfResources;
+        return { status: Status.OutOfResources, errorComment: 'storage full' };
       }
       if ((err instanceof StorageError && err.kind === 'dimse') || errorKind(err) === 'parse') {
-        log.warn({ sopInstanceUid: instance.sopInstanceUid }, `C-STORE refused: ${(err as Error).message}`);
-        return CANNOT_UNDERSTAND;
+        log.warn({ sopInstanceUid: instance.sopInstanceUid }, `C-STORE refused: ${why}`);
+        return { status: CANNOT_UNDERSTAND, errorComment: why };
       }
       log.error({ err, sopInstanceUid: instance.sopInstanceUid }, 'C-STORE failed');
-      return Status.OutOfResources;
+      return { status: Status.OutOfResources, errorComment: `cannot store: ${why}` };
     });
+    const status = typeof answer === 'number' ? answer : answer.status;
     if (status !== Status.Success) counters.storeFailures++;
-    return status;
+    return answer;
   };
 
-  async function storeOne(instance: ReceivedInstance & { association: AssociationInfo }): Promise<number> {
+  async function storeOne(instance: StoreRequest): Promise<StoreHandlerResult> {
     const counters = activity.of(instance.association);
     // fdatasync the temp file in the thread pool while the data set is parsed here; large
     // values are dropped, not spilled (a deflated bomb must not fill the temp directory)
@@ -165,7 +167,8 @@ export function storeHandler(options: StoreServiceOptions) {
         },
       },
     );
-    if (result.outcome === 'rejected') return DUPLICATE_SOP_INSTANCE;
+    if (result.outcome === 'rejected')
+      return { status: DUPLICATE_SOP_INSTANCE, errorComment: 'duplicate SOP Instance UID (policy reject)' };
     counters.instancesStored++;
     counters.bytesReceived += size;
     countStudyInstance(counters.studies, record);
