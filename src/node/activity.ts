@@ -14,6 +14,8 @@ export interface AssociationActivity {
   storeFailures: number;
   /** Instances stored per Study Instance UID, with the study's patient. */
   studies: Map<string, StudyTransfer>;
+  /** Instances that replaced an earlier one of the same SOP Instance UID, per study (audited as updates). */
+  updatedStudies: Map<string, StudyTransfer>;
   queries: number;
   /** Instances designated by C-MOVE / C-GET requests. */
   instancesRetrieved: number;
@@ -74,7 +76,7 @@ export class ActivityTracker {
       instances: a.instancesStored,
       bytes: a.bytesReceived,
       storeFailures: a.storeFailures,
-      studies: a.studies.size,
+      studies: new Set([...a.studies.keys(), ...a.updatedStudies.keys()]).size,
       queries: a.queries,
       retrieved: a.instancesRetrieved,
       commitmentRequests: a.commitmentRequests,
@@ -94,6 +96,11 @@ export class ActivityTracker {
     return this.#byId.get(info.id)?.studies ?? new Map();
   }
 
+  /** The studies and counts whose instances an association replaced (for the audit trail). */
+  updatedStudiesOf(info: AssociationInfo): ReadonlyMap<string, StudyTransfer> {
+    return this.#byId.get(info.id)?.updatedStudies ?? new Map();
+  }
+
   /** Number of associations being tracked. */
   get size(): number {
     return this.#byId.size;
@@ -108,6 +115,7 @@ function newActivity(info: AssociationInfo): AssociationActivity {
     bytesReceived: 0,
     storeFailures: 0,
     studies: new Map(),
+    updatedStudies: new Map(),
     queries: 0,
     instancesRetrieved: 0,
     commitmentRequests: 0,

@@ -378,7 +378,8 @@ export class AuditTrail {
   }
 
   /**
-   * Instances received (action C: the peer is the source, the node the destination) or
+   * Instances received (action C: the peer is the source, the node the destination; U: they
+   * replaced earlier instances of the same SOP Instance UIDs) or
    * sent by C-MOVE / C-GET (action R: the node is the source, `destination` the
    * destination): DICOM Instances Transferred (A.5.3.7; A.5.3.13 in older editions). The
    * message has exactly one Patient participant object, so a transfer of several patients'
@@ -387,7 +388,7 @@ export class AuditTrail {
    * was sent) it is one record without objects.
    */
   instancesTransferred(
-    action: 'C' | 'R',
+    action: 'C' | 'U' | 'R',
     peer: AuditPeer,
     studies: ReadonlyMap<string, number | StudyTransfer>,
     options: { outcome?: AuditOutcome; destination?: string; description?: string } = {},
@@ -409,14 +410,14 @@ export class AuditTrail {
   }
 
   private transferParticipants(
-    action: 'C' | 'R',
+    action: 'C' | 'U' | 'R',
     peer: AuditPeer,
     destination: string | undefined,
   ): AuditParticipant[] {
     const requestor = this.requestor(peer);
     const participants: AuditParticipant[] = [requestor];
     const node: AuditParticipant = { userId: this.aet, userIsRequestor: false };
-    if (action === 'C') {
+    if (action !== 'R') {
       requestor.roleIdCode = AuditRole.Source;
       node.roleIdCode = AuditRole.Destination;
       participants.push(node);

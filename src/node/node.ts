@@ -37,6 +37,7 @@ import type { CommitmentResult } from './commitment.js';
 import { peerTlsOptions } from './peer-tls.js';
 import { MppsScp } from './service-mpps.js';
 import {
+  DEFAULT_MAX_QUERY_RESULTS,
   findHandler,
   retrieveAuditOutcome,
   retrieveItems,
@@ -133,7 +134,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     consistency.tempFilesRemoved +
     consistency.rowsRemoved +
     consistency.reindexed +
-    consistency.orphanFiles.length;
+    consistency.orphanFiles.length +
+    consistency.supersededRemoved.length;
   if (repaired > 0) {
     log.warn(
       {
@@ -141,6 +143,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         rowsRemoved: consistency.rowsRemoved,
         reindexed: consistency.reindexed,
         orphanFiles: consistency.orphanFiles,
+        supersededRemoved: consistency.supersededRemoved.length,
         reindexFailures: consistency.reindexFailures,
       },
       'storage consistency check repaired or found problems',
@@ -212,7 +215,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       track,
       maxDatasetDepth: options.limits?.maxDatasetDepth,
     }),
-    find: findHandler({ index, audit, activity }),
+    find: findHandler({
+      index,
+      audit,
+      activity,
+      maxResults: options.limits?.maxQueryResults ?? DEFAULT_MAX_QUERY_RESULTS,
+    }),
     move: async (query, ctx): Promise<MoveTarget | number> => {
       // own properties only: a destination AE like `constructor` is not a peer
       const peer = Object.hasOwn(peers, ctx.destination) ? peers[ctx.destination] : undefined;
@@ -278,6 +286,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   server.on('associationClosed', (info: AssociationInfo, reason: ChannelCloseReason | undefined) => {
     const studies = activity.studiesOf(info);
     if (studies.size > 0) audit.instancesTransferred('C', info, studies);
+    const updated = activity.updatedStudiesOf(info);
+    if (updated.size > 0) audit.instancesTransferred('U', info, updated);
     log.info(activity.close(info, reason), 'association ended');
   });
   // The server's own refusals (limits, AE title binding) come with the calling AE title;

@@ -25,6 +25,16 @@ export interface BuiltQuery {
   columns: OutputColumn[];
 }
 
+/**
+ * A C-FIND read in keyset pages: `pageSql` takes `params` followed by the last primary key
+ * seen (0 first) and the page size, and returns that key as column `pk_`. Each page is a
+ * short statement of its own, so the connection is free between pages (stores go on during a
+ * long query) and memory stays one page whatever matches.
+ */
+export interface PagedQuery extends BuiltQuery {
+  pageSql: string;
+}
+
 const JOINS: Record<QueryLevel, string> = {
   PATIENT: 'patient p',
   STUDY: 'JOIN study st ON st.patient_fk = p.pk',
@@ -145,7 +155,7 @@ export function buildFindQuery(
   level: QueryLevel,
   keys: readonly QueryKey[],
   options: FindOptions = {},
-): BuiltQuery {
+): PagedQuery {
   checkLevel(model, level);
   const params: unknown[] = [];
   const where = conditions(model, level, keys, params, options);
@@ -190,11 +200,11 @@ export function buildFindQuery(
     if (unique) addColumn(unique.keyword, unique.select);
   }
 
-  const sql =
-    `SELECT ${selects.join(', ')} FROM ${fromClause(level)}` +
-    (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-    ` ORDER BY ${LEVEL_ALIAS[level]}.pk`;
-  return { sql, params, columns };
+  const pk = `${LEVEL_ALIAS[level]}.pk`;
+  const head = `SELECT ${selects.join(', ')}, ${pk} AS pk_ FROM ${fromClause(level)}`;
+  const sql = head + (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') + ` ORDER BY ${pk}`;
+  const pageSql = `${head} WHERE ${[...where, `${pk} > ?`].join(' AND ')} ORDER BY ${pk} LIMIT ?`;
+  return { sql, pageSql, params, columns };
 }
 
 /** "Identifier does not match SOP Class" (PS3.4 C.4.2.1.5, C.4.3.1.4). */

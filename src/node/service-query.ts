@@ -1,6 +1,6 @@
 import { type Dataset, datasetFromJson, datasetFromKeywords } from '../data/index.js';
 import { lookupTag } from '../data/dictionary.js';
-import { statusCategory } from '../dimse/index.js';
+import { Status, statusCategory } from '../dimse/index.js';
 import type { RequestContext, RetrieveOutcome } from '../services/server.js';
 import { SopClass } from '../services/sop-classes.js';
 import { type AuditOutcome, type AuditTrail, type StudyTransfer, studyCounts } from './audit.js';
@@ -56,51 +56,89 @@ export function levelOf(query: Dataset): QueryLevel {
   );
 }
 
+/** Default of `limits.maxQueryResults`. */
+export const DEFAULT_MAX_QUERY_RESULTS = 100000;
+
 /** What the Q/R handlers need from the node. */
 export interface QueryServiceOptions {
   index: Index;
   audit: AuditTrail;
   activity: ActivityTracker;
+  /**
+   * Most matches one C-FIND returns (`limits.maxQueryResults`; 0 or undefined = no bound):
+   * a query matching more ends, after that many pending responses, with 0xA700 and an
+   * Error Comment.
+   */
+  maxResults?: number;
+}
+
+/** Failure 0xA700 "Out of resources": the query matched more than the node returns. */
+export class QueryResultsExceeded extends QueryError {
+  /** Carried to the C-FIND response by the server. */
+  override readonly status = Status.OutOfResources;
+  constructor(readonly maxResults: number) {
+    super('ERR_QUERY_TOO_MANY_RESULTS', `more than ${maxResults} matches (limits.maxQueryResults)`);
+  }
 }
 
 /**
  * C-FIND SCP on the patient root, study root and Modality Worklist models. A malformed
  * identifier throws {@link QueryError} before the first match, which the server answers
- * with a failure status (the association lives on).
+ * with a failure status (the association lives on). Matches are pulled from the index one
+ * at a time as the server writes each pending response, so memory per query is constant.
  */
 export function findHandler(options: QueryServiceOptions) {
   const { index, audit, activity } = options;
+  const max = options.maxResults !== undefined && options.maxResults > 0 ? options.maxResults : Infinity;
   return async function* find(query: Dataset, ctx: RequestContext): AsyncIterable<Dataset> {
     const peer = ctx.association;
     const model = modelOf(ctx.sopClassUid);
     const keys = queryKeysOf(query);
     activity.of(peer).queries++;
     const keywords = keys.map((k) => k.keyword);
-    let matches: Dataset[];
     let level: QueryLevel | undefined;
+    let sent = 0;
+    let failure: unknown;
+    let complete = false;
     try {
+      let matches: Iterable<Dataset>;
       if (model === 'worklist') {
         matches = (await index.findWorklist(keys)).map((item) => datasetFromJson(item));
       } else {
         level = levelOf(query);
         const lvl = level;
-        matches = index
-          .find(model, lvl, flat(keys))
-          .map((match) => datasetFromKeywords({ ...match, QueryRetrieveLevel: lvl }));
+        matches = map(index.find(model, lvl, flat(keys)), (match) =>
+          datasetFromKeywords({ ...match, QueryRetrieveLevel: lvl }),
+        );
       }
+      for (const match of matches) {
+        if (sent >= max) throw new QueryResultsExceeded(max);
+        sent++;
+        yield match;
+      }
+      complete = true;
     } catch (err) {
-      audit.query(
-        peer,
-        ctx.sopClassUid,
-        { level, keys: keywords },
-        4,
-        err instanceof Error ? err.message : String(err),
-      );
+      failure = err;
       throw err;
+    } finally {
+      // also when the server stops pulling (C-CANCEL, association gone)
+      const detail = { level, keys: keywords, ...(complete || sent > 0 ? { matches: sent } : {}) };
+      if (failure !== undefined)
+        audit.query(
+          peer,
+          ctx.sopClassUid,
+          detail,
+          4,
+          failure instanceof Error ? failure.message : String(failure),
+        );
+      else if (complete) audit.query(peer, ctx.sopClassUid, detail);
+      else audit.query(peer, ctx.sopClassUid, detail, 4, `cancelled after ${sent} matches`);
     }
-    audit.query(peer, ctx.sopClassUid, { level, keys: keywords, matches: matches.length });
-    yield* matches;
   };
+}
+
+function* map<T, U>(items: Iterable<T>, fn: (item: T) => U): Generator<U> {
+  for (const item of items) yield fn(item);
 }
 
 /** The stored files a C-MOVE / C-GET identifier designates. */

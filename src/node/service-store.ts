@@ -6,8 +6,8 @@ import type { StoreHandlerResult, StoreRequest } from '../services/server.js';
 import type { ActivityTracker } from './activity.js';
 import { countStudyInstance } from './audit.js';
 import { StorageError } from './errors.js';
-import type { Index, InstanceRecord } from './index-db.js';
-import type { DuplicatePolicy, InstanceStorage } from './storage.js';
+import type { Index, InstanceRecord, StoredInstance } from './index-db.js';
+import type { DuplicatePolicy, InstanceStorage, PlaceDecision } from './storage.js';
 
 /** Failure: Duplicate SOP Instance (0x0111), the answer to a duplicate under policy `reject`. */
 export const DUPLICATE_SOP_INSTANCE = 0x0111;
@@ -137,6 +137,7 @@ export function storeHandler(options: StoreServiceOptions) {
     });
     const { size } = await synced;
     record.size = size;
+    const callingAet = instance.association.callingAet;
     const result = await storage.commit(
       instance.file,
       {
@@ -147,6 +148,27 @@ export function storeHandler(options: StoreServiceOptions) {
       policy,
       {
         tempSynced: true,
+        // The SOP Instance UID decides, not the path the newcomer claims: an instance already
+        // indexed is never taken over by one that says it belongs to another study or patient.
+        decide: () => {
+          const existing = index.getInstance(record.sopInstanceUid);
+          if (existing === undefined) return { place: true };
+          const decision = duplicateDecision(policy, existing, callingAet);
+          if (!decision.place || existing.studyInstanceUid !== record.studyInstanceUid)
+            log.warn(
+              {
+                association: instance.association.id,
+                sopInstanceUid: record.sopInstanceUid,
+                callingAet,
+                firstCallingAet: existing.callingAet,
+                otherStudy: existing.studyInstanceUid !== record.studyInstanceUid,
+              },
+              decision.place
+                ? 'duplicate SOP Instance UID from the same AE: replaced (duplicates: replace)'
+                : `duplicate SOP Instance UID: the first instance is kept (duplicates: ${policy})`,
+            );
+          return decision;
+        },
         whileLocked: async (r, placed) => {
           if (r.outcome !== 'stored' && r.outcome !== 'replaced') return;
           // The row is written while the directory fsync runs, then the WAL is synced (shared
@@ -161,9 +183,20 @@ export function storeHandler(options: StoreServiceOptions) {
             if (r.outcome === 'stored') {
               if (indexed) safely(() => index.removeInstance(record.sopInstanceUid));
               await storage.remove(r.path).catch(() => undefined);
+            } else if (!indexed && r.previousPath !== undefined && r.previousPath !== r.path) {
+              // the row still names the earlier file: the new one goes
+              await storage.remove(r.path).catch(() => undefined);
             }
             throw err;
           }
+          // The row names the new file (durably): the earlier file, at another path, goes.
+          if (r.previousPath !== undefined && r.previousPath !== r.path)
+            await storage.remove(r.previousPath).catch((err: unknown) => {
+              log.warn(
+                { err, sopInstanceUid: record.sopInstanceUid },
+                'cannot remove the replaced file (the startup check removes it)',
+              );
+            });
         },
       },
     );
@@ -171,9 +204,27 @@ export function storeHandler(options: StoreServiceOptions) {
       return { status: DUPLICATE_SOP_INSTANCE, errorComment: 'duplicate SOP Instance UID (policy reject)' };
     counters.instancesStored++;
     counters.bytesReceived += size;
-    countStudyInstance(counters.studies, record);
+    // audited at the end of the association: created (C) or updated (U); a kept duplicate changed nothing
+    if (result.outcome === 'stored') countStudyInstance(counters.studies, record);
+    else if (result.outcome === 'replaced') countStudyInstance(counters.updatedStudies, record);
     return Status.Success;
   }
+}
+
+/**
+ * The policy applied to an instance whose SOP Instance UID is already indexed: `keep` keeps
+ * the first; `replace` replaces it only when the same calling AE sent it (dcm4chee's
+ * SAME_SOURCE: a modality correcting its own instance), and keeps it otherwise; `reject`
+ * answers a failure.
+ */
+export function duplicateDecision(
+  policy: DuplicatePolicy,
+  existing: StoredInstance,
+  callingAet: string,
+): PlaceDecision {
+  if (policy === 'replace' && existing.callingAet !== undefined && existing.callingAet === callingAet)
+    return { place: true, replaces: existing.path };
+  return { place: false, outcome: policy === 'reject' ? 'rejected' : 'kept-existing', path: existing.path };
 }
 
 function safely(fn: () => unknown): void {
