@@ -71,11 +71,17 @@ function personName(text: string): JsonPersonName | null {
   if (text === '') return null;
   const [a, i, p] = text.split('=');
   const out: JsonPersonName = {};
-  const clean = (s: string | undefined) => (s ?? '').replace(/[ \0]+$/, '');
+  // a component group of nothing but component delimiters (`^^^^`) is empty (as dcm2json has it)
+  const clean = (s: string | undefined) => {
+    const t = (s ?? '').replace(/ +$/, '');
+    return /^\^*$/.test(t) ? '' : t;
+  };
   if (clean(a) !== '') out.Alphabetic = clean(a);
   if (clean(i) !== '') out.Ideographic = clean(i);
   if (clean(p) !== '') out.Phonetic = clean(p);
-  return out;
+  return out.Alphabetic === undefined && out.Ideographic === undefined && out.Phonetic === undefined
+    ? null
+    : out;
 }
 
 function textValues(ds: Dataset, el: DataElement, bytes: Buffer): string[] {
@@ -83,11 +89,17 @@ function textValues(ds: Dataset, el: DataElement, bytes: Buffer): string[] {
     ? decodeText(bytes, ds.characterSet(), el.vr)
     : bytes.toString('latin1');
   const parts = isSingleValuedTextVR(el.vr) ? [text] : text.split('\\');
+  // only the padding the VR defines goes (PS3.5 6.2): a NUL in a text value is a byte of it
   return parts.map((p) => {
     if (el.vr === 'UI') return p.replace(/[\0 ]+$/, '');
-    if (isSingleValuedTextVR(el.vr)) return p.replace(/[ \0]+$/, '');
-    return p.replace(/^ +/, '').replace(/[ \0]+$/, '');
+    if (isSingleValuedTextVR(el.vr)) return p.replace(/ +$/, '');
+    return p.replace(/^ +/, '').replace(/ +$/, '');
   });
+}
+
+/** A single value that is empty (after its padding) is no value at all: no `Value` in DICOM JSON. */
+function onlyEmpty(values: readonly unknown[]): boolean {
+  return values.length === 1 && values[0] === null;
 }
 
 function numberFor(vr: VR, v: number | bigint, int64AsString: boolean): number | string {
@@ -148,18 +160,22 @@ function elementToJson(ds: Dataset, el: DataElement, options: ToJsonOptions): Js
     return out;
   }
   if (el.vr === 'PN') {
-    out.Value = textValues(ds, el, v).map(personName);
+    const names = textValues(ds, el, v).map(personName);
+    if (!onlyEmpty(names)) out.Value = names;
     return out;
   }
   if (el.vr === 'IS' || el.vr === 'DS') {
-    out.Value = textValues(ds, el, v).map((s) => (s === '' ? null : parseIntegerString(s)));
+    const numbers = textValues(ds, el, v).map((s) => (s === '' ? null : parseIntegerString(s)));
+    if (!onlyEmpty(numbers)) out.Value = numbers;
     return out;
   }
   if (isStringVR(el.vr)) {
     let values: (string | null)[] = textValues(ds, el, v).map((s) => (s === '' ? null : s));
-    if (el.tag === Tags.SpecificCharacterSet && options.rewriteCharacterSet !== false)
+    // the data set's own set is replaced (JSON text is Unicode); an item's own stays as it was
+    // read, as dcm2json and pydicom show it
+    if (el.tag === Tags.SpecificCharacterSet && ds.parent === undefined && options.rewriteCharacterSet !== false)
       values = ['ISO_IR 192'];
-    out.Value = values;
+    if (!onlyEmpty(values)) out.Value = values;
     return out;
   }
   out.Value = decodeNumbers(el.vr, v).map((n) => numberFor(el.vr, n, options.int64AsString ?? false));
@@ -169,7 +185,11 @@ function elementToJson(ds: Dataset, el: DataElement, options: ToJsonOptions): Js
 /** The DICOM JSON model (PS3.18 F.2) of a data set. */
 export function datasetToJson(ds: Dataset, options: ToJsonOptions = {}): JsonDataset {
   const out: JsonDataset = {};
-  for (const el of ds) out[tagHex(el.tag)] = elementToJson(ds, el, options);
+  for (const el of ds) {
+    // group lengths (gggg,0000) are not part of the JSON model (PS3.18 F.2; dcm2json omits them)
+    if ((el.tag & 0xffff) === 0) continue;
+    out[tagHex(el.tag)] = elementToJson(ds, el, options);
+  }
   return out;
 }
 
@@ -331,6 +351,11 @@ function fromJson(obj: unknown, options: FromJsonOptions, parent: Dataset | unde
     }
     const values = attr.Value ?? [];
     if (!Array.isArray(values)) fail(key, 'Value is not an array');
+    if (tag === Tags.SpecificCharacterSet && parent !== undefined && /[^\x00-\x7f]/.test(JSON.stringify(obj))) {
+      // an item's own set as read (see datasetToJson), but its text here is Unicode: store UTF-8
+      ds.set(tag, 'ISO_IR 192', 'CS');
+      continue;
+    }
     if (vr === 'SQ') {
       ds.set(
         tag,

@@ -67,3 +67,15 @@ export class IndexError extends DicomnetError implements KindedError {
     super('ERR_INDEX', message, options);
   }
 }
+
+/**
+ * A package `serve` needs is not installed (better-sqlite3 is an optional dependency, left out
+ * by `npm install --omit=optional`); the message names what to install.
+ */
+export class MissingDependencyError extends DicomnetError implements KindedError {
+  readonly kind = 'usage' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_MISSING_DEPENDENCY', message, options);
+  }
+}
