@@ -30,9 +30,12 @@ export function registerDump(program: Command, ctx: CliContext): void {
           `dump: cannot open ${file}: ${(err as NodeJS.ErrnoException).code}`,
         );
       }
+      // the text dump shows what could be read of a damaged file, then the error (as dcmdump
+      // does); --json prints one clean object or nothing
       const parsed = await readPart10(file, {
         bulkDataThreshold: DUMP_BULK_THRESHOLD,
         allowOddLengths: true,
+        keepPartial: !opts.json,
       });
       for (const w of parsed.warnings) ctx.stderr.write(`dicomnet: warning: ${file}: ${w}\n`);
       if (opts.json) {
@@ -44,5 +47,6 @@ export function registerDump(program: Command, ctx: CliContext): void {
         return;
       }
       ctx.stdout.write(dumpFileText(parsed));
+      if (parsed.error) throw parsed.error;
     });
 }

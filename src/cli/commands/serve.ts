@@ -13,7 +13,6 @@ import {
 import { auditOptionsFromConfig } from '../../node/audit.js';
 import { startNode } from '../../node/node.js';
 import { onShutdownSignals } from '../../node/shutdown.js';
-import { createDevelopmentPki } from '../../tls/index.js';
 import type { TlsOptions } from '../../tls/types.js';
 import type { CliContext } from '../context.js';
 import { addTlsOptions, type CliTlsOptions, parsePort, readPassphraseFile } from '../options.js';
@@ -227,6 +226,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
       if (!config.tls.key && !config.tls.cert && !config.tls.pfx) {
         const pkiDir = resolve(opts.pki ?? './data/pki');
         const firstStart = !existsSync(join(pkiDir, 'ca.crt'));
+        // the PKI code (x509, ASN.1) is loaded only when the development PKI is used
+        const { createDevelopmentPki } = await import('../../tls/pki.js');
         const pki = await createDevelopmentPki(pkiDir);
         config.tls.key = pki.serverKey;
         config.tls.cert = pki.serverCertificate;
