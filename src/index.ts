@@ -85,12 +85,15 @@ export { CommandField, type CommandSet, Priority } from './dimse/index.js';
 // data layer
 export {
   type BulkDataRef,
+  type BulkDataResolver,
   type DataElement,
   Dataset,
   type DicomJson,
   datasetFromJson,
   datasetFromKeywords,
   datasetToJson,
+  fileBulkDataResolver,
+  type FromJsonOptions,
   decodeDataset,
   encodeDataset,
   encodeFileMetaInformation,

@@ -28,9 +28,12 @@ export { dumpDatasetText, dumpFileText } from './dump-text.js';
 export { DicomParseError, type DicomParseErrorCode } from './errors.js';
 export { type ParseEvent, parseEvents } from './events.js';
 export {
+  type BulkDataResolver,
   datasetFromJson,
   datasetToJson,
+  fileBulkDataResolver,
   fileBulkDataUri,
+  type FromJsonOptions,
   type JsonAttribute,
   type JsonDataset,
   type JsonDataset as DicomJson,

@@ -147,8 +147,8 @@ export interface Index {
   ): Promise<CommitmentResult>;
   /** Number of rows per level (status output, tests). */
   counts(): Promise<IndexCounts>;
-  /** Modality Worklist C-FIND. */
-  findWorklist(keys: readonly QueryKey[]): DicomJsonObject[];
+  /** Modality Worklist C-FIND (gives the event loop back while it matches). */
+  findWorklist(keys: readonly QueryKey[]): Promise<DicomJsonObject[]>;
   close(): Promise<void>;
 }
 
@@ -620,7 +620,7 @@ export class SqliteIndex implements Index {
       .get() as { patients: number; studies: number; series: number; instances: number };
   }
 
-  findWorklist(keys: readonly QueryKey[]): DicomJsonObject[] {
+  findWorklist(keys: readonly QueryKey[]): Promise<DicomJsonObject[]> {
     return this.worklist.find(keys);
   }
 

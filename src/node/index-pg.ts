@@ -435,7 +435,7 @@ export class PgIndex implements Index {
     };
   }
 
-  findWorklist(keys: readonly QueryKey[]): DicomJsonObject[] {
+  findWorklist(keys: readonly QueryKey[]): Promise<DicomJsonObject[]> {
     return this.#local.findWorklist(keys);
   }
 

@@ -38,8 +38,11 @@ export {
 } from './index-db.js';
 export { PG_MIGRATIONS, PgIndex, type PgIndexOptions } from './index-pg.js';
 export {
+  compileMatcher,
   dicomWildcardToGlob,
   dicomWildcardToRegExp,
+  MAX_WILDCARD_ALTERNATIVES,
+  MAX_WILDCARD_CHARS,
   type Matcher,
   matchesValues,
   normalizeDate,
@@ -48,7 +51,9 @@ export {
   normalizeTime,
   parseMatcher,
   type QueryKey,
+  type ValuesTest,
 } from './matching.js';
+export { matchWildcard } from './wildcard.js';
 export {
   MPPS_ERROR_NO_LONGER_UPDATABLE,
   type MppsRecord,
