@@ -333,8 +333,11 @@ describe('access control of dicomnet serve, with DCMTK peers', { skip }, () => {
   });
 
   test('an anonymous TLS client is refused (client certificates are required)', async () => {
-    const anonymous = await run('echoscu', ['+tla', '-aec', 'DICOMNET', '127.0.0.1', String(tlsPort)]);
+    const anonymous = await run('echoscu', [
+      ...['+tla', '+cf', pki.caCert, '-aet', 'ANON', '-aec', 'DICOMNET', '127.0.0.1', String(tlsPort)],
+    ]);
     assert.notEqual(anonymous.code, 0);
+    assert.match(serve.stderr(), /sent no certificate, but one is required/);
     const cli = await runCli([
       'echo',
       '--tls',
