@@ -10,6 +10,13 @@ import { binEntry, checkoutRoot, cliEntry, runCli, runShell } from '../helpers/c
 import { dcmtkEnv, freePort, hasDcmtk, run } from '../helpers/dcmtk.js';
 import { makeStudy } from '../helpers/samples.js';
 
+/** Wait (up to 10 s) until the node's log matches `pattern`. */
+async function logged(node: ServeProcess, pattern: RegExp): Promise<void> {
+  const by = Date.now() + 10_000;
+  while (!pattern.test(node.stderr()) && Date.now() < by) await new Promise((r) => setTimeout(r, 50));
+  assert.match(node.stderr(), pattern);
+}
+
 const skip = hasDcmtk() ? false : 'DCMTK is not installed';
 
 /** The ready-to-paste echo line serve prints, as the user would paste it. */
@@ -147,7 +154,8 @@ describe('dicomnet serve as `npm start` runs it: defaults, development PKI, grac
       String(tlsPort),
     ]);
     assert.notEqual(anonymous.code, 0, anonymous.stdout);
-    assert.match(node.stderr(), /sent no certificate, but one is required/);
+    // the node's log line may reach the pipe a moment after the client has exited
+    await logged(node, /sent no certificate, but one is required/);
     const echo = await runShell(echoLine(out), { cwd: tmpdir() });
     assert.equal(echo.code, 0, echo.stderr);
     // owner-only: the storage, the index, the PKI directory and keys
