@@ -16,21 +16,21 @@ export {
   NO_DATASET,
   type UnknownCommandElement,
 } from './command-set.js';
-export {
-  DimseEndpoint,
-  type DimseEndpointOptions,
-  type DimseRequest,
-  DimseRequestCancelled,
-  type IncomingMessage,
-  type OutgoingMessage,
-  type RequestContext,
-  type RequestHandler,
-} from './endpoint.js';
+export { DimseEndpoint, type DimseEndpointOptions } from './endpoint.js';
+export type {
+  DimseRequest,
+  IncomingMessage,
+  OutgoingMessage,
+  RequestContext,
+  RequestHandler,
+} from './messages.js';
+export { responseTo } from './responses.js';
 export {
   DimseChannelClosedError,
   DimseMalformedCommandError,
   DimseProtocolError,
   type DimseProtocolErrorCode,
+  DimseRequestCancelled,
   DimseUsageError,
   type DimseUsageErrorCode,
 } from './errors.js';
