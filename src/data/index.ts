@@ -82,4 +82,5 @@ export {
   transferSyntaxLayout,
 } from './transfer-syntax.js';
 export { isVR, type VR, VRS } from './vr.js';
+export { type ValidationFinding, validateDataset } from './validate.js';
 export { datasetChunks, encodeDataset, encodeDatasetStream, encodedLength, type Layout } from './writer.js';

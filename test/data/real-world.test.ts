@@ -239,3 +239,31 @@ test('family 8: private elements of well-known creators get the private dictiona
     assert.match(text.stdout, new RegExp(name));
   }
 });
+
+test('family 9: dump --validate lists per element what breaks PS3.5, as dciodvfy finds it', {
+  skip: skip || (spawnSync('dciodvfy', [], { stdio: 'ignore' }).error ? 'dciodvfy missing' : false),
+}, async () => {
+  const r = await runCli(['dump', '--validate', join(dir, 'invalid-values.dcm')]);
+  assert.equal(r.code, 0, r.stderr);
+  const ours = new Set([...r.stdout.matchAll(/^\(([0-9A-F]{4}),([0-9A-F]{4})\) /gm)].map((m) => `${m[1]}${m[2]}`));
+  // dciodvfy's encoding checks: "Value invalid for this VR - (0xgggg,0xeeee)" and VM per keyword
+  const d = await run('dciodvfy', ['invalid-values.dcm']);
+  const theirs = new Set(
+    [...d.stderr.matchAll(/Value invalid for this VR - \(0x([0-9a-f]{4}),0x([0-9a-f]{4})\)/g)].map(
+      (m) => `${m[1]}${m[2]}`.toUpperCase(),
+    ),
+  );
+  const vm = { Rows: '00280010', PixelSpacing: '00280030' } as const;
+  for (const [keyword, tag] of Object.entries(vm)) {
+    assert.match(d.stderr, new RegExp(`Bad attribute Value Multiplicity \\d+ \\(\\d+ Required by Dictionary\\) Element=<${keyword}>`));
+    theirs.add(tag);
+  }
+  assert.deepEqual([...ours].sort(), [...theirs].sort());
+  assert.match(r.stdout, /^\(0008,1030\) LO: the value has 70 characters, more than 64 for LO/m);
+  assert.doesNotMatch(r.stdout, /AAAA|Doe/, 'values (PHI) are never printed');
+  // the files dicomnet reads without complaint validate clean
+  for (const f of ['charset-items.dcm', 'xs-signed-implicit.dcm', 'private-implicit.dcm']) {
+    const clean = await runCli(['dump', '--validate', join(dir, f)]);
+    assert.equal(clean.stdout, 'no encoding problems found\n', f);
+  }
+});
