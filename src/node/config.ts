@@ -163,6 +163,12 @@ export interface NodeConfig {
   worklistDir?: string;
   log: { level: NodeLogLevel; format: NodeLogFormat };
   audit: NodeAuditConfig;
+  /**
+   * Worker processes serving associations (default 1: the node is one process); `auto` =
+   * one per available core. They share the ports, the storage directory and the index;
+   * the limits hold for the node as a whole (docs/scaling.md).
+   */
+  workers: number | 'auto';
 }
 
 /** Values that override a config file (e.g. from the command line); undefined = not given. */
@@ -179,6 +185,7 @@ export interface NodeConfigOverrides {
   peers?: Record<string, PeerConfig>;
   limits?: Partial<NodeLimits>;
   worklistDir?: string;
+  workers?: number | 'auto';
   log?: Partial<NodeConfig['log']>;
   /** `syslog` replaces the configured collector's host and port only. */
   audit?: {
@@ -222,6 +229,7 @@ export function defaultNodeConfig(): NodeConfig {
     },
     log: { level: 'info', format: 'json' },
     audit: { fsync: 'batch' },
+    workers: 1,
   };
 }
 
@@ -359,6 +367,7 @@ const TOP_LEVEL = [
   'worklistDir',
   'log',
   'audit',
+  'workers',
 ] as const;
 
 function parseTls(c: Checker, raw: unknown, base: NodeTlsConfig): NodeTlsConfig {
@@ -540,6 +549,8 @@ function parseWith(c: Checker, raw: unknown, base: NodeConfig): NodeConfig {
     };
   }
   out.audit = parseAudit(c, r.audit, base.audit);
+  if (r.workers !== undefined)
+    out.workers = r.workers === 'auto' ? 'auto' : c.integer('workers', r.workers, 1, 1024);
   if (out.port !== null && out.port === out.tlsPort) c.fail('tlsPort', `must differ from port ${out.port}`);
   return out;
 }
