@@ -1,20 +1,30 @@
 // Index benchmark: builds a 100 000-instance index (2 000 patients × 5 studies × 2 series ×
-// 5 instances) in a temp directory and prints p50/p99 latency per C-FIND query shape.
-// Run: node dist/bench/node-index.js [--patients N] [--runs N] [--keep]
+// 5 instances) in a temp directory and prints p50/p99 latency per C-FIND query shape; then
+// builds a 300 000-instance index and measures the peak RSS of one universal IMAGE-level
+// C-FIND answered through the node's handler (bench/_find-rss.ts, its own process).
+// Run: node dist/bench/node-index.js [--patients N] [--runs N] [--rss-patients N] [--keep]
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type InstanceRecord, type QueryKey, SqliteIndex } from '../src/node/index.js';
+import { fileURLToPath } from 'node:url';
+import { type InstanceRecord, type QueryKey, type QueryMatch, SqliteIndex } from '../src/node/index.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
+/** Every match of a C-FIND (the index streams them). */
+function findAll(index: SqliteIndex, ...args: Parameters<SqliteIndex['find']>): QueryMatch[] {
+  return [...index.find(...args)];
+}
+
 const SMOKE = process.env.BENCH_SMOKE === '1';
 const PATIENTS = arg('patients', SMOKE ? 40 : 2000);
 const RUNS = arg('runs', SMOKE ? 20 : 300);
+const RSS_PATIENTS = arg('rss-patients', SMOKE ? 40 : 6000);
 const MODALITIES = ['CT', 'MR', 'CR', 'US', 'XA', 'NM', 'PT', 'DX'];
 
 /** Deterministic pseudo-random numbers (mulberry32) so every run builds the same index. */
@@ -37,8 +47,8 @@ function dateOf(dayOffset: number): string {
   return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1, 2)}${pad(d.getUTCDate(), 2)}`;
 }
 
-function* records(): Generator<InstanceRecord> {
-  for (let p = 0; p < PATIENTS; p++) {
+function* records(patients = PATIENTS): Generator<InstanceRecord> {
+  for (let p = 0; p < patients; p++) {
     const patient = {
       patientId: `PAT${pad(p, 6)}`,
       patientName: `LAST${p}^FIRST${p % 97}`,
@@ -132,12 +142,13 @@ function main(): void {
       {
         name: 'STUDY  PatientID exact',
         run: () =>
-          index.find('study', 'STUDY', studyQuery({ PatientID: `PAT${pad(randomPatient(), 6)}` })).length,
+          findAll(index, 'study', 'STUDY', studyQuery({ PatientID: `PAT${pad(randomPatient(), 6)}` })).length,
       },
       {
         name: 'STUDY  PatientName wildcard (LAST<3 digits>*)',
         run: () =>
-          index.find(
+          findAll(
+            index,
             'study',
             'STUDY',
             studyQuery({ PatientName: `last${100 + Math.floor(random() * 900)}*` }),
@@ -146,7 +157,8 @@ function main(): void {
       {
         name: 'STUDY  PatientName *contains* (*T1234^*)',
         run: () =>
-          index.find(
+          findAll(
+            index,
             'study',
             'STUDY',
             studyQuery({ PatientName: `*T${1000 + Math.floor(random() * 999)}^*` }),
@@ -154,12 +166,13 @@ function main(): void {
       },
       {
         name: 'STUDY  StudyDate range (one month)',
-        run: () => index.find('study', 'STUDY', studyQuery({ StudyDate: monthRange() })).length,
+        run: () => findAll(index, 'study', 'STUDY', studyQuery({ StudyDate: monthRange() })).length,
       },
       {
         name: 'STUDY  StudyDate month + ModalitiesInStudy',
         run: () =>
-          index.find(
+          findAll(
+            index,
             'study',
             'STUDY',
             studyQuery({ StudyDate: monthRange(), ModalitiesInStudy: pick(MODALITIES) }),
@@ -167,18 +180,23 @@ function main(): void {
       },
       {
         name: 'STUDY  ModalitiesInStudy only (~25% of studies)',
-        run: () => index.find('study', 'STUDY', studyQuery({ ModalitiesInStudy: pick(MODALITIES) })).length,
+        run: () =>
+          findAll(index, 'study', 'STUDY', studyQuery({ ModalitiesInStudy: pick(MODALITIES) })).length,
       },
       {
         name: 'STUDY  AccessionNumber exact',
         run: () =>
-          index.find('study', 'STUDY', studyQuery({ AccessionNumber: `ACC${pad(randomPatient() * 5, 8)}` }))
-            .length,
+          findAll(
+            index,
+            'study',
+            'STUDY',
+            studyQuery({ AccessionNumber: `ACC${pad(randomPatient() * 5, 8)}` }),
+          ).length,
       },
       {
         name: 'SERIES StudyInstanceUID',
         run: () =>
-          index.find('study', 'SERIES', [
+          findAll(index, 'study', 'SERIES', [
             { keyword: 'StudyInstanceUID', vr: 'UI', value: `1.2.826.0.1.3680043.10.1.${randomPatient()}.2` },
             { keyword: 'Modality', vr: 'CS', value: '' },
             { keyword: 'NumberOfSeriesRelatedInstances', vr: 'IS', value: '' },
@@ -188,7 +206,7 @@ function main(): void {
         name: 'IMAGE  SeriesInstanceUID',
         run: () => {
           const study = `1.2.826.0.1.3680043.10.1.${randomPatient()}.2`;
-          return index.find('study', 'IMAGE', [
+          return findAll(index, 'study', 'IMAGE', [
             { keyword: 'StudyInstanceUID', vr: 'UI', value: study },
             { keyword: 'SeriesInstanceUID', vr: 'UI', value: `${study}.1` },
             { keyword: 'InstanceNumber', vr: 'IS', value: '' },
@@ -230,4 +248,45 @@ function main(): void {
   }
 }
 
+/**
+ * Peak RSS of a universal IMAGE-level C-FIND over a RSS_PATIENTS × 50 instance index, measured
+ * in a fresh process so the index build does not count.
+ */
+function queryRss(): void {
+  const root = mkdtempSync(join(tmpdir(), 'dicomnet-bench-rss-'));
+  try {
+    const index = new SqliteIndex(root);
+    const batch = index.db.transaction((rs: InstanceRecord[]) => {
+      for (const r of rs) index.upsertInstance(r);
+    });
+    let pending: InstanceRecord[] = [];
+    for (const r of records(RSS_PATIENTS)) {
+      pending.push(r);
+      if (pending.length === 5000) {
+        batch(pending);
+        pending = [];
+      }
+    }
+    batch(pending);
+    const { instances } = index.counts();
+    index.close();
+    const child = spawnSync(
+      process.execPath,
+      ['--expose-gc', fileURLToPath(new URL('./_find-rss.js', import.meta.url)), root],
+      { encoding: 'utf8' },
+    );
+    const m = /^RSS (\d+) (\d+) (\d+) (\d+)$/m.exec(child.stdout);
+    if (!m) throw new Error(`find-rss child failed: ${child.stderr || child.stdout}`);
+    const [before, peak, matches] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    console.log(
+      `\nuniversal IMAGE-level C-FIND over ${instances} instances: ${matches} matches,` +
+        ` peak RSS ${(peak / 1024).toFixed(0)} MB (${(before / 1024).toFixed(0)} MB before the query,` +
+        ` +${((peak - before) / 1024).toFixed(0)} MB)`,
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 main();
+queryRss();

@@ -2,9 +2,11 @@
  * Base class of every error dicomnet throws on purpose. Callers branch on `code`
  * (stable, machine-readable); people read `message` (names the cause).
  */
-export class DicomnetError extends Error {
+export abstract class DicomnetError extends Error implements KindedError {
   /** Stable machine-readable error code, e.g. `ERR_PDU_TOO_LONG`. */
   readonly code: string;
+  /** What kind of failure it is (every dicomnet error has one; the CLI's exit code follows it). */
+  abstract readonly kind: ErrorKind;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -35,4 +37,9 @@ export function errorKind(err: unknown): ErrorKind {
     if (k === 'usage' || k === 'parse' || k === 'dimse' || k === 'network' || k === 'tls') return k;
   }
   return 'internal';
+}
+
+/** `err` as an Error: itself when it is one, else an Error whose message is its string form (for `catch (err: unknown)`). */
+export function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }

@@ -14,6 +14,7 @@ export {
   AssociationRejectedError,
   NetworkError,
   PduParseError,
+  type AssociationRejection,
 } from './network/index.js';
 export {
   DimseStatusError,
@@ -38,7 +39,9 @@ export {
 export {
   type AssociationInfo,
   DicomServer,
+  type DicomServerEvents,
   type DicomServerOptions,
+  type HandlerErrorContext,
   type ListenOptions,
   type MoveTarget,
   type NRequest,
@@ -48,6 +51,9 @@ export {
   type RetrieveOutcome,
   type ServerAssociation,
   type ServerHandlers,
+  type ServerRejection,
+  type StoreHandlerResult,
+  type StoreRequest,
 } from './services/server.js';
 export type { ReceivedInstance } from './services/store-sink.js';
 export type { StoreOptions, StoreResult } from './services/store-scu.js';

@@ -13,8 +13,11 @@ function prettyStream(options: PrettyOptions): PrettyStream {
 
 export type { Logger } from 'pino';
 
-/** Log formats the CLI offers. */
-export type LogFormat = 'json' | 'pretty';
+/**
+ * Log formats the CLI offers: `json` lines, `pretty` (pino-pretty), or `line`: one
+ * `dicomnet: warning: …` line per message, what the CLI shows at its default level.
+ */
+export type LogFormat = 'json' | 'pretty' | 'line';
 
 export interface LoggerOptions {
   level?: string;
@@ -36,14 +39,43 @@ export const REDACTED_PATHS = [
   '*.passcode',
 ];
 
-/** Create a pino logger (JSON by default, human-readable with `format: 'pretty'`). */
+const LEVEL_WORDS: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warning',
+  50: 'error',
+  60: 'fatal',
+};
+
+/** `format: 'line'`: each record as `NAME: LEVEL: msg` on stderr, its other fields left out. */
+function lineStream(name: string): DestinationStream {
+  return {
+    write(record: string): void {
+      let level = 30;
+      let msg = record.trimEnd();
+      try {
+        const parsed = JSON.parse(record) as { level?: number; msg?: unknown };
+        level = parsed.level ?? level;
+        msg = typeof parsed.msg === 'string' ? parsed.msg : msg;
+      } catch {
+        // not JSON: printed as it came
+      }
+      process.stderr.write(`${name}: ${LEVEL_WORDS[level] ?? 'log'}: ${msg}\n`);
+    },
+  };
+}
+
+/** Create a pino logger (JSON by default, human-readable with `format: 'pretty'` or `'line'`). */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? 'info';
   const destination =
     options.destination ??
     (options.format === 'pretty'
       ? prettyStream({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname' })
-      : pino.destination({ dest: 2, sync: true }));
+      : options.format === 'line'
+        ? lineStream(options.name ?? 'dicomnet')
+        : pino.destination({ dest: 2, sync: true }));
   return pino(
     { level, name: options.name ?? 'dicomnet', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
     destination,

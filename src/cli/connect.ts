@@ -14,7 +14,7 @@ export async function connectFromCli(
   contexts: ProposedContext[],
   extra: Partial<ConnectOptions> = {},
 ): Promise<Association> {
-  if (opts.tls && opts.profile && getSecurityProfile(opts.profile).retired) {
+  if (opts.profile && getSecurityProfile(opts.profile).retired) {
     // shown whatever the log level: a retired profile weakens the link
     process.stderr.write(
       `dicomnet: warning: TLS profile '${opts.profile}' is retired (PS3.15 Annex B); use it only for legacy peers\n`,

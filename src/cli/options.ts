@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { createLogger, type LogFormat, type Logger } from '../log.js';
@@ -12,7 +12,7 @@ export interface CommonNetworkOptions {
   timeout?: number;
   maxPdu?: number;
   logLevel: string;
-  logFormat: LogFormat;
+  logFormat?: LogFormat;
 }
 
 /** TLS options as commander parses them. */
@@ -51,10 +51,13 @@ export function addLogOptions(cmd: Command): Command {
     .addOption(
       new Option('--log-level <level>', 'log level')
         .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
-        .default('error'),
+        .default('warn'),
     )
     .addOption(
-      new Option('--log-format <format>', 'log format').choices(['json', 'pretty']).default('pretty'),
+      new Option(
+        '--log-format <format>',
+        'log format (default: one line per warning or error; pretty at info and below)',
+      ).choices(['json', 'pretty']),
     );
 }
 
@@ -70,7 +73,8 @@ export function addCommonNetworkOptions(cmd: Command): Command {
 
 /** The TLS options of the CLI contract; `server` adds `--require-peer-cert`. */
 export function addTlsOptions(cmd: Command, side: 'client' | 'server'): Command {
-  if (side === 'client') cmd.option('--tls', 'use a secure TLS connection (PS3.15 Annex B)');
+  if (side === 'client')
+    cmd.option('--tls', 'use a secure TLS connection (PS3.15 Annex B); implied by any TLS option below');
   cmd
     .option('--key <file>', 'private key (PEM or DER)')
     .option('--cert <file>', 'certificate (chain), PEM or DER')
@@ -97,9 +101,47 @@ export function readPassphraseFile(file: string): string {
   }
 }
 
+/**
+ * True when the client is to use TLS: `--tls`, or any TLS option (`--key --cert --pfx --ca --crl
+ * --passphrase-file --profile --ciphers --tls-min --no-hostname-check`), which implies it, so
+ * certificates are never silently ignored (DESIGN.md).
+ */
+export function wantsTls(opts: CliTlsOptions): boolean {
+  return Boolean(
+    opts.tls ||
+    opts.key ||
+    opts.cert ||
+    opts.pfx ||
+    opts.passphraseFile ||
+    opts.ca?.length ||
+    opts.crl?.length ||
+    opts.profile ||
+    opts.ciphers ||
+    opts.tlsMin ||
+    opts.hostnameCheck === false,
+  );
+}
+
+/** A usage error (exit 2) for the first file option naming a file that is not there. */
+export function assertFilesExist(files: Record<string, string | string[] | undefined>): void {
+  for (const [option, value] of Object.entries(files)) {
+    for (const file of value === undefined ? [] : Array.isArray(value) ? value : [value]) {
+      if (!existsSync(file)) throw new UsageError('ERR_USAGE', `no such file: ${file} (${option})`);
+    }
+  }
+}
+
 /** Turn the parsed TLS options into {@link TlsOptions}; undefined when TLS is not asked for. */
 export function tlsOptionsFromCli(opts: CliTlsOptions, side: 'client' | 'server'): TlsOptions | undefined {
-  if (side === 'client' && !opts.tls) return undefined;
+  if (side === 'client' && !wantsTls(opts)) return undefined;
+  assertFilesExist({
+    '--key': opts.key,
+    '--cert': opts.cert,
+    '--pfx': opts.pfx,
+    '--passphrase-file': opts.passphraseFile,
+    '--ca': opts.ca,
+    '--crl': opts.crl,
+  });
   const tls: TlsOptions = {};
   if (opts.key) tls.key = opts.key;
   if (opts.cert) tls.cert = opts.cert;
@@ -115,9 +157,15 @@ export function tlsOptionsFromCli(opts: CliTlsOptions, side: 'client' | 'server'
   return tls;
 }
 
-/** Logger for a command, from `--log-level` / `--log-format`. */
+/**
+ * Logger for a command, from `--log-level` / `--log-format`. Without `--log-format`, warnings and
+ * errors are one `dicomnet: warning: …` line each (no pino-pretty to load), and the chattier
+ * levels are pretty-printed with their fields.
+ */
 export function loggerFromCli(opts: { logLevel?: string; logFormat?: LogFormat }): Logger {
-  return createLogger({ level: opts.logLevel ?? 'warn', format: opts.logFormat ?? 'pretty' });
+  const level = opts.logLevel ?? 'warn';
+  const quiet = level === 'warn' || level === 'error' || level === 'fatal' || level === 'silent';
+  return createLogger({ level, format: opts.logFormat ?? (quiet ? 'line' : 'pretty') });
 }
 
 /** Parse a port argument. */

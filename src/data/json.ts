@@ -171,6 +171,8 @@ export function datasetToJson(ds: Dataset, options: ToJsonOptions = {}): JsonDat
   return out;
 }
 
+// The message names the attribute and what is wrong with it, never the value: it may reach a
+// log (a worklist file at start-up, an MPPS data set), and values are PHI.
 function fail(key: string, cause: string): never {
   throw new DicomParseError('ERR_BAD_JSON', `DICOM JSON attribute ${key}: ${cause}`);
 }
@@ -234,7 +236,7 @@ function bigValue(v: unknown, vr: 'SV' | 'UV', key: string): bigint {
   if (typeof v === 'number' && Number.isInteger(v)) b = BigInt(v);
   else if (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v)) b = BigInt(v.trim());
   const [min, max] = vr === 'SV' ? [-(1n << 63n), (1n << 63n) - 1n] : [0n, (1n << 64n) - 1n];
-  if (b === undefined || b < min || b > max) fail(key, `${JSON.stringify(v)} is not a ${vr} value`);
+  if (b === undefined || b < min || b > max) fail(key, `a value is not a ${vr} value (${typeof v})`);
   return b;
 }
 
@@ -325,10 +327,10 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
     ds.set(
       tag,
       values.map((v) => {
-        if (typeof v !== 'number') fail(key, `number expected for ${vr}, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'number') fail(key, `number expected for ${vr}, got a ${v === null ? 'null' : typeof v}`);
         const range = INTEGER_RANGES[vr];
         if (range && (!Number.isInteger(v) || v < range[0] || v > range[1]))
-          fail(key, `${v} is not a ${vr} value (integer ${range[0]}..${range[1]})`);
+          fail(key, `a value is not a ${vr} value (integer ${range[0]}..${range[1]})`);
         return v;
       }),
       vr,

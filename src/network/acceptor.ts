@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { toError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { Association } from './association.js';
 import type { ByteBudget } from './byte-budget.js';
@@ -107,6 +108,20 @@ function rejection(result: 1 | 2, source: 1 | 2 | 3, reason: number): AssociateR
   return { type: 'A-ASSOCIATE-RJ', result, source, reason };
 }
 
+// The A-ASSOCIATE-RJ answers of PS3.8 Table 9-21 this acceptor gives (result, source, reason).
+/** Permanent, service provider (ACSE): protocol version not supported. */
+const REJECT_PROTOCOL_VERSION = Object.freeze(rejection(1, 2, 2));
+/** Permanent, service user: application context name not supported. */
+const REJECT_APPLICATION_CONTEXT = Object.freeze(rejection(1, 1, 2));
+/** Permanent, service user: called AE title not recognized. */
+const REJECT_CALLED_AET = Object.freeze(rejection(1, 1, 7));
+/** Permanent, service user: calling AE title not recognized. */
+const REJECT_CALLING_AET = Object.freeze(rejection(1, 1, 3));
+/** Permanent, service user, no reason given: the user identity was refused. */
+const REJECT_USER_IDENTITY = Object.freeze(rejection(1, 1, 1));
+/** Transient, service user, no reason given: the policy failed while deciding. */
+const REJECT_POLICY_FAILED = Object.freeze(rejection(2, 1, 1));
+
 /** Per-context answers: the first of our syntaxes the requestor proposed (see {@link AcceptorPolicy.transferSyntaxesFor}). */
 export function negotiateContexts(
   rq: AssociateRqPdu,
@@ -156,7 +171,7 @@ export function negotiateContexts(
 
 /** The provider's own check in AE-6: protocol version 1 must be offered (PS3.8 9.3.2). */
 function providerCheck(rq: AssociateRqPdu): AssociateRjPdu | undefined {
-  if ((rq.protocolVersion & 1) === 0) return rejection(1, 2, 2);
+  if ((rq.protocolVersion & 1) === 0) return REJECT_PROTOCOL_VERSION;
   return undefined;
 }
 
@@ -165,9 +180,9 @@ export async function answerAssociateRq(
   rq: AssociateRqPdu,
   policy: AcceptorPolicy,
 ): Promise<{ ac: AssociateAcPdu; negotiated: NegotiatedAssociation } | { rj: AssociateRjPdu }> {
-  if (rq.applicationContext !== DICOM_APPLICATION_CONTEXT) return { rj: rejection(1, 1, 2) };
-  if (policy.calledAets && !policy.calledAets.includes(rq.calledAet)) return { rj: rejection(1, 1, 7) };
-  if (policy.callingAets && !policy.callingAets.includes(rq.callingAet)) return { rj: rejection(1, 1, 3) };
+  if (rq.applicationContext !== DICOM_APPLICATION_CONTEXT) return { rj: REJECT_APPLICATION_CONTEXT };
+  if (policy.calledAets && !policy.calledAets.includes(rq.calledAet)) return { rj: REJECT_CALLED_AET };
+  if (policy.callingAets && !policy.callingAets.includes(rq.callingAet)) return { rj: REJECT_CALLING_AET };
   const { items, contexts, roles } = negotiateContexts(rq, policy);
   const ownMax = policy.maxPduLength ?? DEFAULT_MAX_PDU_LENGTH;
   const userInfo = emptyUserInformation();
@@ -193,7 +208,7 @@ export async function answerAssociateRq(
   const identity = rq.userInfo.userIdentity;
   if (identity && policy.userIdentity) {
     const verdict = await policy.userIdentity(identity);
-    if (verdict === false) return { rj: rejection(1, 1, 1) };
+    if (verdict === false) return { rj: REJECT_USER_IDENTITY };
     if (identity.positiveResponseRequested) {
       userInfo.userIdentityResponse = Buffer.isBuffer(verdict) ? verdict : Buffer.alloc(0);
     }
@@ -261,46 +276,32 @@ export function acceptAssociation(stream: Duplex, policy: AcceptorPolicy): Promi
       new NetworkError('ERR_CONNECTION_CLOSED', 'transport connection is already closed'),
     );
   }
-  const assoc = new Association(stream, {
-    isRequestor: false,
-    logger: log,
-    ownMaxPduLength: ownMax,
-    hardMaxPduLength: policy.hardMaxPduLength,
-    requestBudget: policy.requestBudget,
-    artimTimeoutMs: policy.timeoutMs,
-    idleTimeoutMs: policy.idleTimeoutMs,
-  });
-  assoc.providerCheck = providerCheck;
   return new Promise<AssociationChannel>((resolve, reject) => {
     let settled = false;
     const settle = (err: Error | undefined): void => {
       if (settled) return;
       settled = true;
-      assoc.negotiationListener = undefined;
-      assoc.negotiationFailed = undefined;
       if (err) reject(err);
       else resolve(assoc);
     };
-    assoc.negotiationFailed = (err) => settle(err);
     const decide = async (rq: AssociateRqPdu): Promise<void> => {
       let answer: Awaited<ReturnType<typeof answerAssociateRq>>;
       try {
         answer = await answerAssociateRq(rq, policy);
       } catch (err) {
         log.error({ err }, 'association policy failed; rejecting (transient, no reason given)');
-        answer = { rj: rejection(2, 1, 1) };
+        answer = { rj: REJECT_POLICY_FAILED };
       }
-      if (assoc.state !== 'Sta3') return; // the peer aborted or left while we decided
+      if (!assoc.awaitingOurAnswer) return; // the peer aborted or left while we decided
       if ('rj' in answer) {
         const err = new AssociationRejectedError(answer.rj.result, answer.rj.source, answer.rj.reason);
         err.request = { callingAet: rq.callingAet, calledAet: rq.calledAet };
         log.info({ callingAet: rq.callingAet, calledAet: rq.calledAet }, `rejecting: ${err.message}`);
-        assoc.run({ event: 'Evt8', pdu: answer.rj });
+        assoc.rejectRequest(answer.rj);
         settle(err);
         return;
       }
-      assoc.establish(answer.negotiated);
-      assoc.run({ event: 'Evt7', pdu: answer.ac });
+      assoc.acceptRequest(answer.ac, answer.negotiated);
       log.info(
         {
           callingAet: rq.callingAet,
@@ -312,22 +313,33 @@ export function acceptAssociation(stream: Duplex, policy: AcceptorPolicy): Promi
       );
       settle(undefined);
     };
-    assoc.negotiationListener = (ind) => {
-      if (ind.kind === 'associate-rq') {
-        decide(ind.pdu).catch((err: unknown) => {
-          log.error({ err }, 'accepting association failed');
-          assoc.abort();
-          settle(err instanceof Error ? err : new Error(String(err)));
-        });
-      } else if (ind.kind === 'associate-rj') {
-        // AE-6 provider rejection (e.g. protocol version): already sent.
-        settle(new AssociationRejectedError(ind.pdu.result, ind.pdu.source, ind.pdu.reason));
-      }
-    };
+    const assoc = new Association(stream, {
+      isRequestor: false,
+      logger: log,
+      ownMaxPduLength: ownMax,
+      hardMaxPduLength: policy.hardMaxPduLength,
+      requestBudget: policy.requestBudget,
+      artimTimeoutMs: policy.timeoutMs,
+      idleTimeoutMs: policy.idleTimeoutMs,
+      providerCheck,
+      onNegotiationFailed: settle,
+      onNegotiation: (ind) => {
+        if (ind.kind === 'associate-rq') {
+          decide(ind.pdu).catch((err: unknown) => {
+            log.error({ err }, 'accepting association failed');
+            assoc.abort();
+            settle(toError(err));
+          });
+        } else if (ind.kind === 'associate-rj') {
+          // AE-6 provider rejection (e.g. protocol version): already sent.
+          settle(new AssociationRejectedError(ind.pdu.result, ind.pdu.source, ind.pdu.reason));
+        }
+      },
+    });
     try {
       assoc.startAsAcceptor();
     } catch (err) {
-      settle(err instanceof Error ? err : new Error(String(err)));
+      settle(toError(err));
     }
   });
 }

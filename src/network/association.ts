@@ -8,22 +8,40 @@ import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
-import type { AssociationChannel, ChannelCloseReason, NegotiatedAssociation, Pdv } from './channel.js';
+import {
+  type AssociationChannel,
+  type ChannelCloseReason,
+  type NegotiatedAssociation,
+  type Pdv,
+  TRANSPORT_CLOSED_SOURCE,
+} from './channel.js';
 import { AssociationAbortedError, NetworkError, PduParseError } from './errors.js';
 import {
+  answersCollisionItself,
+  awaitsAssociateRq,
+  awaitsReleaseResponse,
+  awaitsReleaseRp,
+  eventForPdu,
   type FsmInput,
   type Indication,
   InvalidPrimitiveError,
+  isEstablished,
+  isPastAbort,
   StateMachine,
   type State,
   type UpperLayerPort,
-  eventForPdu,
 } from './fsm.js';
 import { decodePDataParts, decodePduBody } from './pdu/decode.js';
 import { encodePDataTfParts, encodePdu } from './pdu/encode.js';
 import { DEFAULT_HARD_MAX_PDU_LENGTH, PduFramer } from './pdu/framer.js';
 import { describeAbortReason, describeAbortSource } from './pdu/reasons.js';
-import { type AssociateRjPdu, type AssociateRqPdu, type Pdu, PduType } from './pdu/types.js';
+import {
+  type AssociateAcPdu,
+  type AssociateRjPdu,
+  type AssociateRqPdu,
+  type Pdu,
+  PduType,
+} from './pdu/types.js';
 import type { ByteBudget } from './byte-budget.js';
 
 /** PDU size used towards a peer that announces "unlimited" (0): 1 MiB. */
@@ -50,20 +68,16 @@ export interface AssociationOptions {
    * established or the connection ends. A request that does not fit is refused (A-ABORT).
    */
   requestBudget?: ByteBudget;
+  /** Negotiation-time indications (A-ASSOCIATE-RQ/AC/RJ): requestor.ts / acceptor.ts negotiate on them. */
+  onNegotiation?: NegotiationListener;
+  /** Called (once) when the association ends before it was established. */
+  onNegotiationFailed?: (err: Error) => void;
+  /** Acceptor: the provider-level acceptance check of an A-ASSOCIATE-RQ (AE-6); an RJ when unacceptable. */
+  providerCheck?: (rq: AssociateRqPdu) => AssociateRjPdu | undefined;
 }
 
-/** Receives negotiation-time indications (A-ASSOCIATE-RQ/AC/RJ, and early aborts). */
+/** Receives negotiation-time indications (A-ASSOCIATE-RQ/AC/RJ). */
 export type NegotiationListener = (indication: Indication) => void;
-
-const ESTABLISHED_STATES: ReadonlySet<State> = new Set<State>([
-  'Sta6',
-  'Sta7',
-  'Sta8',
-  'Sta9',
-  'Sta10',
-  'Sta11',
-  'Sta12',
-]);
 
 /** An association as the state machine's port and as the DIMSE-facing channel. */
 export class Association extends EventEmitter implements AssociationChannel, UpperLayerPort {
@@ -97,15 +111,14 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   private releaseWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private releaseSent = false;
   private readonly drainWaiters = new Set<(err?: Error) => void>();
-  /** Set by requestor.ts / acceptor.ts while negotiating. */
-  negotiationListener: NegotiationListener | undefined;
-  /** Called (once) when the association ends before it was established. */
-  negotiationFailed: ((err: Error) => void) | undefined;
+  /** {@link AssociationOptions.onNegotiation}, dropped once negotiation settled. */
+  private negotiationListener: NegotiationListener | undefined;
+  /** {@link AssociationOptions.onNegotiationFailed}, dropped once negotiation settled. */
+  private negotiationFailed: ((err: Error) => void) | undefined;
   /** Bytes of {@link AssociationOptions.requestBudget} this connection holds. */
   private budgetHeld = 0;
   private readonly requestBudget: ByteBudget | undefined;
-  /** Provider-level acceptance check of an A-ASSOCIATE-RQ (AE-6), set by the acceptor. */
-  providerCheck: (rq: AssociateRqPdu) => AssociateRjPdu | undefined = () => undefined;
+  private readonly providerCheckFn: ((rq: AssociateRqPdu) => AssociateRjPdu | undefined) | undefined;
 
   constructor(
     readonly stream: Duplex,
@@ -122,6 +135,9 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     });
     this.ownMaxPduLength = options.ownMaxPduLength;
     this.requestBudget = options.requestBudget;
+    this.negotiationListener = options.onNegotiation;
+    this.negotiationFailed = options.onNegotiationFailed;
+    this.providerCheckFn = options.providerCheck;
     if (this.requestBudget) this.framer.admitHeader = (type, length) => this.takeRequestBudget(type, length);
     this.fsm = new StateMachine(this);
     if (stream instanceof Socket) stream.setNoDelay(true);
@@ -130,7 +146,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     stream.on('close', () => this.onTransportClosed('transport connection closed'));
     stream.on('error', (err: Error) => {
       this.transportError ??= err;
-      this.log.warn({ err }, `transport error: ${err.message}`);
+      // info: the error ends the association and reaches whoever waits on it (said there once)
+      this.log.info({ err }, `transport error: ${err.message}`);
       this.onTransportClosed(`transport error: ${err.message}`);
     });
     stream.on('drain', () => this.settleDrain());
@@ -166,6 +183,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
    */
   establish(negotiated: NegotiatedAssociation): void {
     this.negotiatedValue = negotiated;
+    this.negotiationListener = undefined;
+    this.negotiationFailed = undefined;
     this.giveBackRequestBudget();
     this.framer.limits = { ...this.framer.limits, maxPDataLength: this.ownMaxPduLength };
     this.resetIdle();
@@ -179,7 +198,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   // ---- driving the state machine -------------------------------------------------
 
   /** Dispatch one event; user-visible effects run after the transition completes. */
-  run(input: FsmInput): void {
+  private run(input: FsmInput): void {
     this.depth++;
     try {
       const before = this.fsm.state;
@@ -234,6 +253,27 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     this.run({ event: 'Evt5' });
   }
 
+  /** True while an A-ASSOCIATE-RQ waits for our answer (Sta3): false once the peer aborted or left. */
+  get awaitingOurAnswer(): boolean {
+    return this.fsm.state === 'Sta3';
+  }
+
+  /** Evt7: accept the peer's A-ASSOCIATE-RQ with this AC; the association is established from now on. */
+  acceptRequest(ac: AssociateAcPdu, negotiated: NegotiatedAssociation): void {
+    this.establish(negotiated);
+    this.run({ event: 'Evt7', pdu: ac });
+  }
+
+  /** Evt8: reject the peer's A-ASSOCIATE-RQ with this RJ (ARTIM then bounds the wait for the peer to close). */
+  rejectRequest(rj: AssociateRjPdu): void {
+    this.run({ event: 'Evt8', pdu: rj });
+  }
+
+  /** AE-6: the provider's own check of an A-ASSOCIATE-RQ ({@link AssociationOptions.providerCheck}). */
+  providerCheck(rq: AssociateRqPdu): AssociateRjPdu | undefined {
+    return this.providerCheckFn?.(rq);
+  }
+
   // ---- transport input -------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
@@ -273,7 +313,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
 
   /** A PDV on a context that was not accepted is an invalid PDU parameter value (abort reason 6). */
   private checkPdvContexts(pdu: Pdu): void {
-    if (pdu.type !== 'P-DATA-TF' || !this.negotiatedValue || !ESTABLISHED_STATES.has(this.fsm.state)) return;
+    if (pdu.type !== 'P-DATA-TF' || !this.negotiatedValue || !isEstablished(this.fsm.state)) return;
     for (const pdv of pdu.pdvs) {
       if (this.negotiatedValue.contexts.get(pdv.contextId)?.result !== 0) {
         throw new PduParseError(
@@ -378,16 +418,16 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
         this.later(() => this.onReleaseRequested(indication.collision));
         return;
       case 'release-rp':
-        // Acceptor side of a collision (Sta12): answer the peer's A-RELEASE-RQ now that ours is confirmed.
-        this.later(() => {
-          if (this.fsm.state === 'Sta12') this.safeRun({ event: 'Evt14' });
-        });
+        this.later(() => this.answerCollision());
         return;
       case 'released':
         this.finish({ kind: 'released' });
         return;
       case 'abort':
         this.onAbortIndication(indication);
+        return;
+      case 'transport-closed':
+        this.onTransportClosedIndication(indication);
         return;
       case 'idle':
         this.cleanup();
@@ -397,34 +437,48 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
 
   private onReleaseRequested(collision: boolean): void {
     if (collision) {
-      // Requestor side of a collision (Sta9): answer at once (AR-9); the acceptor waits for our RP first (Sta10).
-      if (this.fsm.state === 'Sta9') this.safeRun({ event: 'Evt14' });
+      this.answerCollision();
       return;
     }
     if (this.listenerCount('releaseRequested') > 0) this.emit('releaseRequested');
     else this.respondRelease();
   }
 
+  /** A release collision the provider answers itself (Sta9 at once, Sta12 once ours was confirmed). */
+  private answerCollision(): void {
+    if (answersCollisionItself(this.fsm.state)) this.safeRun({ event: 'Evt14' });
+  }
+
   private onAbortIndication(ind: Extract<Indication, { kind: 'abort' }>): void {
-    const who = ind.byPeer ? 'peer' : 'us';
-    const message =
-      ind.source < 0
-        ? ind.message
-        : ind.byPeer
-          ? `association aborted by peer (${describeAbortSource(ind.source)}, ${describeAbortReason(ind.source, ind.reason)})`
-          : `association aborted by ${who}: ${ind.message} (${describeAbortSource(ind.source)}, ${describeAbortReason(ind.source, ind.reason)})`;
+    const detail = `(${describeAbortSource(ind.source)}, ${describeAbortReason(ind.source, ind.reason)})`;
+    const message = ind.byPeer
+      ? `association aborted by peer ${detail}`
+      : `association aborted by us: ${ind.message} ${detail}`;
     const level = ind.byPeer && ind.source === 0 ? 'info' : 'warn';
     this.log[level]({ source: ind.source, reason: ind.reason, byPeer: ind.byPeer }, message);
-    if (ind.source < 0 && this.transportError) {
-      this.finish({ kind: 'transport-error', error: this.transportError });
-      return;
-    }
     const reason: ChannelCloseReason = {
       kind: 'aborted',
       source: ind.source,
       reason: ind.reason,
       byPeer: ind.byPeer,
       message,
+    };
+    if (ind.timeout) reason.timeout = true;
+    this.finish(reason);
+  }
+
+  private onTransportClosedIndication(ind: Extract<Indication, { kind: 'transport-closed' }>): void {
+    this.log.warn({ source: TRANSPORT_CLOSED_SOURCE, reason: 0, byPeer: ind.byPeer }, ind.message);
+    if (this.transportError) {
+      this.finish({ kind: 'transport-error', error: this.transportError });
+      return;
+    }
+    const reason: ChannelCloseReason = {
+      kind: 'aborted',
+      source: TRANSPORT_CLOSED_SOURCE,
+      reason: 0,
+      byPeer: ind.byPeer,
+      message: ind.message,
     };
     if (ind.timeout) reason.timeout = true;
     this.finish(reason);
@@ -466,7 +520,13 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     if (this.partialPduTimer) clearTimeout(this.partialPduTimer);
     this.partialPdu = false;
     if (!this.closeReason)
-      this.finish({ kind: 'aborted', source: -1, reason: 0, byPeer: true, message: 'closed' });
+      this.finish({
+        kind: 'aborted',
+        source: TRANSPORT_CLOSED_SOURCE,
+        reason: 0,
+        byPeer: true,
+        message: 'closed',
+      });
     if (!this.stream.destroyed) this.stream.destroy();
   }
 
@@ -509,7 +569,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       return;
     }
     this.partialPduTimer = setTimeout(() => {
-      if (!this.partialPdu || !ESTABLISHED_STATES.has(this.fsm.state)) return;
+      if (!this.partialPdu || !isEstablished(this.fsm.state)) return;
       this.partialPdu = false;
       this.safeRun({
         event: 'Evt15',
@@ -541,7 +601,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
         this.armIdle(Math.max(1, Math.ceil(this.idleMs - quiet)));
         return;
       }
-      if (ESTABLISHED_STATES.has(this.fsm.state)) {
+      if (isEstablished(this.fsm.state)) {
         this.safeRun({
           event: 'Evt15',
           abort: { source: 2, reason: 0 },
@@ -625,7 +685,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       }
       // PS3.8 runs no timer in Sta7; a peer that never answers must not hang us.
       const timer = setTimeout(() => {
-        if (this.fsm.state === 'Sta7' || this.fsm.state === 'Sta11' || this.fsm.state === 'Sta10') {
+        if (awaitsReleaseRp(this.fsm.state)) {
           this.safeRun({
             event: 'Evt15',
             abort: { source: 0, reason: 0 },
@@ -639,7 +699,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   }
 
   respondRelease(): void {
-    if (this.fsm.state !== 'Sta8' && this.fsm.state !== 'Sta9' && this.fsm.state !== 'Sta12') {
+    if (!awaitsReleaseResponse(this.fsm.state)) {
       this.log.debug({ state: this.fsm.state }, 'respondRelease ignored: no A-RELEASE-RQ pending');
       return;
     }
@@ -648,8 +708,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
 
   abort(reason = 0): void {
     const state = this.fsm.state;
-    if (state === 'Sta1' || state === 'Sta13') return;
-    if (state === 'Sta2') {
+    if (isPastAbort(state)) return;
+    if (awaitsAssociateRq(state)) {
       this.stream.destroy();
       return;
     }
@@ -687,7 +747,7 @@ export function closeError(reason: ChannelCloseReason): Error | undefined {
     case 'released':
       return undefined;
     case 'aborted':
-      if (reason.source < 0) {
+      if (reason.source === TRANSPORT_CLOSED_SOURCE) {
         return new NetworkError(
           reason.timeout ? 'ERR_ASSOCIATION_TIMEOUT' : 'ERR_CONNECTION_CLOSED',
           reason.message,

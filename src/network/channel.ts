@@ -57,6 +57,9 @@ export interface NegotiatedAssociation {
   extendedNegotiations?: { sopClassUid: string; applicationInfo: Buffer }[];
 }
 
+/** {@link ChannelCloseReason} `source` when no A-ABORT was exchanged: the transport closed or a timer expired. */
+export const TRANSPORT_CLOSED_SOURCE = -1;
+
 /** Why a channel closed. */
 export type ChannelCloseReason =
   | { kind: 'released' }

@@ -5,10 +5,12 @@
  * Tables 9-6 to 9-9 (read in PS3.8 2019a, section 9.2.2); the (event, state) →
  * action mapping is PS3.8 Table 9-10 as transcribed in pynetdicom's `fsm.py`
  * (`TRANSITION_TABLE`, whose one-mapping layout this follows), compared entry
- * by entry: the same 123 non-blank cells. Cells the standard leaves blank are
- * filled explicitly here (`XX-L` for local primitives, `XX-R` for events that
- * cannot occur) so that every (event, state) pair has exactly one action;
- * test/network/fsm.test.ts checks both.
+ * by entry: the same 123 non-blank cells. Cells the standard leaves blank get
+ * one of two named outcomes, which are not actions ({@link BLANK_CELLS}:
+ * `XX-L` a local primitive refused, `XX-R` an event that cannot occur,
+ * ignored), so that every (event, state) pair has exactly one answer;
+ * test/network/fsm.test.ts checks both. Every decision the association makes
+ * on the current state is one of the named predicates at the end of this file.
  *
  * Further deviations, all deliberate:
  * - AA-1 answers an invalid PDU in Sta2 with service-provider source and the
@@ -88,6 +90,8 @@ export type Indication =
   | { kind: 'release-rp' }
   | { kind: 'released' }
   | { kind: 'abort'; source: number; reason: number; byPeer: boolean; message: string; timeout?: boolean }
+  /** The transport closed (or ARTIM expired) without an A-ABORT: A-P-ABORT with no PDU exchanged. */
+  | { kind: 'transport-closed'; byPeer: boolean; message: string; timeout?: boolean }
   | { kind: 'idle' };
 
 /** What the actions may do: implemented by the association, so the table stays free of I/O. */
@@ -149,9 +153,26 @@ export type ActionName =
   | 'AA-5'
   | 'AA-6'
   | 'AA-7'
-  | 'AA-8'
-  | 'XX-L'
-  | 'XX-R';
+  | 'AA-8';
+
+/** The two outcomes of a cell PS3.8 Table 9-10 leaves blank: no action runs and the state is kept. */
+export type BlankCell = 'XX-L' | 'XX-R';
+
+/** What the table answers for an (event, state) pair: an action, or a blank cell. */
+export type Cell = ActionName | BlankCell;
+
+/** Descriptions of the blank-cell outcomes (for log lines and the table test). */
+export const BLANK_CELLS: Readonly<Record<BlankCell, string>> = {
+  'XX-L':
+    'dicomnet: local primitive not allowed in this state by PS3.8 (blank cell): refused, state unchanged',
+  'XX-R':
+    'dicomnet: event cannot occur in this state (no transport open or no ARTIM running; blank cell): ignored, state unchanged',
+};
+
+/** True when the cell is a blank one ({@link BLANK_CELLS}) rather than an action. */
+export function isBlankCell(cell: Cell): cell is BlankCell {
+  return cell === 'XX-L' || cell === 'XX-R';
+}
 
 /** One action: the standard's description, the state(s) it may lead to, and what it does. */
 export interface Action {
@@ -406,11 +427,9 @@ export const ACTIONS: Record<ActionName, Action> = {
           message: 'peer aborted',
         });
       } else {
-        // No A-ABORT is sent here: source -1 says the transport was just closed.
+        // no A-ABORT is exchanged here: the transport is just closed
         port.indicate({
-          kind: 'abort',
-          source: -1,
-          reason: 0,
+          kind: 'transport-closed',
           byPeer: false,
           message: input.cause ?? 'ARTIM timer expired',
           timeout: input.event === 'Evt18',
@@ -444,9 +463,7 @@ export const ACTIONS: Record<ActionName, Action> = {
     next: ['Sta1'],
     run: (port, input) => {
       port.indicate({
-        kind: 'abort',
-        source: -1,
-        reason: 0,
+        kind: 'transport-closed',
         byPeer: true,
         message: input.cause ?? 'transport connection closed by peer without A-RELEASE or A-ABORT',
       });
@@ -461,9 +478,7 @@ export const ACTIONS: Record<ActionName, Action> = {
     run: (port, input) => {
       port.stopArtim();
       port.indicate({
-        kind: 'abort',
-        source: -1,
-        reason: 0,
+        kind: 'transport-closed',
         byPeer: true,
         message: input.cause ?? 'transport connection closed before A-ASSOCIATE-RQ',
       });
@@ -496,22 +511,6 @@ export const ACTIONS: Record<ActionName, Action> = {
       port.startArtim();
       port.closeTransport();
       return 'Sta13';
-    },
-  },
-  'XX-L': {
-    description:
-      'dicomnet: local primitive not allowed in this state by PS3.8 (blank cell): refused, state unchanged',
-    next: [],
-    run: () => {
-      throw new Error('XX-L is handled by the machine');
-    },
-  },
-  'XX-R': {
-    description:
-      'dicomnet: event cannot occur in this state (no transport open or no ARTIM running; blank cell): ignored, state unchanged',
-    next: [],
-    run: () => {
-      throw new Error('XX-R is handled by the machine');
     },
   },
 };
@@ -661,8 +660,8 @@ const TABLE_9_10: Readonly<Record<string, ActionName>> = {
   'Evt19:Sta13': 'AA-7',
 };
 
-/** The action for an (event, state) pair: Table 9-10, blank cells filled with `XX-L` / `XX-R`. */
-export function transition(event: FsmEvent, state: State): ActionName {
+/** The action for an (event, state) pair: Table 9-10, blank cells answered with `XX-L` / `XX-R`. */
+export function transition(event: FsmEvent, state: State): Cell {
   const action = TABLE_9_10[`${event}:${state}`];
   if (action) return action;
   return LOCAL_EVENTS.has(event) ? 'XX-L' : 'XX-R';
@@ -703,11 +702,63 @@ export class StateMachine {
    * Process one event; returns the action taken. A local primitive refused by
    * the table throws {@link InvalidPrimitiveError} with the state unchanged.
    */
-  dispatch(input: FsmInput): ActionName {
+  dispatch(input: FsmInput): Cell {
     const name = transition(input.event, this.state);
     if (name === 'XX-L') throw new InvalidPrimitiveError(input.event, this.state);
     if (name === 'XX-R') return name;
     this.state = ACTIONS[name].run(this.port, input);
     return name;
   }
+}
+
+// ---- decisions on the current state, named: the association asks, the table's states answer ----
+
+const ESTABLISHED: ReadonlySet<State> = new Set<State>([
+  'Sta6',
+  'Sta7',
+  'Sta8',
+  'Sta9',
+  'Sta10',
+  'Sta11',
+  'Sta12',
+]);
+
+/** Sta6–Sta12: established; P-DATA may still flow while a release is under way (PS3.8 AR-6, AR-7). */
+export function isEstablished(state: State): boolean {
+  return ESTABLISHED.has(state);
+}
+
+/**
+ * Sta7, Sta10, Sta11: this side sent A-RELEASE-RQ and waits for the A-RELEASE-RP. PS3.8 runs no
+ * timer here, so the association bounds the wait itself.
+ */
+export function awaitsReleaseRp(state: State): boolean {
+  return state === 'Sta7' || state === 'Sta10' || state === 'Sta11';
+}
+
+/** Sta8, Sta9, Sta12: the peer's A-RELEASE-RQ waits for our A-RELEASE response primitive (Evt14). */
+export function awaitsReleaseResponse(state: State): boolean {
+  return state === 'Sta8' || state === 'Sta9' || state === 'Sta12';
+}
+
+/**
+ * Sta9 (requestor side, answered at once: AR-9) and Sta12 (acceptor side, answered once our own
+ * A-RELEASE-RQ was confirmed: AR-4): a release collision in which the A-RELEASE response is the
+ * provider's to give, not the user's.
+ */
+export function answersCollisionItself(state: State): boolean {
+  return state === 'Sta9' || state === 'Sta12';
+}
+
+/** Sta1, Sta13: nothing left to abort (idle, or only waiting for the transport to close). */
+export function isPastAbort(state: State): boolean {
+  return state === 'Sta1' || state === 'Sta13';
+}
+
+/**
+ * Sta2: a transport is open but no A-ASSOCIATE-RQ has come, so there is no association to send an
+ * A-ABORT on: a local abort just drops the transport.
+ */
+export function awaitsAssociateRq(state: State): boolean {
+  return state === 'Sta2';
 }

@@ -48,4 +48,16 @@ export {
   describeContextResult,
   describeRejectReason,
 } from './pdu/reasons.js';
-export { ACTIONS, EVENTS, type FsmEvent, STATES, type State, transition } from './fsm.js';
+export {
+  ACTIONS,
+  type ActionName,
+  BLANK_CELLS,
+  type BlankCell,
+  type Cell,
+  EVENTS,
+  type FsmEvent,
+  isBlankCell,
+  STATES,
+  type State,
+  transition,
+} from './fsm.js';

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { UsageError } from '../errors.js';
+import { toError, UsageError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { Association } from './association.js';
 import type { AssociationChannel, NegotiatedAssociation, NegotiatedContext } from './channel.js';
@@ -226,28 +226,50 @@ export function requestAssociation(
       new NetworkError('ERR_CONNECTION_CLOSED', 'transport connection is already closed'),
     );
   }
-  const assoc = new Association(stream, {
-    isRequestor: true,
-    logger: log,
-    ownMaxPduLength: rq.userInfo.maxLength ?? DEFAULT_MAX_PDU_LENGTH,
-    hardMaxPduLength: params.hardMaxPduLength,
-    artimTimeoutMs: timeoutMs,
-    idleTimeoutMs: params.idleTimeoutMs,
-  });
   return new Promise<AssociationChannel>((resolve, reject) => {
     let settled = false;
     const settle = (err: Error | undefined): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      assoc.negotiationListener = undefined;
-      assoc.negotiationFailed = undefined;
       if (err) {
         reject(err);
         return;
       }
       resolve(assoc);
     };
+    const assoc = new Association(stream, {
+      isRequestor: true,
+      logger: log,
+      ownMaxPduLength: rq.userInfo.maxLength ?? DEFAULT_MAX_PDU_LENGTH,
+      hardMaxPduLength: params.hardMaxPduLength,
+      artimTimeoutMs: timeoutMs,
+      idleTimeoutMs: params.idleTimeoutMs,
+      onNegotiationFailed: settle,
+      onNegotiation: (ind) => {
+        if (ind.kind === 'associate-ac') {
+          const negotiated = negotiatedFromAc(rq, ind.pdu);
+          assoc.establish(negotiated);
+          const accepted = [...negotiated.contexts.values()].filter((c) => c.result === 0).length;
+          log.info(
+            {
+              calledAet: params.calledAet,
+              accepted,
+              proposed: negotiated.contexts.size,
+              peerMaxPduLength: negotiated.peerMaxPduLength,
+              peerImplementation: negotiated.peerImplementationVersionName,
+            },
+            'association accepted',
+          );
+          settle(undefined);
+        } else if (ind.kind === 'associate-rj') {
+          const err = new AssociationRejectedError(ind.pdu.result, ind.pdu.source, ind.pdu.reason);
+          // info, not warn: the rejection is what the caller gets; the CLI prints it once
+          log.info({ result: ind.pdu.result, source: ind.pdu.source, reason: ind.pdu.reason }, err.message);
+          settle(err);
+        }
+      },
+    });
     const timer = setTimeout(() => {
       settle(
         new NetworkError(
@@ -257,33 +279,10 @@ export function requestAssociation(
       );
       assoc.abort(); // A-ABORT, then the transport closes once it is flushed (ARTIM bounds the wait)
     }, timeoutMs);
-    assoc.negotiationFailed = (err) => settle(err);
-    assoc.negotiationListener = (ind) => {
-      if (ind.kind === 'associate-ac') {
-        const negotiated = negotiatedFromAc(rq, ind.pdu);
-        assoc.establish(negotiated);
-        const accepted = [...negotiated.contexts.values()].filter((c) => c.result === 0).length;
-        log.info(
-          {
-            calledAet: params.calledAet,
-            accepted,
-            proposed: negotiated.contexts.size,
-            peerMaxPduLength: negotiated.peerMaxPduLength,
-            peerImplementation: negotiated.peerImplementationVersionName,
-          },
-          'association accepted',
-        );
-        settle(undefined);
-      } else if (ind.kind === 'associate-rj') {
-        const err = new AssociationRejectedError(ind.pdu.result, ind.pdu.source, ind.pdu.reason);
-        log.warn({ result: ind.pdu.result, source: ind.pdu.source, reason: ind.pdu.reason }, err.message);
-        settle(err);
-      }
-    };
     try {
       assoc.startAsRequestor(rq);
     } catch (err) {
-      settle(err instanceof Error ? err : new Error(String(err)));
+      settle(toError(err));
     }
   });
 }

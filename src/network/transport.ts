@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
-import { secureClientConnect } from '../tls/client.js';
+import { prepareClientTls, secureClientConnect } from '../tls/client.js';
 import { handshakeError } from '../tls/handshake-errors.js';
 import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 import type { AssociationChannel } from './channel.js';
@@ -50,6 +50,9 @@ export interface OpenedAssociation {
 export async function openAssociation(options: OpenAssociationOptions): Promise<OpenedAssociation> {
   const log = options.logger ?? silentLogger();
   const timeoutMs = options.timeoutMs ?? 30_000;
+  // the key, certificates and CAs are read before the connection is opened: a missing file
+  // fails here, not as a handshake failure half-way through a connection
+  if (options.tls) await prepareClientTls(options.tls, log);
   const socket = await connectTcp({ host: options.host, port: options.port, timeoutMs });
   let stream: Duplex = socket;
   let secureLink: SecureLinkInfo | undefined;

@@ -1,5 +1,6 @@
 import type { ChannelCloseReason } from '../network/index.js';
 import type { AssociationInfo } from '../services/server.js';
+import type { StudyTransfer } from './audit.js';
 
 /** What happened on one association, for its summary log line and the audit trail. */
 export interface AssociationActivity {
@@ -11,8 +12,10 @@ export interface AssociationActivity {
   bytesReceived: number;
   /** C-STOREs answered with a failure status. */
   storeFailures: number;
-  /** Instances stored per Study Instance UID. */
-  studies: Map<string, number>;
+  /** Instances stored per Study Instance UID, with the study's patient. */
+  studies: Map<string, StudyTransfer>;
+  /** Instances that replaced an earlier one of the same SOP Instance UID, per study (audited as updates). */
+  updatedStudies: Map<string, StudyTransfer>;
   queries: number;
   /** Instances designated by C-MOVE / C-GET requests. */
   instancesRetrieved: number;
@@ -73,7 +76,7 @@ export class ActivityTracker {
       instances: a.instancesStored,
       bytes: a.bytesReceived,
       storeFailures: a.storeFailures,
-      studies: a.studies.size,
+      studies: new Set([...a.studies.keys(), ...a.updatedStudies.keys()]).size,
       queries: a.queries,
       retrieved: a.instancesRetrieved,
       commitmentRequests: a.commitmentRequests,
@@ -89,8 +92,13 @@ export class ActivityTracker {
   }
 
   /** The studies and counts an association stored (for the audit trail). */
-  studiesOf(info: AssociationInfo): ReadonlyMap<string, number> {
+  studiesOf(info: AssociationInfo): ReadonlyMap<string, StudyTransfer> {
     return this.#byId.get(info.id)?.studies ?? new Map();
+  }
+
+  /** The studies and counts whose instances an association replaced (for the audit trail). */
+  updatedStudiesOf(info: AssociationInfo): ReadonlyMap<string, StudyTransfer> {
+    return this.#byId.get(info.id)?.updatedStudies ?? new Map();
   }
 
   /** Number of associations being tracked. */
@@ -107,6 +115,7 @@ function newActivity(info: AssociationInfo): AssociationActivity {
     bytesReceived: 0,
     storeFailures: 0,
     studies: new Map(),
+    updatedStudies: new Map(),
     queries: 0,
     instancesRetrieved: 0,
     commitmentRequests: 0,

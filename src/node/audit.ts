@@ -54,7 +54,12 @@ export interface AuditUserIdentity {
   type: number;
   /** The username of types 1 and 2. */
   username?: string;
+  /** True only when something checked the identity (the node itself verifies none). */
+  verified?: boolean;
 }
+
+/** The user of a Login record when nothing verified who the peer is. */
+export const NOT_AUTHENTICATED = 'not authenticated';
 
 const MAX_USERNAME = 256;
 
@@ -201,15 +206,41 @@ export class AuditTrail {
     });
   }
 
-  /** An association was accepted: the calling AE logged in (User Authentication / Login, A.5.3.12). */
-  associationAccepted(peer: AuditPeer): void {
-    this.emit({
-      eventId: AuditEventId.UserAuthentication,
-      eventTypeCode: AuditEventType.Login,
-      eventActionCode: 'E',
-      eventOutcomeIndicator: 0,
-      activeParticipants: this.authParticipants(peer),
-    });
+  /**
+   * An association was accepted (User Authentication / Login, A.5.3.12). The record says
+   * what was verified, never more: with a verified TLS client certificate the login is a
+   * Success and the user is the certificate subject; otherwise nothing authenticated the
+   * peer, and the record is a minor failure naming it `not authenticated`. The calling AE
+   * title is what the peer claimed (AlternativeUserID `AETITLES=…`, as PS3.15 A.5.2 writes
+   * the AE titles of a process); `aeTitleBound` says an AE-title binding checked it against
+   * the certificate.
+   */
+  associationAccepted(peer: AuditPeer, verified: { aeTitleBound?: boolean } = {}): void {
+    const subject = peer.secureLink?.peerCertificate?.subject;
+    const user: AuditParticipant = {
+      userId: subject ?? NOT_AUTHENTICATED,
+      userIsRequestor: true,
+    };
+    if (peer.callingAet !== undefined) user.alternativeUserId = `AETITLES=${peer.callingAet}`;
+    this.addAddress(user, peer.remoteAddress);
+    const aet = peer.callingAet === undefined ? 'no AE title' : `AE title ${peer.callingAet}`;
+    let description: string;
+    if (subject !== undefined)
+      description = `TLS client certificate verified; ${aet} ${verified.aeTitleBound ? 'bound to the certificate (peers.identity)' : 'as claimed, not bound to the certificate'}`;
+    else
+      description = `not authenticated: association accepted ${peer.secureLink ? 'over TLS without a client certificate' : 'over plain TCP'}; ${aet} as claimed, not verified`;
+    this.emit(
+      {
+        eventId: AuditEventId.UserAuthentication,
+        eventTypeCode: AuditEventType.Login,
+        eventActionCode: 'E',
+        eventOutcomeIndicator: subject !== undefined ? 0 : 4,
+        eventOutcomeDescription: description,
+        activeParticipants: [user, { userId: this.aet, userIsRequestor: false }],
+      },
+      // an accepted unauthenticated association is routine where the plain port is open
+      'info',
+    );
   }
 
   /** An association request was rejected (Login, minor failure, with the reason). */
@@ -225,35 +256,50 @@ export class AuditTrail {
   }
 
   /**
-   * An A-ASSOCIATE-RQ carried a User Identity item (User Authentication / Login): the
-   * user it names is the participant, the calling AE title its alternative ID.
+   * An A-ASSOCIATE-RQ carried a User Identity item (User Authentication / Login). The node
+   * verifies no username, passcode or token, so unless the caller says one was
+   * (`identity.verified`), the record is a minor failure: the user is `not authenticated`,
+   * the asserted username is its UserName, the claimed AE title and a verified certificate
+   * subject its AlternativeUserID.
    */
   userAuthentication(
     peer: AuditPeer,
     identity: AuditUserIdentity,
-    outcome: AuditOutcome = 0,
+    outcome?: AuditOutcome,
     description?: string,
   ): void {
     const kind = IDENTITY_TYPES[identity.type] ?? `type ${identity.type}`;
     // the peer chooses the username's length: keep one record small
     const username = identity.username?.slice(0, MAX_USERNAME);
-    const user: AuditParticipant = { userId: username ?? `(${kind})`, userIsRequestor: true };
+    const verified = identity.verified === true;
+    const user: AuditParticipant = {
+      userId: verified ? (username ?? `(${kind})`) : NOT_AUTHENTICATED,
+      userIsRequestor: true,
+    };
     if (username !== undefined) user.userName = username;
-    const alternative = [peer.callingAet, peer.secureLink?.peerCertificate?.subject]
+    const alternative = [
+      peer.callingAet === undefined ? undefined : `AETITLES=${peer.callingAet}`,
+      peer.secureLink?.peerCertificate?.subject,
+    ]
       .filter(Boolean)
       .join('; ');
     if (alternative) user.alternativeUserId = alternative;
     this.addAddress(user, peer.remoteAddress);
-    this.emit({
-      eventId: AuditEventId.UserAuthentication,
-      eventTypeCode: AuditEventType.Login,
-      eventActionCode: 'E',
-      eventOutcomeIndicator: outcome,
-      eventOutcomeDescription:
-        description ??
-        `User Identity (${kind}) asserted in the association request; not verified by this node`,
-      activeParticipants: [user, { userId: this.aet, userIsRequestor: false }],
-    });
+    this.emit(
+      {
+        eventId: AuditEventId.UserAuthentication,
+        eventTypeCode: AuditEventType.Login,
+        eventActionCode: 'E',
+        eventOutcomeIndicator: outcome ?? (verified ? 0 : 4),
+        eventOutcomeDescription:
+          description ??
+          (verified
+            ? `User Identity (${kind}) verified`
+            : `not authenticated: User Identity (${kind}) asserted in the association request, not verified by this node`),
+        activeParticipants: [user, { userId: this.aet, userIsRequestor: false }],
+      },
+      'info',
+    );
   }
 
   /**
@@ -332,43 +378,58 @@ export class AuditTrail {
   }
 
   /**
-   * Instances received (action C: the peer is the source, the node the destination) or
+   * Instances received (action C: the peer is the source, the node the destination; U: they
+   * replaced earlier instances of the same SOP Instance UIDs) or
    * sent by C-MOVE / C-GET (action R: the node is the source, `destination` the
-   * destination), one participant object per study (DICOM Instances Transferred, A.5.3.7).
+   * destination): DICOM Instances Transferred (A.5.3.7; A.5.3.13 in older editions). The
+   * message has exactly one Patient participant object, so a transfer of several patients'
+   * studies is one record per patient, each with its study objects; studies whose patient
+   * is unknown share one record without a patient object. With no study at all (nothing
+   * was sent) it is one record without objects.
    */
   instancesTransferred(
-    action: 'C' | 'R',
+    action: 'C' | 'U' | 'R',
     peer: AuditPeer,
-    studies: ReadonlyMap<string, number>,
+    studies: ReadonlyMap<string, number | StudyTransfer>,
     options: { outcome?: AuditOutcome; destination?: string; description?: string } = {},
   ): void {
+    const groups = byPatient(studies);
+    if (groups.length === 0) groups.push({ patient: undefined, studies: [] });
+    for (const group of groups) {
+      const objects = studyObjects(group.studies);
+      if (group.patient) objects.push(patientObject(group.patient));
+      this.emit({
+        eventId: AuditEventId.InstancesTransferred,
+        eventActionCode: action,
+        eventOutcomeIndicator: options.outcome ?? 0,
+        eventOutcomeDescription: options.description,
+        activeParticipants: this.transferParticipants(action, peer, options.destination),
+        participantObjects: objects,
+      });
+    }
+  }
+
+  private transferParticipants(
+    action: 'C' | 'U' | 'R',
+    peer: AuditPeer,
+    destination: string | undefined,
+  ): AuditParticipant[] {
     const requestor = this.requestor(peer);
     const participants: AuditParticipant[] = [requestor];
     const node: AuditParticipant = { userId: this.aet, userIsRequestor: false };
-    if (action === 'C') {
+    if (action !== 'R') {
       requestor.roleIdCode = AuditRole.Source;
       node.roleIdCode = AuditRole.Destination;
       participants.push(node);
     } else {
       node.roleIdCode = AuditRole.Source;
       participants.push(node);
-      if (options.destination !== undefined && options.destination === peer.callingAet)
+      if (destination !== undefined && destination === peer.callingAet)
         requestor.roleIdCode = AuditRole.Destination; // C-GET: the requestor receives
-      else if (options.destination !== undefined)
-        participants.push({
-          userId: options.destination,
-          userIsRequestor: false,
-          roleIdCode: AuditRole.Destination,
-        });
+      else if (destination !== undefined)
+        participants.push({ userId: destination, userIsRequestor: false, roleIdCode: AuditRole.Destination });
     }
-    this.emit({
-      eventId: AuditEventId.InstancesTransferred,
-      eventActionCode: action,
-      eventOutcomeIndicator: options.outcome ?? 0,
-      eventOutcomeDescription: options.description,
-      activeParticipants: participants,
-      participantObjects: studyObjects(studies),
-    });
+    return participants;
   }
 
   /** A C-FIND was performed: the SOP class, level, keys asked for (no values) and the match count (Query, A.5.3.10). */
@@ -406,23 +467,27 @@ export class AuditTrail {
   }
 
   /** Instances the node removed itself (DICOM Study Deleted, A.5.3.8), e.g. index rows whose file vanished. */
-  instancesDeleted(studies: ReadonlyMap<string, number>, reason: string): void {
+  instancesDeleted(studies: ReadonlyMap<string, number | StudyTransfer>, reason: string): void {
     if (studies.size === 0) return;
-    this.emit({
-      eventId: AuditEventId.StudyDeleted,
-      eventActionCode: 'D',
-      eventOutcomeIndicator: 0,
-      eventOutcomeDescription: reason,
-      activeParticipants: [
-        {
-          userId: this.aet,
-          alternativeUserId: String(process.pid),
-          userIsRequestor: true,
-          roleIdCode: AuditRole.Application,
-        },
-      ],
-      participantObjects: studyObjects(studies),
-    });
+    for (const group of byPatient(studies)) {
+      const objects = studyObjects(group.studies);
+      if (group.patient) objects.push(patientObject(group.patient));
+      this.emit({
+        eventId: AuditEventId.StudyDeleted,
+        eventActionCode: 'D',
+        eventOutcomeIndicator: 0,
+        eventOutcomeDescription: reason,
+        activeParticipants: [
+          {
+            userId: this.aet,
+            alternativeUserId: String(process.pid),
+            userIsRequestor: true,
+            roleIdCode: AuditRole.Application,
+          },
+        ],
+        participantObjects: objects,
+      });
+    }
   }
 
   /** Flush and close the sinks (the syslog queue gets up to `deadlineMs`). */
@@ -455,7 +520,10 @@ export class AuditTrail {
     participant.networkAccessPointTypeCode = '2';
   }
 
-  private emit(message: Omit<AuditMessage, 'eventDateTime' | 'auditSourceId'>): void {
+  private emit(
+    message: Omit<AuditMessage, 'eventDateTime' | 'auditSourceId'>,
+    logLevel: 'info' | 'warn' = message.eventOutcomeIndicator === 0 ? 'info' : 'warn',
+  ): void {
     const audit: AuditMessage = {
       ...message,
       eventDateTime: new Date().toISOString(),
@@ -463,9 +531,9 @@ export class AuditTrail {
     };
     for (const key of Object.keys(audit) as (keyof AuditMessage)[])
       if (audit[key] === undefined) delete audit[key];
+    const logged = withoutPatients(audit);
     const line = `audit: ${message.eventId.displayName}${message.eventTypeCode ? ` (${message.eventTypeCode.displayName})` : ''}`;
-    if (message.eventOutcomeIndicator === 0) this.log.info({ audit }, line);
-    else this.log.warn({ audit }, line);
+    this.log[logLevel]({ audit: logged }, line);
     for (const sink of this.#sinks) {
       try {
         sink.write(audit);
@@ -477,19 +545,112 @@ export class AuditTrail {
   }
 }
 
-/** Instances per Study Instance UID. */
-export function studyCounts(items: Iterable<{ studyInstanceUid: string }>): Map<string, number> {
-  const studies = new Map<string, number>();
-  for (const item of items) studies.set(item.studyInstanceUid, (studies.get(item.studyInstanceUid) ?? 0) + 1);
+/** The instances of one study in a transfer and the patient they belong to, when known. */
+export interface StudyTransfer {
+  instances: number;
+  patientId?: string;
+  issuerOfPatientId?: string;
+  patientName?: string;
+}
+
+/** What an item needs for {@link studyCounts}: its study and, when known, its patient. */
+export interface StudyMember {
+  studyInstanceUid: string;
+  patientId?: string | null;
+  issuerOfPatientId?: string | null;
+  patientName?: string | null;
+}
+
+/** Count one instance of `item`'s study in `studies` (its patient taken from the first one seen). */
+export function countStudyInstance(studies: Map<string, StudyTransfer>, item: StudyMember): void {
+  const known = studies.get(item.studyInstanceUid);
+  if (known) {
+    known.instances++;
+    return;
+  }
+  const study: StudyTransfer = { instances: 1 };
+  if (item.patientId) study.patientId = item.patientId;
+  if (item.issuerOfPatientId) study.issuerOfPatientId = item.issuerOfPatientId;
+  if (item.patientName) study.patientName = item.patientName;
+  studies.set(item.studyInstanceUid, study);
+}
+
+/** Instances (and patient) per Study Instance UID. */
+export function studyCounts(items: Iterable<StudyMember>): Map<string, StudyTransfer> {
+  const studies = new Map<string, StudyTransfer>();
+  for (const item of items) countStudyInstance(studies, item);
   return studies;
 }
 
-function studyObjects(studies: ReadonlyMap<string, number>): AuditObject[] {
-  return [...studies].map(([uid, instances]) => ({
+interface PatientGroup {
+  patient: StudyTransfer | undefined;
+  studies: [string, number][];
+}
+
+/** Studies grouped by patient (ID and issuer), in the order first seen; unknown patients last. */
+function byPatient(studies: ReadonlyMap<string, number | StudyTransfer>): PatientGroup[] {
+  const groups = new Map<string, PatientGroup>();
+  let unknown: PatientGroup | undefined;
+  for (const [uid, entry] of studies) {
+    const study = typeof entry === 'number' ? { instances: entry } : entry;
+    if (study.patientId === undefined) {
+      unknown ??= { patient: undefined, studies: [] };
+      unknown.studies.push([uid, study.instances]);
+      continue;
+    }
+    const key = `${study.patientId}\0${study.issuerOfPatientId ?? ''}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { patient: study, studies: [] }));
+    group.studies.push([uid, study.instances]);
+  }
+  const out = [...groups.values()];
+  if (unknown) out.push(unknown);
+  return out;
+}
+
+function studyObjects(studies: readonly [string, number][]): AuditObject[] {
+  return studies.map(([uid, instances]) => ({
     typeCode: 2,
     typeCodeRole: 3,
     idTypeCode: AuditObjectIdType.StudyInstanceUid,
     id: uid,
     detail: { instances },
   }));
+}
+
+/**
+ * The Patient participant object (PS3.15 A.5.3: type 1 person, role 1 patient, ID type
+ * RFC 3881 Patient Number): the Patient ID, in HL7 CX form with its issuer when there is
+ * one (`ID^^^ISSUER`), and the patient's name when known.
+ */
+function patientObject(study: StudyTransfer): AuditObject {
+  const id = study.issuerOfPatientId
+    ? `${study.patientId}^^^${study.issuerOfPatientId}`
+    : String(study.patientId);
+  const patient: AuditObject = {
+    typeCode: 1,
+    typeCodeRole: 1,
+    idTypeCode: AuditObjectIdType.PatientNumber,
+    id,
+  };
+  if (study.patientName) patient.name = study.patientName;
+  return patient;
+}
+
+/**
+ * The audit message as the log line carries it: patient objects keep their type but lose
+ * their ID and name. The audit file and the collector are the protected record of who
+ * accessed which patient; a log is not, and carries no PHI.
+ */
+function withoutPatients(message: AuditMessage): AuditMessage {
+  const objects = message.participantObjects;
+  if (!objects?.some((o) => o.typeCode === 1)) return message;
+  return {
+    ...message,
+    participantObjects: objects.map((o) =>
+      o.typeCode === 1
+        ? { typeCode: o.typeCode, typeCodeRole: o.typeCodeRole, idTypeCode: o.idTypeCode, id: '[patient]' }
+        : o,
+    ),
+  };
 }

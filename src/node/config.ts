@@ -104,6 +104,8 @@ export interface NodeLimits {
   maxBufferedDatasetBytes: number;
   /** Deepest sequence nesting accepted in any received data set. */
   maxDatasetDepth: number;
+  /** Most matches one C-FIND returns before it ends with 0xA700 (0 = no limit). */
+  maxQueryResults: number;
   /** ARTIM and TLS handshake timeout. */
   timeoutSeconds: number;
   idleTimeoutSeconds: number;
@@ -127,6 +129,7 @@ const LIMIT_RANGES: Record<keyof NodeLimits, [number, number]> = {
   maxAssociateRqLength: [4096, 0xffffffff],
   maxBufferedDatasetBytes: [4096, 0xffffffff],
   maxDatasetDepth: [1, 1000],
+  maxQueryResults: [0, 0xffffffff],
   timeoutSeconds: [1, 3600],
   idleTimeoutSeconds: [0, 86400],
   idleEvictSeconds: [0, 86400],
@@ -223,6 +226,7 @@ export function defaultNodeConfig(): NodeConfig {
       maxAssociateRqLength: 1024 * 1024,
       maxBufferedDatasetBytes: 16 * 1024 * 1024,
       maxDatasetDepth: 32,
+      maxQueryResults: 100000,
       timeoutSeconds: 30,
       idleTimeoutSeconds: 300,
       idleEvictSeconds: 30,

@@ -1,5 +1,5 @@
 import { readdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Index, InstanceRecord, StoredInstance } from './index-db.js';
 import { INCOMING_DIR, INSTANCE_EXTENSION, type InstanceStorage } from './storage.js';
 
@@ -24,6 +24,12 @@ export interface ConsistencySummary {
   rowsRemoved: number;
   /** Instance files with no index row that were not re-indexed. */
   orphanFiles: string[];
+  /**
+   * Files whose SOP Instance UID (their name) is indexed with another file: a duplicate that
+   * was never the indexed instance (an unanswered store or a replaced file). Deleted, never
+   * re-indexed: that would let the index flip to the other version at each restart.
+   */
+  supersededRemoved: string[];
   /** Files re-indexed through the callback. */
   reindexed: number;
   /** Files the callback failed on (the error message), left as orphans. */
@@ -67,6 +73,7 @@ export async function checkConsistency(options: ConsistencyOptions): Promise<Con
     orphanFiles: [],
     reindexed: 0,
     reindexFailures: [],
+    supersededRemoved: [],
   };
 
   const incoming = join(root, INCOMING_DIR);
@@ -94,14 +101,25 @@ export async function checkConsistency(options: ConsistencyOptions): Promise<Con
 
   for (const path of files) {
     if (indexed.has(path)) continue;
+    const other = index.getInstance(basename(path, INSTANCE_EXTENSION));
+    if (other !== undefined && resolve(other.path) !== path) {
+      await storage.remove(path).catch(() => undefined);
+      summary.supersededRemoved.push(path);
+      continue;
+    }
     if (options.reindex === undefined) {
       summary.orphanFiles.push(path);
       continue;
     }
     try {
       const record = await options.reindex(path);
+      const known = record === undefined ? undefined : index.getInstance(record.sopInstanceUid);
       if (record === undefined) summary.orphanFiles.push(path);
-      else {
+      else if (known !== undefined && resolve(known.path) !== path) {
+        // named otherwise than its SOP Instance UID, which is indexed with another file
+        await storage.remove(path).catch(() => undefined);
+        summary.supersededRemoved.push(path);
+      } else {
         index.upsertInstance(record);
         summary.reindexed++;
       }

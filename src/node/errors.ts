@@ -31,12 +31,12 @@ export class StorageError extends DicomnetError implements KindedError {
  * (0xA900 "Identifier does not match SOP Class" or 0xC000 "Unable to process").
  */
 export class QueryError extends DicomnetError implements KindedError {
-  declare readonly code: 'ERR_QUERY_INVALID';
+  declare readonly code: 'ERR_QUERY_INVALID' | 'ERR_QUERY_TOO_MANY_RESULTS';
   readonly kind = 'dimse' as const;
   /** The keyword of the offending key, when one key is to blame. */
   readonly keyword: string | undefined;
 
-  constructor(code: 'ERR_QUERY_INVALID', message: string, keyword?: string) {
+  constructor(code: 'ERR_QUERY_INVALID' | 'ERR_QUERY_TOO_MANY_RESULTS', message: string, keyword?: string) {
     super(code, message);
     this.keyword = keyword;
   }

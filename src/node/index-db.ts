@@ -15,7 +15,13 @@ import { GroupSync } from './group-sync.js';
 import { normalizeDate, normalizePersonName, normalizeTime, type QueryKey } from './matching.js';
 import { type MppsSteps, MppsStore } from './mpps.js';
 import type { QueryLevel, QueryModel } from './query-attributes.js';
-import { type BuiltQuery, buildFindQuery, buildRetrieveQuery, type FindOptions } from './query-builder.js';
+import {
+  type BuiltQuery,
+  buildFindQuery,
+  buildRetrieveQuery,
+  type FindOptions,
+  type PagedQuery,
+} from './query-builder.js';
 import { migrate, studyModalitiesSql } from './schema.js';
 import { type Worklist, WorklistStore } from './worklist.js';
 
@@ -81,6 +87,10 @@ export interface RetrieveItem {
   transferSyntaxUid: string;
   studyInstanceUid: string;
   seriesInstanceUid: string;
+  /** The patient, for the audit trail. */
+  patientId: string;
+  issuerOfPatientId: string;
+  patientName: string | null;
 }
 
 /** One C-FIND match: keyword → DICOM string value (`''` for a key with no value). */
@@ -112,8 +122,18 @@ export interface Index extends CommittedInstanceLookup {
   getInstance(sopInstanceUid: string): StoredInstance | undefined;
   /** True when the instance is indexed (and, if given, under that SOP Class). */
   hasInstance(sopInstanceUid: string, sopClassUid?: string): boolean;
-  /** C-FIND on the patient or study root model (see {@link buildFindQuery} for the rules). */
-  find(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[], options?: FindOptions): QueryMatch[];
+  /**
+   * C-FIND on the patient or study root model (see {@link buildFindQuery} for the rules).
+   * The keys are checked at the call (a bad key throws {@link QueryError} at once); the
+   * matches are then read from the index page by page as they are pulled, so a query costs
+   * one page of memory whatever it matches, and the index stays writable in between.
+   */
+  find(
+    model: QueryModel,
+    level: QueryLevel,
+    keys: readonly QueryKey[],
+    options?: FindOptions,
+  ): Iterable<QueryMatch>;
   /** The instances a C-MOVE / C-GET designates. */
   filesFor(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): RetrieveItem[];
   /** Every indexed instance, in insertion order, read in pages (safe to modify the index meanwhile). */
@@ -199,6 +219,20 @@ const INSTANCE_SELECT =
   'SELECT i.pk, i.series_fk, i.sop_uid, i.sop_class_uid, i.path, i.size, i.transfer_syntax, i.received_at,' +
   ' i.calling_aet, se.series_uid, st.study_uid FROM instance i JOIN series se ON se.pk = i.series_fk' +
   ' JOIN study st ON st.pk = se.study_fk';
+
+/** Rows per keyset page of a C-FIND. */
+const FIND_PAGE_ROWS = 256;
+
+/** A C-FIND result row as keyword → value. */
+export function matchOf(query: BuiltQuery, row: Record<string, string | number | null>): QueryMatch {
+  const match: QueryMatch = {};
+  for (const column of query.columns) {
+    const value = column.alias === undefined ? column.constant : row[column.alias];
+    if (column.keyword === 'SpecificCharacterSet' && (value === null || value === undefined)) continue;
+    match[column.keyword] = value === null || value === undefined ? '' : String(value);
+  }
+  return match;
+}
 
 /** Prepared statements are cached per SQL text; queries built from the same key set share one. */
 const STATEMENT_CACHE_LIMIT = 256;
@@ -434,39 +468,59 @@ export class SqliteIndex implements Index {
     return checkCommitment(this, refs, fileExists);
   }
 
-  #run(query: BuiltQuery): unknown[] {
-    let stmt = this.#statements.get(query.sql);
+  #statement(sql: string): Statement {
+    let stmt = this.#statements.get(sql);
     if (!stmt) {
       if (this.#statements.size >= STATEMENT_CACHE_LIMIT) {
         const oldest = this.#statements.keys().next().value;
         if (oldest !== undefined) this.#statements.delete(oldest);
       }
-      stmt = this.db.prepare(query.sql);
-      this.#statements.set(query.sql, stmt);
+      try {
+        stmt = this.db.prepare(sql);
+      } catch (err) {
+        throw new QueryError('ERR_QUERY_INVALID', `query failed: ${(err as Error).message}`);
+      }
+      this.#statements.set(sql, stmt);
     }
+    return stmt;
+  }
+
+  #run(sql: string, params: readonly unknown[]): unknown[] {
+    const stmt = this.#statement(sql);
     try {
-      return stmt.all(...query.params);
+      return stmt.all(...params);
     } catch (err) {
       throw new QueryError('ERR_QUERY_INVALID', `query failed: ${(err as Error).message}`);
     }
   }
 
-  find(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[], options?: FindOptions): QueryMatch[] {
+  find(
+    model: QueryModel,
+    level: QueryLevel,
+    keys: readonly QueryKey[],
+    options?: FindOptions,
+  ): Iterable<QueryMatch> {
     const query = buildFindQuery(model, level, keys, options);
-    const rows = this.#run(query) as Record<string, string | number | null>[];
-    return rows.map((row) => {
-      const match: QueryMatch = {};
-      for (const column of query.columns) {
-        const value = column.alias === undefined ? column.constant : row[column.alias];
-        if (column.keyword === 'SpecificCharacterSet' && (value === null || value === undefined)) continue;
-        match[column.keyword] = value === null || value === undefined ? '' : String(value);
-      }
-      return match;
-    });
+    this.#statement(query.pageSql);
+    return this.#pages(query);
+  }
+
+  *#pages(query: PagedQuery): Generator<QueryMatch> {
+    let after = 0;
+    for (;;) {
+      const rows = this.#run(query.pageSql, [...query.params, after, FIND_PAGE_ROWS]) as Record<
+        string,
+        string | number | null
+      >[];
+      for (const row of rows) yield matchOf(query, row);
+      if (rows.length < FIND_PAGE_ROWS) return;
+      after = Number((rows[rows.length - 1] as Record<string, unknown>).pk_);
+    }
   }
 
   filesFor(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): RetrieveItem[] {
-    return this.#run(buildRetrieveQuery(model, level, keys)) as RetrieveItem[];
+    const query = buildRetrieveQuery(model, level, keys);
+    return this.#run(query.sql, query.params) as RetrieveItem[];
   }
 
   *allInstances(): Iterable<StoredInstance> {

@@ -127,19 +127,20 @@ export function normalizeForMatching(vr: string, value: string): string | undefi
   }
 }
 
+/**
+ * The error of a malformed key. It names the key and what is wrong, never the value: the
+ * message reaches the log, the audit trail and the Error Comment, and a query value is
+ * PHI (a birth date, a name).
+ */
 function invalid(key: QueryKey, why: string): QueryError {
-  return new QueryError(
-    'ERR_QUERY_INVALID',
-    `query key ${key.keyword} (${key.vr}) ${JSON.stringify(key.value)}: ${why}`,
-    key.keyword,
-  );
+  return new QueryError('ERR_QUERY_INVALID', `query key ${key.keyword} (${key.vr}): ${why}`, key.keyword);
 }
 
 function parseRangeSide(key: QueryKey, vr: string, side: string, pad: Pad): string | undefined {
   if (side === '') return undefined;
   const normalized =
     vr === 'DA' ? normalizeDate(side) : vr === 'TM' ? normalizeTime(side, pad) : normalizeDateTime(side, pad);
-  if (normalized === undefined) throw invalid(key, `"${side}" is not a valid ${vr} value`);
+  if (normalized === undefined) throw invalid(key, `not a valid ${vr} value`);
   return normalized;
 }
 
@@ -210,13 +211,13 @@ export function parseMatcher(key: QueryKey, vr: string = key.vr): Matcher {
       alternatives.push(parseTemporal(key, vr, v));
     } else if (vr === 'UI') {
       if (hasWildcard(v)) throw invalid(key, 'wildcards are not allowed in UIDs');
-      if (!/^[0-9]+(\.[0-9]+)*$/.test(v) || v.length > 64) throw invalid(key, `"${v}" is not a valid UID`);
+      if (!/^[0-9]+(\.[0-9]+)*$/.test(v) || v.length > 64) throw invalid(key, 'not a valid UID');
       alternatives.push({ kind: 'exact', value: v });
     } else if (INTEGER_VRS.has(vr)) {
-      if (!/^[+-]?\d+$/.test(v)) throw invalid(key, `"${v}" is not an integer`);
+      if (!/^[+-]?\d+$/.test(v)) throw invalid(key, 'not an integer');
       alternatives.push({ kind: 'exact', value: Number(v) });
     } else if (DECIMAL_VRS.has(vr)) {
-      if (!Number.isFinite(Number(v))) throw invalid(key, `"${v}" is not a number`);
+      if (!Number.isFinite(Number(v))) throw invalid(key, 'not a number');
       alternatives.push({ kind: 'exact', value: Number(v) });
     } else if (WILDCARD_VRS.has(vr)) {
       const norm = vr === 'PN' ? normalizePersonName(v) : v;

@@ -38,6 +38,7 @@ import type { CommitmentResult } from './commitment.js';
 import { peerTlsOptions } from './peer-tls.js';
 import { MppsScp } from './service-mpps.js';
 import {
+  DEFAULT_MAX_QUERY_RESULTS,
   findHandler,
   retrieveAuditOutcome,
   retrieveItems,
@@ -200,7 +201,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       track,
       maxDatasetDepth: options.limits?.maxDatasetDepth,
     }),
-    find: findHandler({ index, audit, activity }),
+    find: findHandler({
+      index,
+      audit,
+      activity,
+      maxResults: options.limits?.maxQueryResults ?? DEFAULT_MAX_QUERY_RESULTS,
+    }),
     move: async (query, ctx): Promise<MoveTarget | number> => {
       // own properties only: a destination AE like `constructor` is not a peer
       const peer = Object.hasOwn(peers, ctx.destination) ? peers[ctx.destination] : undefined;
@@ -260,12 +266,15 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   });
   server.on('association', (info: AssociationInfo) => {
     activity.open(info);
-    audit.associationAccepted(info);
+    // a bound AE title was checked against the certificate before the association was accepted
+    audit.associationAccepted(info, { aeTitleBound: Object.hasOwn(aeTitleBindings, info.callingAet) });
     if (info.userIdentity) audit.userAuthentication(info, info.userIdentity);
   });
   server.on('associationClosed', (info: AssociationInfo, reason: ChannelCloseReason | undefined) => {
     const studies = activity.studiesOf(info);
     if (studies.size > 0) audit.instancesTransferred('C', info, studies);
+    const updated = activity.updatedStudiesOf(info);
+    if (updated.size > 0) audit.instancesTransferred('U', info, updated);
     log.info(activity.close(info, reason), 'association ended');
   });
   // The server's own refusals (limits, AE title binding) come with the calling AE title;

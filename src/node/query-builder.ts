@@ -25,6 +25,16 @@ export interface BuiltQuery {
   columns: OutputColumn[];
 }
 
+/**
+ * A C-FIND read in keyset pages: `pageSql` takes `params` followed by the last primary key
+ * seen (0 first) and the page size, and returns that key as column `pk_`. Each page is a
+ * short statement of its own, so the connection is free between pages (stores go on during a
+ * long query) and memory stays one page whatever matches.
+ */
+export interface PagedQuery extends BuiltQuery {
+  pageSql: string;
+}
+
 const JOINS: Record<QueryLevel, string> = {
   PATIENT: 'patient p',
   STUDY: 'JOIN study st ON st.patient_fk = p.pk',
@@ -46,7 +56,7 @@ export function checkLevel(model: QueryModel, level: string): QueryLevel {
   if (!(levels as readonly string[]).includes(level))
     throw new QueryError(
       'ERR_QUERY_INVALID',
-      `query: QueryRetrieveLevel ${JSON.stringify(level)} is not a level of the ${model} root model (${levels.join(', ')})`,
+      `query: QueryRetrieveLevel is not a level of the ${model} root model (${levels.join(', ')})`,
       'QueryRetrieveLevel',
     );
   return level as QueryLevel;
@@ -145,7 +155,7 @@ export function buildFindQuery(
   level: QueryLevel,
   keys: readonly QueryKey[],
   options: FindOptions = {},
-): BuiltQuery {
+): PagedQuery {
   checkLevel(model, level);
   const params: unknown[] = [];
   const where = conditions(model, level, keys, params, options);
@@ -190,11 +200,11 @@ export function buildFindQuery(
     if (unique) addColumn(unique.keyword, unique.select);
   }
 
-  const sql =
-    `SELECT ${selects.join(', ')} FROM ${fromClause(level)}` +
-    (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-    ` ORDER BY ${LEVEL_ALIAS[level]}.pk`;
-  return { sql, params, columns };
+  const pk = `${LEVEL_ALIAS[level]}.pk`;
+  const head = `SELECT ${selects.join(', ')}, ${pk} AS pk_ FROM ${fromClause(level)}`;
+  const sql = head + (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') + ` ORDER BY ${pk}`;
+  const pageSql = `${head} WHERE ${[...where, `${pk} > ?`].join(' AND ')} ORDER BY ${pk} LIMIT ?`;
+  return { sql, pageSql, params, columns };
 }
 
 /**
@@ -219,7 +229,8 @@ export function buildRetrieveQuery(
   const where = conditions(model, level, keys, params);
   const sql =
     'SELECT i.path AS path, i.sop_class_uid AS sopClassUid, i.sop_uid AS sopInstanceUid,' +
-    ' i.transfer_syntax AS transferSyntaxUid, st.study_uid AS studyInstanceUid, se.series_uid AS seriesInstanceUid' +
+    ' i.transfer_syntax AS transferSyntaxUid, st.study_uid AS studyInstanceUid, se.series_uid AS seriesInstanceUid,' +
+    ' p.patient_id AS patientId, p.issuer AS issuerOfPatientId, p.patient_name AS patientName' +
     ` FROM ${fromClause('IMAGE')}` +
     (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
     ' ORDER BY i.pk';

@@ -1,9 +1,9 @@
 import { type Dataset, datasetFromJson, datasetFromKeywords } from '../data/index.js';
 import { lookupTag } from '../data/dictionary.js';
-import { statusCategory } from '../dimse/index.js';
+import { Status, statusCategory } from '../dimse/index.js';
 import type { RequestContext, RetrieveOutcome } from '../services/server.js';
 import { SopClass } from '../services/sop-classes.js';
-import type { AuditOutcome, AuditTrail } from './audit.js';
+import { type AuditOutcome, type AuditTrail, type StudyTransfer, studyCounts } from './audit.js';
 import type { ActivityTracker } from './activity.js';
 import { QueryError } from './errors.js';
 import type { Index, RetrieveItem } from './index-db.js';
@@ -46,57 +46,99 @@ export function modelOf(sopClassUid: string): QueryModel | 'worklist' {
 export function levelOf(query: Dataset): QueryLevel {
   const level = (query.getString('QueryRetrieveLevel') ?? '').trim().toUpperCase();
   if (level === 'PATIENT' || level === 'STUDY' || level === 'SERIES' || level === 'IMAGE') return level;
+  // the value is the peer's, and reaches the log and the audit trail: name the key only
   throw new QueryError(
     'ERR_QUERY_INVALID',
-    `QueryRetrieveLevel ${JSON.stringify(level)} is not PATIENT, STUDY, SERIES or IMAGE`,
+    level === ''
+      ? 'QueryRetrieveLevel is missing'
+      : 'QueryRetrieveLevel is not PATIENT, STUDY, SERIES or IMAGE',
+    'QueryRetrieveLevel',
   );
 }
+
+/** Default of `limits.maxQueryResults`. */
+export const DEFAULT_MAX_QUERY_RESULTS = 100000;
 
 /** What the Q/R handlers need from the node. */
 export interface QueryServiceOptions {
   index: Index;
   audit: AuditTrail;
   activity: ActivityTracker;
+  /**
+   * Most matches one C-FIND returns (`limits.maxQueryResults`; 0 or undefined = no bound):
+   * a query matching more ends, after that many pending responses, with 0xA700 and an
+   * Error Comment.
+   */
+  maxResults?: number;
+}
+
+/** Failure 0xA700 "Out of resources": the query matched more than the node returns. */
+export class QueryResultsExceeded extends QueryError {
+  /** Carried to the C-FIND response by the server. */
+  readonly status = Status.OutOfResources;
+  constructor(readonly maxResults: number) {
+    super('ERR_QUERY_TOO_MANY_RESULTS', `more than ${maxResults} matches (limits.maxQueryResults)`);
+  }
 }
 
 /**
  * C-FIND SCP on the patient root, study root and Modality Worklist models. A malformed
  * identifier throws {@link QueryError} before the first match, which the server answers
- * with a failure status (the association lives on).
+ * with a failure status (the association lives on). Matches are pulled from the index one
+ * at a time as the server writes each pending response, so memory per query is constant.
  */
 export function findHandler(options: QueryServiceOptions) {
   const { index, audit, activity } = options;
+  const max = options.maxResults !== undefined && options.maxResults > 0 ? options.maxResults : Infinity;
   return function* find(query: Dataset, ctx: RequestContext): Iterable<Dataset> {
     const peer = ctx.association;
     const model = modelOf(ctx.sopClassUid);
     const keys = queryKeysOf(query);
     activity.of(peer).queries++;
     const keywords = keys.map((k) => k.keyword);
-    let matches: Dataset[];
     let level: QueryLevel | undefined;
+    let sent = 0;
+    let failure: unknown;
+    let complete = false;
     try {
+      let matches: Iterable<Dataset>;
       if (model === 'worklist') {
         matches = index.findWorklist(keys).map((item) => datasetFromJson(item));
       } else {
         level = levelOf(query);
         const lvl = level;
-        matches = index
-          .find(model, lvl, flat(keys))
-          .map((match) => datasetFromKeywords({ ...match, QueryRetrieveLevel: lvl }));
+        matches = map(index.find(model, lvl, flat(keys)), (match) =>
+          datasetFromKeywords({ ...match, QueryRetrieveLevel: lvl }),
+        );
       }
+      for (const match of matches) {
+        if (sent >= max) throw new QueryResultsExceeded(max);
+        sent++;
+        yield match;
+      }
+      complete = true;
     } catch (err) {
-      audit.query(
-        peer,
-        ctx.sopClassUid,
-        { level, keys: keywords },
-        4,
-        err instanceof Error ? err.message : String(err),
-      );
+      failure = err;
       throw err;
+    } finally {
+      // also when the server stops pulling (C-CANCEL, association gone)
+      const detail = { level, keys: keywords, ...(complete || sent > 0 ? { matches: sent } : {}) };
+      if (failure !== undefined)
+        audit.query(
+          peer,
+          ctx.sopClassUid,
+          detail,
+          4,
+          failure instanceof Error ? failure.message : String(failure),
+        );
+      else if (complete) audit.query(peer, ctx.sopClassUid, detail);
+      else audit.query(peer, ctx.sopClassUid, detail, 4, `cancelled after ${sent} matches`);
     }
-    audit.query(peer, ctx.sopClassUid, { level, keys: keywords, matches: matches.length });
-    yield* matches;
   };
+}
+
+function* map<T, U>(items: Iterable<T>, fn: (item: T) => U): Generator<U> {
+  for (const item of items) yield fn(item);
 }
 
 /** The stored files a C-MOVE / C-GET identifier designates. */
@@ -142,9 +184,7 @@ export function retrieveAuditOutcome(
   return { outcome: outcome.error !== undefined ? 8 : 4, description: why.join('; ') };
 }
 
-/** Instances per study of a retrieve (for the audit trail). */
-export function studiesOf(items: readonly RetrieveItem[]): Map<string, number> {
-  const studies = new Map<string, number>();
-  for (const item of items) studies.set(item.studyInstanceUid, (studies.get(item.studyInstanceUid) ?? 0) + 1);
-  return studies;
+/** Instances and patient per study of a retrieve (for the audit trail). */
+export function studiesOf(items: readonly RetrieveItem[]): Map<string, StudyTransfer> {
+  return studyCounts(items);
 }

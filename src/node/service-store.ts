@@ -2,12 +2,12 @@ import { type Dataset, type ReadPart10Options, readPart10 } from '../data/index.
 import { Status } from '../dimse/index.js';
 import { errorKind } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { AssociationInfo } from '../services/server.js';
-import type { ReceivedInstance } from '../services/store-sink.js';
+import type { StoreHandlerResult, StoreRequest } from '../services/server.js';
 import type { ActivityTracker } from './activity.js';
+import { countStudyInstance } from './audit.js';
 import { StorageError } from './errors.js';
-import type { Index, InstanceRecord } from './index-db.js';
-import type { DuplicatePolicy, InstanceStorage } from './storage.js';
+import type { Index, InstanceRecord, StoredInstance } from './index-db.js';
+import type { DuplicatePolicy, InstanceStorage, PlaceDecision } from './storage.js';
 
 /** Failure: Duplicate SOP Instance (0x0111), the answer to a duplicate under policy `reject`. */
 export const DUPLICATE_SOP_INSTANCE = 0x0111;
@@ -94,25 +94,28 @@ export interface StoreServiceOptions {
  */
 export function storeHandler(options: StoreServiceOptions) {
   const { storage, index, policy, activity, log, track } = options;
-  return async (instance: ReceivedInstance & { association: AssociationInfo }): Promise<number> => {
+  return async (instance: StoreRequest): Promise<StoreHandlerResult> => {
     const counters = activity.of(instance.association);
-    const status = await track(() => storeOne(instance)).catch((err: unknown) => {
+    // every failure tells the requestor why (Error Comment), as the log line does
+    const answer = await track(() => storeOne(instance)).catch((err: unknown): StoreHandlerResult => {
+      const why = err instanceof Error ? err.message : String(err);
       if (err instanceof StorageError && err.code === 'ERR_STORAGE_FULL') {
         log.error({ err, sopInstanceUid: instance.sopInstanceUid }, 'storage full: C-STORE refused (0xA700)');
-        return Status.OutOfResources;
+        return { status: Status.OutOfResources, errorComment: 'storage full' };
       }
       if ((err instanceof StorageError && err.kind === 'dimse') || errorKind(err) === 'parse') {
-        log.warn({ sopInstanceUid: instance.sopInstanceUid }, `C-STORE refused: ${(err as Error).message}`);
-        return CANNOT_UNDERSTAND;
+        log.warn({ sopInstanceUid: instance.sopInstanceUid }, `C-STORE refused: ${why}`);
+        return { status: CANNOT_UNDERSTAND, errorComment: why };
       }
       log.error({ err, sopInstanceUid: instance.sopInstanceUid }, 'C-STORE failed');
-      return Status.OutOfResources;
+      return { status: Status.OutOfResources, errorComment: `cannot store: ${why}` };
     });
+    const status = typeof answer === 'number' ? answer : answer.status;
     if (status !== Status.Success) counters.storeFailures++;
-    return status;
+    return answer;
   };
 
-  async function storeOne(instance: ReceivedInstance & { association: AssociationInfo }): Promise<number> {
+  async function storeOne(instance: StoreRequest): Promise<StoreHandlerResult> {
     const counters = activity.of(instance.association);
     // fdatasync the temp file in the thread pool while the data set is parsed here; large
     // values are dropped, not spilled (a deflated bomb must not fill the temp directory)
@@ -134,6 +137,7 @@ export function storeHandler(options: StoreServiceOptions) {
     });
     const { size } = await synced;
     record.size = size;
+    const callingAet = instance.association.callingAet;
     const result = await storage.commit(
       instance.file,
       {
@@ -144,6 +148,27 @@ export function storeHandler(options: StoreServiceOptions) {
       policy,
       {
         tempSynced: true,
+        // The SOP Instance UID decides, not the path the newcomer claims: an instance already
+        // indexed is never taken over by one that says it belongs to another study or patient.
+        decide: () => {
+          const existing = index.getInstance(record.sopInstanceUid);
+          if (existing === undefined) return { place: true };
+          const decision = duplicateDecision(policy, existing, callingAet);
+          if (!decision.place || existing.studyInstanceUid !== record.studyInstanceUid)
+            log.warn(
+              {
+                association: instance.association.id,
+                sopInstanceUid: record.sopInstanceUid,
+                callingAet,
+                firstCallingAet: existing.callingAet,
+                otherStudy: existing.studyInstanceUid !== record.studyInstanceUid,
+              },
+              decision.place
+                ? 'duplicate SOP Instance UID from the same AE: replaced (duplicates: replace)'
+                : `duplicate SOP Instance UID: the first instance is kept (duplicates: ${policy})`,
+            );
+          return decision;
+        },
         whileLocked: async (r, placed) => {
           if (r.outcome !== 'stored' && r.outcome !== 'replaced') return;
           // The row is written while the directory fsync runs, then the WAL is synced (shared
@@ -158,18 +183,48 @@ export function storeHandler(options: StoreServiceOptions) {
             if (r.outcome === 'stored') {
               if (indexed) safely(() => index.removeInstance(record.sopInstanceUid));
               await storage.remove(r.path).catch(() => undefined);
+            } else if (!indexed && r.previousPath !== undefined && r.previousPath !== r.path) {
+              // the row still names the earlier file: the new one goes
+              await storage.remove(r.path).catch(() => undefined);
             }
             throw err;
           }
+          // The row names the new file (durably): the earlier file, at another path, goes.
+          if (r.previousPath !== undefined && r.previousPath !== r.path)
+            await storage.remove(r.previousPath).catch((err: unknown) => {
+              log.warn(
+                { err, sopInstanceUid: record.sopInstanceUid },
+                'cannot remove the replaced file (the startup check removes it)',
+              );
+            });
         },
       },
     );
-    if (result.outcome === 'rejected') return DUPLICATE_SOP_INSTANCE;
+    if (result.outcome === 'rejected')
+      return { status: DUPLICATE_SOP_INSTANCE, errorComment: 'duplicate SOP Instance UID (policy reject)' };
     counters.instancesStored++;
     counters.bytesReceived += size;
-    counters.studies.set(record.studyInstanceUid, (counters.studies.get(record.studyInstanceUid) ?? 0) + 1);
+    // audited at the end of the association: created (C) or updated (U); a kept duplicate changed nothing
+    if (result.outcome === 'stored') countStudyInstance(counters.studies, record);
+    else if (result.outcome === 'replaced') countStudyInstance(counters.updatedStudies, record);
     return Status.Success;
   }
+}
+
+/**
+ * The policy applied to an instance whose SOP Instance UID is already indexed: `keep` keeps
+ * the first; `replace` replaces it only when the same calling AE sent it (dcm4chee's
+ * SAME_SOURCE: a modality correcting its own instance), and keeps it otherwise; `reject`
+ * answers a failure.
+ */
+export function duplicateDecision(
+  policy: DuplicatePolicy,
+  existing: StoredInstance,
+  callingAet: string,
+): PlaceDecision {
+  if (policy === 'replace' && existing.callingAet !== undefined && existing.callingAet === callingAet)
+    return { place: true, replaces: existing.path };
+  return { place: false, outcome: policy === 'reject' ? 'rejected' : 'kept-existing', path: existing.path };
 }
 
 function safely(fn: () => unknown): void {

@@ -29,7 +29,8 @@ export async function startupCheck(
     consistency.tempFilesRemoved +
     consistency.rowsRemoved +
     consistency.reindexed +
-    consistency.orphanFiles.length;
+    consistency.orphanFiles.length +
+    consistency.supersededRemoved.length;
   if (repaired > 0) {
     log.warn(
       {
@@ -37,6 +38,7 @@ export async function startupCheck(
         rowsRemoved: consistency.rowsRemoved,
         reindexed: consistency.reindexed,
         orphanFiles: consistency.orphanFiles,
+        supersededRemoved: consistency.supersededRemoved.length,
         reindexFailures: consistency.reindexFailures,
       },
       'storage consistency check repaired or found problems',
@@ -52,6 +54,7 @@ export function noConsistencyCheck(): ConsistencySummary {
     missingFiles: [],
     rowsRemoved: 0,
     orphanFiles: [],
+    supersededRemoved: [],
     reindexed: 0,
     reindexFailures: [],
   };

@@ -36,7 +36,22 @@ export interface InstanceLocation {
  */
 export type CommitOutcome = 'stored' | 'kept-existing' | 'replaced' | 'rejected';
 
+/**
+ * What to do with an instance, decided on its SOP Instance UID under the per-UID lock before
+ * anything is placed: `place` it (as new, or replacing the file at `replaces`), or drop it
+ * (`kept-existing` / `rejected`, the earlier instance living at `path`).
+ */
+export type PlaceDecision =
+  { place: true; replaces?: string } | { place: false; outcome: 'kept-existing' | 'rejected'; path: string };
+
 export interface CommitOptions {
+  /**
+   * Decides, holding the per-UID lock and before anything is placed, whether the instance is
+   * stored (normally from the index: whether the SOP Instance UID is known, and who sent it).
+   * Without it the file tree decides through `policy` at the target path. A placed instance
+   * overwrites a file left at its path (one with no index entry).
+   */
+  decide?: (target: string) => PlaceDecision | Promise<PlaceDecision>;
   /**
    * Runs once the file is in place, still holding the per-UID lock: index the instance
    * here so that concurrent stores of one SOP Instance UID update file and index in the
@@ -53,6 +68,8 @@ export interface CommitResult {
   /** Absolute path of the instance file that is now in place. */
   path: string;
   outcome: CommitOutcome;
+  /** `replaced` by a {@link CommitOptions.decide} decision: the earlier instance's file. */
+  previousPath?: string;
 }
 
 /**
@@ -253,7 +270,22 @@ export class FileStorage implements InstanceStorage {
     return this.#locks.run(location.sopInstanceUid, async () => {
       let placed: Placed;
       try {
-        placed = await this.#commitLocked(tempFile, target, policy, options.tempSynced === true);
+        const decision = options.decide ? await options.decide(target) : undefined;
+        if (decision !== undefined && !decision.place) {
+          await this.#discard(tempFile);
+          return { path: decision.path, outcome: decision.outcome };
+        }
+        placed = await this.#commitLocked(
+          tempFile,
+          target,
+          decision === undefined ? policy : 'replace',
+          options.tempSynced === true,
+        );
+        if (decision !== undefined)
+          placed.result =
+            decision.replaces === undefined
+              ? { path: target, outcome: 'stored' }
+              : { path: target, outcome: 'replaced', previousPath: decision.replaces };
       } catch (err) {
         await this.#discard(tempFile);
         throw storageFailure(`storing ${location.sopInstanceUid}`, err);

@@ -184,10 +184,14 @@ export class Association {
 
   /**
    * C-STORE a Part 10 file. The data set streams from disk; it is transcoded
-   * when the peer accepted another uncompressed transfer syntax.
+   * when the peer accepted another uncompressed transfer syntax. The data set's SOP Instance
+   * UID is sent (a differing file meta UID is logged as a warning).
    */
   store(file: string, options: StoreOptions = {}): Promise<StoreResult> {
-    return storeFile(this.endpoint, this.negotiated, file, options);
+    return storeFile(this.endpoint, this.negotiated, file, {
+      onWarning: (message) => this.log.warn(message),
+      ...options,
+    });
   }
 
   /** C-FIND: yields each match as DICOM JSON (PS3.18 F.2). */

@@ -16,8 +16,10 @@ import {
   type AssociationChannel,
   type AssociationRejection,
   acceptAssociation,
+  type ChannelCloseReason,
   ByteBudget,
   type NegotiatedContext,
+  NetworkError,
 } from '../network/index.js';
 import { createSecureAcceptor, type SecureAcceptor } from '../tls/acceptor.js';
 import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
@@ -107,12 +109,56 @@ export interface NResponse {
   errorComment?: string;
 }
 
+/**
+ * What a store handler answers: a status, or a status with the Error Comment (0000,0902, at most
+ * 64 characters) that tells the requestor why.
+ */
+export type StoreHandlerResult = number | { status: number; errorComment?: string };
+
+/**
+ * The received instance as a store handler gets it: a plain object, so it may be destructured
+ * (`async ({ file, readDataset }) => …`): its functions work detached.
+ */
+export interface StoreRequest extends ReceivedInstance {
+  association: AssociationInfo;
+}
+
+/** Which handler threw (event `'handlerError'`). */
+export interface HandlerErrorContext {
+  /** The service whose handler failed: `echo`, `store`, `find`, `move`, `get`, `nService`, `onComplete`. */
+  service: string;
+  association: AssociationInfo;
+  /** The status answered instead. */
+  status?: number;
+}
+
+/** Events of {@link DicomServer}, with their arguments. */
+export interface DicomServerEvents {
+  /** After each TLS handshake, before A-ASSOCIATE. */
+  secureLinkReady: [info: SecureLinkInfo, peer: { remoteAddress: string; remotePort: number }];
+  /** An association was established. */
+  association: [info: AssociationInfo];
+  /** An association ended (released, aborted, or its connection closed). */
+  associationClosed: [info: AssociationInfo, reason: ChannelCloseReason];
+  /** An idle association was aborted to make room for a new one (`why` names the limit). */
+  associationEvicted: [info: AssociationInfo, why: string];
+  /** This server's own checks (limits, AE title binding) refused an association. */
+  associationRejected: [rejection: ServerRejection];
+  /** A failure that ended one connection (TLS, bad PDUs, rejections, admission limits); the server keeps serving. */
+  connectionError: [err: Error & { code?: string }, remoteAddress: string | undefined];
+  /** A handler threw: the requestor got a failure status with the error's message as Error Comment. */
+  handlerError: [err: unknown, context: HandlerErrorContext];
+}
+
 /** The services a {@link DicomServer} performs; a missing handler means the service is not offered. */
 export interface ServerHandlers {
   /** C-ECHO (offered even without a handler: answers success). */
   echo?: (ctx: RequestContext) => Promise<number> | number;
-  /** C-STORE: `file` is the received temporary Part 10 file; move it to keep it. */
-  store?: (instance: ReceivedInstance & { association: AssociationInfo }) => Promise<number> | number;
+  /**
+   * C-STORE: `file` is the received temporary Part 10 file; move it to keep it. Answer a status,
+   * or `{ status, errorComment }` to tell the requestor why it failed.
+   */
+  store?: (instance: StoreRequest) => Promise<StoreHandlerResult> | StoreHandlerResult;
   /** C-FIND (patient root, study root, worklist): yield the matches. */
   find?: (query: Dataset, ctx: RequestContext) => AsyncIterable<Dataset> | Iterable<Dataset>;
   /** C-MOVE: say where to send which files, or answer a status (e.g. 0xA801 unknown destination). */
@@ -258,9 +304,11 @@ export interface ServerAssociation {
  * `'associationRejected'(rejection: AssociationRejection)`
  * when this server's own checks (limits, AE title binding) refuse one;
  * `'connectionError'(err, remoteAddress)` for failures that end one connection (TLS, bad
- * PDUs, rejections, admission limits: `AdmissionRefusedError`) — the server keeps serving.
+ * PDUs, rejections, admission limits: `AdmissionRefusedError`) — the server keeps serving;
+ * `'handlerError'(err, { service, association })` when a handler throws (also logged; its
+ * message goes back as the Error Comment). {@link DicomServerEvents} types them.
  */
-export class DicomServer extends EventEmitter {
+export class DicomServer extends EventEmitter<DicomServerEvents> {
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly log: Logger;
@@ -298,7 +346,7 @@ export class DicomServer extends EventEmitter {
     const server = createServer({ noDelay: true }, (socket) => this.onConnection(socket, secure));
     server.on('error', (err) => this.log.error({ err }, 'listener error'));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, options)));
       server.listen(options.port, options.host, () => {
         server.off('error', reject);
         resolve();
@@ -400,7 +448,7 @@ export class DicomServer extends EventEmitter {
     this.serve(socket, secure, endPending).catch((err: unknown) => {
       endPending();
       this.log.warn({ err, remoteAddress: socket.remoteAddress }, describe(err));
-      this.emit('connectionError', err, socket.remoteAddress);
+      this.emit('connectionError', err instanceof Error ? err : new Error(String(err)), socket.remoteAddress);
       // end, not destroy: an A-ASSOCIATE-RJ or A-ABORT may still be on its way out
       socket.end();
       setTimeout(() => socket.destroy(), 2000).unref();
@@ -500,7 +548,17 @@ export class DicomServer extends EventEmitter {
       release();
       this.emit('associationClosed', info, reason);
     });
-    const runner = new ServerAssociationRunner(channel, info, this.options, this.log, slot);
+    const runner = new ServerAssociationRunner(
+      channel,
+      info,
+      this.options,
+      this.log,
+      slot,
+      (err, context) => {
+        // no listener: the log line (at error) is the report
+        if (this.listenerCount('handlerError') > 0) this.emit('handlerError', err, context);
+      },
+    );
     slot.evictable((why) => {
       this.log.warn(
         { association: info.id, callingAet: info.callingAet, remoteAddress, remotePort },
@@ -557,6 +615,7 @@ class ServerAssociationRunner implements ServerAssociation {
     private readonly options: DicomServerOptions,
     private readonly log: Logger,
     private readonly slot: SlotLease,
+    private readonly handlerFailed: (err: unknown, context: HandlerErrorContext) => void,
   ) {
     this.endpoint = new DimseEndpoint(channel, {
       logger: log,
@@ -666,17 +725,25 @@ class ServerAssociationRunner implements ServerAssociation {
               });
               return;
             }
-            let status: number;
+            let answer: StoreHandlerResult;
             try {
-              status = await handlers.store(Object.assign(sink, { association: this.info }));
+              answer = await handlers.store(storeRequestOf(sink, this.info));
             } catch (err) {
               this.log.error(
                 { err, association: this.info.id, sopInstanceUid: sink.sopInstanceUid },
                 `C-STORE handler failed: ${describe(err)}`,
               );
-              status = Status.OutOfResources;
+              this.handlerFailed(err, {
+                service: 'store',
+                association: this.info,
+                status: Status.OutOfResources,
+              });
+              answer = { status: Status.OutOfResources, errorComment: describe(err) };
             }
-            await ctx.respond(storeResponse(msg, status));
+            const response = storeResponse(msg, typeof answer === 'number' ? answer : answer.status);
+            if (typeof answer !== 'number' && answer.errorComment)
+              response.errorComment = truncate(answer.errorComment);
+            await ctx.respond(response);
           } finally {
             // after the response: the requestor need not wait for the clean-up
             await sink?.discard();
@@ -700,11 +767,14 @@ class ServerAssociationRunner implements ServerAssociation {
           await ctx.respond(unsupportedResponse(msg));
       }
     } catch (err) {
+      const status = failureStatusFor(msg.command.commandField, err);
       this.log.error({ err, association: this.info.id }, `handler failed: ${describe(err)}`);
-      await ctx.respond({
-        ...simpleResponse(msg, failureStatusFor(msg.command.commandField, err)),
-        errorComment: truncate(describe(err)),
+      this.handlerFailed(err, {
+        service: serviceOf(msg.command.commandField),
+        association: this.info,
+        status,
       });
+      await ctx.respond({ ...simpleResponse(msg, status), errorComment: truncate(describe(err)) });
     }
   }
 
@@ -859,6 +929,7 @@ class ServerAssociationRunner implements ServerAssociation {
           target.onComplete(outcome);
         } catch (err) {
           this.log.error({ err, association: this.info.id }, `retrieve onComplete failed: ${describe(err)}`);
+          this.handlerFailed(err, { service: 'onComplete', association: this.info });
         }
       },
     };
@@ -971,6 +1042,58 @@ function retrieveResponse(msg: IncomingMessage, status: number, counts: SubOpera
     numberOfFailedSuboperations: counts.failed,
     numberOfWarningSuboperations: counts.warning,
   };
+}
+
+/** A listen failure, named: a taken port or an address not on this machine is a network error. */
+function listenError(err: NodeJS.ErrnoException, options: ListenOptions): Error {
+  const where = options.host ? ` on ${options.host}` : '';
+  if (err.code === 'EADDRINUSE')
+    return new NetworkError('ERR_ADDRESS_IN_USE', `port ${options.port} is already in use${where}`, {
+      cause: err,
+    });
+  if (err.code === 'EADDRNOTAVAIL')
+    return new NetworkError('ERR_ADDRESS_NOT_AVAILABLE', `cannot listen${where}: no such local address`, {
+      cause: err,
+    });
+  if (err.code === 'EACCES')
+    return new NetworkError(
+      'ERR_PORT_NOT_PERMITTED',
+      `not permitted to listen on port ${options.port}${where}`,
+      {
+        cause: err,
+      },
+    );
+  return err;
+}
+
+/** The handler name of a request's command field, for `'handlerError'`. */
+function serviceOf(commandField: number): string {
+  switch (commandField) {
+    case CommandField.C_ECHO_RQ:
+      return 'echo';
+    case CommandField.C_FIND_RQ:
+      return 'find';
+    case CommandField.C_MOVE_RQ:
+      return 'move';
+    case CommandField.C_GET_RQ:
+      return 'get';
+    default:
+      return 'nService';
+  }
+}
+
+/** The store handler's argument: a plain copy of the sink whose `readDataset` works detached. */
+function storeRequestOf(sink: StoreSink, association: AssociationInfo): StoreRequest {
+  const request: StoreRequest = {
+    file: sink.file,
+    sopClassUid: sink.sopClassUid,
+    sopInstanceUid: sink.sopInstanceUid,
+    transferSyntaxUid: sink.transferSyntaxUid,
+    readDataset: () => sink.readDataset(),
+    association,
+  };
+  if (sink.callingAet !== undefined) request.callingAet = sink.callingAet;
+  return request;
 }
 
 function describe(err: unknown): string {

@@ -2,6 +2,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { readPart10Header, transcode, transferSyntaxInfo } from '../data/index.js';
+import { leadingSopInstanceUid } from '../data/leading-uid.js';
 import { fileMetaUids, part10HeaderFromBytes } from '../data/part10.js';
 import { UsageError } from '../errors.js';
 import {
@@ -34,6 +35,11 @@ export interface StoreOptions {
   noThrow?: boolean;
   /** The file's header as {@link storableHeader} read it: not read again. */
   header?: StorableHeader;
+  /**
+   * Told when the file meta's Media Storage SOP Instance UID (0002,0003) differs from the data
+   * set's SOP Instance UID (0008,0018): the data set's is sent, as storescu does.
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** What C-STORE needs from a file's header (see {@link storableHeader}). */
@@ -108,10 +114,21 @@ export async function storeFile(
   const whole = readSmallFile(file);
   const header = options.header ?? (whole && storableHeaderFromBytes(whole)) ?? (await storableHeader(file));
   const ctx = storageContextFor(negotiated, header.sopClassUid, header.transferSyntaxUid);
+  // the peer checks the command's UID against the data set's: send the data set's
+  let sopInstanceUid = header.sopInstanceUid;
+  const checkUid = (bytes: Buffer, offset: number): void => {
+    const inDataset = leadingSopInstanceUid(bytes, offset, header.transferSyntaxUid);
+    if (inDataset === undefined || inDataset === sopInstanceUid) return;
+    options.onWarning?.(
+      `${file}: the data set's SOP Instance UID ${inDataset} differs from the file meta's ${sopInstanceUid}; sending ${inDataset}`,
+    );
+    sopInstanceUid = inDataset;
+  };
   let handle: FileHandle | undefined;
   let size: number;
   let body: Readable | Buffer | PositionalSource;
   const sameTs = ctx.transferSyntax === header.transferSyntaxUid;
+  if (whole) checkUid(whole, header.datasetOffset);
   if (whole && sameTs) {
     body = whole.subarray(header.datasetOffset);
     size = body.length;
@@ -119,6 +136,7 @@ export async function storeFile(
     if (whole) releaseReadBuffer(whole);
     handle = await open(file, 'r');
     size = (await handle.stat()).size - header.datasetOffset;
+    if (!whole) checkUid(await readFully(handle, header.datasetOffset, Math.min(size, 4096)), 0);
     if (sameTs && size <= SMALL_DATASET_BYTES) {
       // one read into memory: a file stream costs ~1.5 ms per file in stream machinery alone
       body = await readFully(handle, header.datasetOffset, size);
@@ -141,7 +159,7 @@ export async function storeFile(
     commandField: CommandField.C_STORE_RQ,
     messageId: endpoint.nextMessageId(),
     affectedSopClassUid: header.sopClassUid,
-    affectedSopInstanceUid: header.sopInstanceUid,
+    affectedSopInstanceUid: sopInstanceUid,
     priority: options.priority ?? Priority.Medium,
     hasDataset: true,
   };
@@ -158,7 +176,7 @@ export async function storeFile(
     return {
       status: rsp.command.status ?? 0,
       sopClassUid: header.sopClassUid,
-      sopInstanceUid: header.sopInstanceUid,
+      sopInstanceUid,
       transferSyntaxUid: ctx.transferSyntax,
       bytes: size,
     };

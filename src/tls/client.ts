@@ -62,6 +62,14 @@ function clientContextFor(opts: TlsOptions, log: Logger): Promise<ClientTlsConte
   return building;
 }
 
+/**
+ * Load (and cache) the credentials, trust anchors and profile of a client configuration, so that
+ * a missing or unreadable file fails before any connection is opened.
+ */
+export async function prepareClientTls(opts: TlsOptions, log: Logger = silentLogger()): Promise<void> {
+  await clientContextFor(opts, log);
+}
+
 /** A secured connection and what it negotiated. */
 export interface SecureConnection {
   socket: TLSSocket;

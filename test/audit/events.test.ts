@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type AuditMessage, type AuditSink, auditMessageXml } from '../../src/audit/index.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { AuditTrail, isTlsAuthenticationFailure } from '../../src/node/audit.js';
 import { TlsError } from '../../src/tls/errors.js';
 import type { SecureLinkInfo } from '../../src/tls/types.js';
@@ -72,25 +72,51 @@ describe('audit events (PS3.15 A.5.3): JSON form and DICOM audit message XML', (
     assert.equal(only(sink).m.eventTypeCode?.code, '110121');
   });
 
-  test('association accepted / rejected: User Authentication (Login), success / minor failure with the reason', () => {
+  test('association accepted: a Success only with a verified client certificate, whose subject is the user; the AE title is what the peer claimed', () => {
     const { audit, sink } = trail();
     audit.associationAccepted(peer);
     const accepted = only(sink);
     assert.equal(accepted.m.eventId.code, '110114');
     assert.equal(accepted.m.eventTypeCode?.code, '110122');
+    assert.equal(accepted.m.eventOutcomeIndicator, 0);
     const requestor = accepted.m.activeParticipants[0];
     assert.deepEqual(requestor, {
-      userId: 'MODALITY',
+      userId: 'CN=modality, O=Hospital',
       userIsRequestor: true,
+      alternativeUserId: 'AETITLES=MODALITY',
       networkAccessPointId: '10.0.0.7',
       networkAccessPointTypeCode: '2',
-      alternativeUserId: 'CN=modality, O=Hospital',
     });
     assert.match(
+      accepted.m.eventOutcomeDescription ?? '',
+      /certificate verified; AE title MODALITY as claimed/,
+    );
+    assert.match(
       accepted.xml,
-      /<ActiveParticipant UserID="MODALITY" AlternativeUserID="CN=modality, O=Hospital" UserIsRequestor="true" NetworkAccessPointID="10.0.0.7" NetworkAccessPointTypeCode="2"\/>/,
+      /<ActiveParticipant UserID="CN=modality, O=Hospital" AlternativeUserID="AETITLES=MODALITY" UserIsRequestor="true" NetworkAccessPointID="10.0.0.7" NetworkAccessPointTypeCode="2"\/>/,
     );
     sink.messages.length = 0;
+    audit.associationAccepted(peer, { aeTitleBound: true });
+    assert.match(only(sink).m.eventOutcomeDescription ?? '', /AE title MODALITY bound to the certificate/);
+
+    // plain TCP, and TLS without a client certificate: nothing verified, never a Success
+    for (const [link, how] of [
+      [undefined, /over plain TCP/],
+      [{ ...secureLink, peerCertificate: undefined }, /over TLS without a client certificate/],
+    ] as const) {
+      sink.messages.length = 0;
+      audit.associationAccepted({ callingAet: 'MODALITY', remoteAddress: '10.0.0.9', secureLink: link });
+      const plain = only(sink);
+      assert.equal(plain.m.eventOutcomeIndicator, 4);
+      assert.equal(plain.m.activeParticipants[0]?.userId, 'not authenticated');
+      assert.equal(plain.m.activeParticipants[0]?.alternativeUserId, 'AETITLES=MODALITY');
+      assert.match(plain.m.eventOutcomeDescription ?? '', /^not authenticated: /);
+      assert.match(plain.m.eventOutcomeDescription ?? '', how);
+    }
+  });
+
+  test('association rejected: User Authentication (Login), minor failure with the reason', () => {
+    const { audit, sink } = trail();
     audit.associationRejected(
       { callingAet: 'INTRUDER', remoteAddress: '10.0.0.8' },
       'called AE title not recognized',
@@ -104,21 +130,30 @@ describe('audit events (PS3.15 A.5.3): JSON form and DICOM audit message XML', (
     );
   });
 
-  test('user identity negotiation: User Authentication naming the asserted user, never a passcode', () => {
+  test('user identity negotiation: the asserted user is recorded as asserted, not authenticated, never a Success, never a passcode', () => {
     const { audit, sink } = trail();
     audit.userAuthentication(peer, { type: 2, username: 'jdoe' });
     const { m, xml } = only(sink);
     assert.equal(m.eventId.code, '110114');
-    assert.equal(m.activeParticipants[0]?.userId, 'jdoe');
+    assert.equal(m.eventOutcomeIndicator, 4, 'nothing verified the passcode');
+    assert.equal(m.activeParticipants[0]?.userId, 'not authenticated');
     assert.equal(m.activeParticipants[0]?.userName, 'jdoe');
-    assert.equal(m.activeParticipants[0]?.alternativeUserId, 'MODALITY; CN=modality, O=Hospital');
+    assert.equal(m.activeParticipants[0]?.alternativeUserId, 'AETITLES=MODALITY; CN=modality, O=Hospital');
+    assert.match(m.eventOutcomeDescription ?? '', /not verified by this node/);
     assert.match(xml, /UserName="jdoe"/);
     sink.messages.length = 0;
     audit.userAuthentication(peer, { type: 5 });
-    assert.equal(only(sink).m.activeParticipants[0]?.userId, '(JSON Web Token)');
+    assert.equal(only(sink).m.activeParticipants[0]?.userId, 'not authenticated');
+    assert.match(sink.messages[0]?.eventOutcomeDescription ?? '', /JSON Web Token/);
     sink.messages.length = 0;
     audit.userAuthentication(peer, { type: 1, username: 'x'.repeat(70_000) });
-    assert.equal(only(sink).m.activeParticipants[0]?.userId.length, 256);
+    assert.equal(only(sink).m.activeParticipants[0]?.userName?.length, 256);
+    // an identity something did verify is a Success under its username
+    sink.messages.length = 0;
+    audit.userAuthentication(peer, { type: 2, username: 'jdoe', verified: true });
+    const ok = only(sink).m;
+    assert.equal(ok.eventOutcomeIndicator, 0);
+    assert.equal(ok.activeParticipants[0]?.userId, 'jdoe');
   });
 
   test('TLS authentication failure: Security Alert / Node Authentication with the peer address and certificate subject', () => {
@@ -192,6 +227,48 @@ describe('audit events (PS3.15 A.5.3): JSON form and DICOM audit message XML', (
       xml,
       /<ParticipantObjectIdentification ParticipantObjectID="1.2.3" ParticipantObjectTypeCode="2" ParticipantObjectTypeCodeRole="3"><ParticipantObjectIDTypeCode csd-code="110180" codeSystemName="DCM" originalText="Study Instance UID"\/>/,
     );
+  });
+
+  test('instances transferred carry the Patient participant object (ID in CX form, name); one record per patient; the log line has no patient data', () => {
+    const sink = memorySink();
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } });
+    const audit = new AuditTrail(logger, 'DICOMNET', [sink]);
+    audit.instancesTransferred(
+      'C',
+      peer,
+      new Map([
+        ['1.2.3', { instances: 10, patientId: 'PAT1', patientName: 'DOE^JANE' }],
+        ['1.2.4', { instances: 2, patientId: 'PAT2', issuerOfPatientId: 'HOSP', patientName: 'ROE^RICHARD' }],
+        ['1.2.5', { instances: 1, patientId: 'PAT1', patientName: 'DOE^JANE' }],
+      ]),
+    );
+    assert.equal(sink.messages.length, 2, 'one record per patient');
+    const [jane, richard] = sink.messages as [AuditMessage, AuditMessage];
+    assert.deepEqual(
+      jane.participantObjects?.map((o) => o.id),
+      ['1.2.3', '1.2.5', 'PAT1'],
+    );
+    const patient = jane.participantObjects?.[2];
+    assert.deepEqual(patient, {
+      typeCode: 1,
+      typeCodeRole: 1,
+      idTypeCode: { code: '2', codeSystemName: 'RFC-3881', displayName: 'Patient Number' },
+      id: 'PAT1',
+      name: 'DOE^JANE',
+    });
+    assert.equal(richard.participantObjects?.[1]?.id, 'PAT2^^^HOSP');
+    const xml = auditMessageXml(jane);
+    assertWellFormed(xml);
+    assert.match(
+      xml,
+      /<ParticipantObjectIdentification ParticipantObjectID="PAT1" ParticipantObjectTypeCode="1" ParticipantObjectTypeCodeRole="1"><ParticipantObjectIDTypeCode csd-code="2" codeSystemName="RFC-3881" originalText="Patient Number"\/><ParticipantObjectName>DOE\^JANE<\/ParticipantObjectName>/,
+    );
+    const log = lines.join('');
+    assert.equal(lines.length, 2);
+    assert.ok(!/PAT1|PAT2|DOE|ROE/.test(log), `no patient data in the log: ${log}`);
+    assert.match(log, /"id":"\[patient\]"/);
+    assert.match(log, /"id":"1\.2\.3"/, 'the log keeps the study objects');
   });
 
   test('instances retrieved: C-MOVE (node Source, move destination Destination) and C-GET (requestor Destination)', () => {

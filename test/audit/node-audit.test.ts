@@ -80,6 +80,8 @@ describe('the node library writes its audit trail to the configured file', { ski
       const transferred = all.find((m) => m.eventId.code === '110104');
       assert.equal(transferred?.participantObjects?.[0]?.id, sample.studyInstanceUid);
       assert.deepEqual(transferred?.participantObjects?.[0]?.detail, { instances: 1 });
+      const patient = transferred?.participantObjects?.[1];
+      assert.deepEqual([patient?.typeCode, patient?.typeCodeRole, patient?.id], [1, 1, 'AUD42']);
       const deleted = all.find((m) => m.eventId.code === '110105');
       assert.equal(deleted?.participantObjects?.[0]?.id, sample.studyInstanceUid);
       assert.match(deleted?.eventOutcomeDescription ?? '', /missing at start-up/);
@@ -151,6 +153,14 @@ describe('C-MOVE / C-GET audit records count the instances sent, not those selec
       assert.equal(get2?.eventOutcomeIndicator, 0);
       assert.equal(get2?.eventOutcomeDescription, undefined);
       assert.deepEqual(get2?.participantObjects?.[0]?.detail, { instances: 3 });
+      assert.deepEqual(
+        get2?.participantObjects?.map((o) => [o.typeCode, o.id]),
+        [
+          [2, study],
+          [1, 'RET1'],
+        ],
+        'the retrieved study and its patient',
+      );
     } finally {
       await node.close(0);
     }

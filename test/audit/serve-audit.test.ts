@@ -178,7 +178,10 @@ describe(
         (m: ReceivedMessage) =>
           eventIdOf(m.msg) === id && extra.test(m.msg);
       xmlOf(ev('110100', /csd-code="110120"/), 'Application Start');
-      const reject = xmlOf(ev('110114', /EventOutcomeIndicator="4"/), 'rejected association (Login failure)');
+      const reject = xmlOf(
+        ev('110114', /EventOutcomeIndicator="4"[^]*UserID="PROBE"/),
+        'rejected association (Login failure)',
+      );
       assert.match(reject, /UserID="PROBE"/);
       assert.match(reject, /called AE title not recognized/);
       const alert = xmlOf(ev('110113'), 'Security Alert');
@@ -187,15 +190,32 @@ describe(
       assert.match(alert, /AlternativeUserID="[^"]*CN=untrusted[^"]*"/i);
       assert.match(alert, /<ParticipantObjectName>[^<]*CN=/);
       xmlOf(
-        ev('110114', /UserID="MODALITY"[^>]*AlternativeUserID="CN=client/),
-        'TLS association accepted (Login)',
+        ev(
+          '110114',
+          /EventOutcomeIndicator="0"[^]*UserID="CN=client[^"]*" AlternativeUserID="AETITLES=MODALITY"/,
+        ),
+        'TLS association accepted (Login): the verified certificate subject is the user',
       );
-      const identity = xmlOf(ev('110114', /UserID="jdoe"/), 'User Identity (Login)');
-      assert.match(identity, /UserName="jdoe"/);
+      const identity = xmlOf(ev('110114', /UserName="jdoe"/), 'User Identity (Login)');
+      assert.match(identity, /UserID="not authenticated"/);
+      assert.match(
+        identity,
+        /EventOutcomeIndicator="4"/,
+        'an unverified username and passcode is not a Success',
+      );
       const storedXml = xmlOf(ev('110104', /EventActionCode="C"/), 'Instances Transferred (create)');
       assert.match(
         storedXml,
         new RegExp(`ParticipantObjectID="${(study[0] as { studyInstanceUid: string }).studyInstanceUid}"`),
+      );
+      // the Patient participant object (PS3.15 A.5.3.13)
+      assert.match(
+        storedXml,
+        /<ParticipantObjectIdentification ParticipantObjectID="AUDIT1" ParticipantObjectTypeCode="1" ParticipantObjectTypeCodeRole="1">/,
+      );
+      assert.ok(
+        !node.s.stderr().includes('AUDIT1'),
+        'the log lines carry no patient data (the file and the collector do)',
       );
       xmlOf(ev('110112', /UserID="VIEWER"/), 'Query');
       xmlOf(ev('110100', /csd-code="110121"/), 'Application Stop');
@@ -238,7 +258,7 @@ describe(
       receivers.push(collector);
       const got = await collector.waitFor(() => true, 3, 30_000);
       assert.deepEqual(
-        got.map((m) => /UserID="([^"]+)"/.exec(m.msg)?.[1]),
+        got.map((m) => /AlternativeUserID="AETITLES=([^"]+)"/.exec(m.msg)?.[1]),
         ['ONE', 'TWO', 'THREE'],
       );
       await until(
@@ -251,7 +271,9 @@ describe(
       const file = readAuditFile(node.auditFile);
       assert.deepEqual(
         file.map((m) =>
-          m.eventId.code === '110114' ? m.activeParticipants[0]?.userId : m.eventTypeCode?.code,
+          m.eventId.code === '110114'
+            ? m.activeParticipants[0]?.alternativeUserId?.replace('AETITLES=', '')
+            : m.eventTypeCode?.code,
         ),
         ['110120', 'ONE', 'TWO', 'THREE', '110121'],
       );

@@ -4,10 +4,18 @@ import type { Pdv } from '../../src/network/channel.js';
 import { PduParseError } from '../../src/network/errors.js';
 import {
   ACTIONS,
+  BLANK_CELLS,
   EVENTS,
   type FsmEvent,
   type Indication,
+  answersCollisionItself,
+  awaitsAssociateRq,
+  awaitsReleaseResponse,
+  awaitsReleaseRp,
   InvalidPrimitiveError,
+  isBlankCell,
+  isEstablished,
+  isPastAbort,
   isDefinedByStandard,
   STATES,
   type State,
@@ -88,7 +96,9 @@ describe('PS3.8 state machine table', () => {
     for (const e of events) {
       for (const s of states) {
         const name = transition(e, s);
-        assert.ok(ACTIONS[name], `${e}:${s} → ${name}`);
+        assert.ok(isBlankCell(name) ? BLANK_CELLS[name] : ACTIONS[name], `${e}:${s} → ${name}`);
+        // a blank cell is exactly a pair the standard leaves blank
+        assert.equal(isBlankCell(name), !isDefinedByStandard(e, s), `${e}:${s} → ${name}`);
       }
     }
     const defined = events.flatMap((e) => states.filter((s) => isDefinedByStandard(e, s))).length;
@@ -229,6 +239,41 @@ describe('PS3.8 state machine table', () => {
       assert.equal(fsm.state, 'Sta1');
       assert.equal(port.closed, 1);
       assert.equal(port.artim, 'stopped');
+    }
+  });
+
+  test('the named state predicates agree with the table', () => {
+    const where = (p: (s: State) => boolean): State[] => states.filter(p);
+    // established: P-DATA may be sent or received (DT-1/DT-2, AR-6/AR-7) or a release is under way
+    assert.deepEqual(where(isEstablished), ['Sta6', 'Sta7', 'Sta8', 'Sta9', 'Sta10', 'Sta11', 'Sta12']);
+    // awaiting A-RELEASE-RP: exactly the states where Evt13 is not an abort
+    assert.deepEqual(
+      where(awaitsReleaseRp),
+      states.filter((s) => ['AR-3', 'AR-10'].includes(transition('Evt13', s))),
+    );
+    // awaiting our A-RELEASE response: exactly the states where Evt14 is allowed
+    assert.deepEqual(
+      where(awaitsReleaseResponse),
+      states.filter((s) => isDefinedByStandard('Evt14', s)),
+    );
+    assert.deepEqual(where(answersCollisionItself), ['Sta9', 'Sta12']);
+    assert.deepEqual(where(isPastAbort), ['Sta1', 'Sta13']);
+    assert.deepEqual(where(awaitsAssociateRq), ['Sta2']);
+  });
+
+  test('a transport closed without A-ABORT is a transport-closed indication, not an abort', () => {
+    for (const [s, event, byPeer] of [
+      ['Sta6', 'Evt17', true],
+      ['Sta2', 'Evt17', true],
+      ['Sta2', 'Evt18', false],
+    ] as [State, FsmEvent, boolean][]) {
+      const { fsm, port } = machineIn(s, false);
+      fsm.dispatch({ event });
+      assert.equal(fsm.state, 'Sta1');
+      assert.equal(port.indications[0]?.kind, 'transport-closed', `${event}:${s}`);
+      const ind = port.indications[0];
+      assert.equal(ind?.kind === 'transport-closed' && ind.byPeer, byPeer, `${event}:${s}`);
+      assert.ok(!port.indications.some((i) => i.kind === 'abort'), `${event}:${s}`);
     }
   });
 });

@@ -69,6 +69,7 @@ test('startup check: sweeps .incoming, drops rows without files, reports and re-
       orphanFiles: 1,
       reindexed: 0,
       reindexFailures: [],
+      supersededRemoved: [],
     },
   );
 });
@@ -87,10 +88,42 @@ test('report-only mode keeps rows whose file is missing; a fresh root is consist
     orphanFiles: [],
     reindexed: 0,
     reindexFailures: [],
+    supersededRemoved: [],
   });
   index.upsertInstance(record({ sopInstanceUid: '1.9', path: join(dir, '1.2.3.1', '1.2.3.1.1', '1.9.dcm') }));
   const summary = await checkConsistency({ storage, index, removeMissingRows: false });
   assert.equal(summary.missingFiles.length, 1);
   assert.equal(summary.rowsRemoved, 0);
   assert.equal(index.hasInstance('1.9'), true);
+});
+
+test('startup check: a file whose SOP Instance UID is indexed with another file is removed, never re-indexed', async (t) => {
+  const { dir, cleanup } = tempRoot();
+  t.after(cleanup);
+  const storage = new FileStorage(dir);
+  const index = new SqliteIndex(dir);
+  t.after(() => index.close());
+  const first = { studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.3.4', sopInstanceUid: '1.2.3.4.5' };
+  const { path } = await storage.write(Buffer.from('first'), first, 'keep');
+  index.upsertInstance(record({ ...first, patientId: 'FIRST', path }));
+  // A duplicate claiming another study, left by a store that never got its row (or a replaced file).
+  const claim = { ...first, studyInstanceUid: '9.9', seriesInstanceUid: '9.9.1' };
+  const other = (await storage.write(Buffer.from('other'), claim, 'keep')).path;
+
+  for (let round = 0; round < 2; round++) {
+    let asked = 0;
+    const summary = await checkConsistency({
+      storage,
+      index,
+      reindex: (p) => {
+        asked++;
+        return record({ ...claim, patientId: 'OTHER', path: p });
+      },
+    });
+    assert.equal(asked, 0, 'the duplicate is not parsed for re-indexing');
+    assert.deepEqual(summary.supersededRemoved, round === 0 ? [other] : []);
+    assert.equal(existsSync(other), false);
+    assert.equal(index.getInstance(first.sopInstanceUid)?.studyInstanceUid, '1.2.3');
+    assert.equal(index.getInstance(first.sopInstanceUid)?.path, path);
+  }
 });

@@ -3,9 +3,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
-import { type InstanceRecord, type QueryKey, QueryError, SqliteIndex } from '../../src/node/index.js';
+import {
+  type InstanceRecord,
+  type QueryKey,
+  type QueryMatch,
+  QueryError,
+  SqliteIndex,
+} from '../../src/node/index.js';
 import { MIGRATIONS } from '../../src/node/schema.js';
 import { record, tempRoot } from './helpers.js';
+
+/** Every match of a C-FIND (the index streams them). */
+function findAll(index: SqliteIndex, ...args: Parameters<SqliteIndex['find']>): QueryMatch[] {
+  return [...index.find(...args)];
+}
 
 const CT = '1.2.840.10008.5.1.4.1.1.2';
 const MR = '1.2.840.10008.5.1.4.1.1.4';
@@ -99,7 +110,7 @@ const uids = (rows: Record<string, string>[], keyword: string) => rows.map((r) =
 
 test('PATIENT level (patient root): one row per patient with counts and the unique key', () => {
   const index = open();
-  const rows = index.find('patient', 'PATIENT', [
+  const rows = findAll(index, 'patient', 'PATIENT', [
     k('PatientName', 'PN'),
     k('NumberOfPatientRelatedStudies', 'IS'),
     k('NumberOfPatientRelatedSeries', 'IS'),
@@ -120,24 +131,26 @@ test('PATIENT level (patient root): one row per patient with counts and the uniq
 
 test('PN matching is case-insensitive, with wildcards; other VRs stay case-sensitive', () => {
   const index = open();
-  assert.deepEqual(uids(index.find('patient', 'PATIENT', [k('PatientName', 'PN', 'doe*')]), 'PatientID'), [
-    'P1',
-  ]);
   assert.deepEqual(
-    uids(index.find('patient', 'PATIENT', [k('PatientName', 'PN', 'SMITH^ANNA')]), 'PatientID'),
+    uids(findAll(index, 'patient', 'PATIENT', [k('PatientName', 'PN', 'doe*')]), 'PatientID'),
+    ['P1'],
+  );
+  assert.deepEqual(
+    uids(findAll(index, 'patient', 'PATIENT', [k('PatientName', 'PN', 'SMITH^ANNA')]), 'PatientID'),
     ['P2'],
   );
-  assert.deepEqual(uids(index.find('patient', 'PATIENT', [k('PatientName', 'PN', '*^?nna')]), 'PatientID'), [
-    'P2',
-  ]);
-  assert.deepEqual(index.find('patient', 'PATIENT', [k('PatientID', 'LO', 'p1')]), []);
-  assert.deepEqual(uids(index.find('patient', 'PATIENT', [k('PatientID', 'LO', 'P?')]), 'PatientID'), [
+  assert.deepEqual(
+    uids(findAll(index, 'patient', 'PATIENT', [k('PatientName', 'PN', '*^?nna')]), 'PatientID'),
+    ['P2'],
+  );
+  assert.deepEqual(findAll(index, 'patient', 'PATIENT', [k('PatientID', 'LO', 'p1')]), []);
+  assert.deepEqual(uids(findAll(index, 'patient', 'PATIENT', [k('PatientID', 'LO', 'P?')]), 'PatientID'), [
     'P1',
     'P2',
     'P3',
   ]);
   assert.deepEqual(
-    uids(index.find('patient', 'PATIENT', [k('IssuerOfPatientID', 'LO', 'HOSP')]), 'PatientID'),
+    uids(findAll(index, 'patient', 'PATIENT', [k('IssuerOfPatientID', 'LO', 'HOSP')]), 'PatientID'),
     ['P2'],
   );
   index.close();
@@ -153,7 +166,7 @@ test('STUDY level in both models: unique keys of the level and above, Modalities
     k('NumberOfStudyRelatedInstances', 'IS'),
     k('QueryRetrieveLevel', 'CS'),
   ];
-  const patientRoot = index.find('patient', 'STUDY', keys);
+  const patientRoot = findAll(index, 'patient', 'STUDY', keys);
   assert.deepEqual(patientRoot[0], {
     SpecificCharacterSet: 'ISO_IR 100',
     PatientID: 'P1',
@@ -165,9 +178,9 @@ test('STUDY level in both models: unique keys of the level and above, Modalities
     StudyInstanceUID: '1.2.3.1',
   });
   assert.equal(patientRoot.length, 2);
-  const studyRoot = index.find('study', 'STUDY', keys);
+  const studyRoot = findAll(index, 'study', 'STUDY', keys);
   assert.deepEqual(studyRoot, patientRoot, 'study root matches patient keys at STUDY level too');
-  const noPatientKey = index.find('study', 'STUDY', [k('StudyDate', 'DA', '20240101-')]);
+  const noPatientKey = findAll(index, 'study', 'STUDY', [k('StudyDate', 'DA', '20240101-')]);
   assert.deepEqual(Object.keys(noPatientKey[0] ?? {}).sort(), [
     'SpecificCharacterSet',
     'StudyDate',
@@ -178,15 +191,15 @@ test('STUDY level in both models: unique keys of the level and above, Modalities
 
 test('study root has no PATIENT level; unknown level and model are QueryErrors', () => {
   const index = open();
-  assert.throws(() => index.find('study', 'PATIENT', []), QueryError);
-  assert.throws(() => index.find('patient', 'FOO' as 'IMAGE', []), /not a level/);
-  assert.throws(() => index.find('worklist' as 'study', 'STUDY', []), /unknown information model/);
+  assert.throws(() => findAll(index, 'study', 'PATIENT', []), QueryError);
+  assert.throws(() => findAll(index, 'patient', 'FOO' as 'IMAGE', []), /not a level/);
+  assert.throws(() => findAll(index, 'worklist' as 'study', 'STUDY', []), /unknown information model/);
   index.close();
 });
 
 test('StudyDate / StudyTime ranges and empty-value matching', () => {
   const index = open();
-  const studies = (keys: QueryKey[]) => uids(index.find('study', 'STUDY', keys), 'StudyInstanceUID');
+  const studies = (keys: QueryKey[]) => uids(findAll(index, 'study', 'STUDY', keys), 'StudyInstanceUID');
   assert.deepEqual(studies([k('StudyDate', 'DA', '20240101-20241231')]), ['1.2.3.1', '1.2.3.3']);
   assert.deepEqual(studies([k('StudyDate', 'DA', '-20231231')]), ['1.2.3.2']);
   assert.deepEqual(studies([k('StudyDate', 'DA', '20241231-')]), ['1.2.3.3']);
@@ -219,7 +232,7 @@ test('combined StudyDate + StudyTime range matching when negotiated', () => {
   );
   const studies = (date: string, time: string, combinedDateTime: boolean) =>
     uids(
-      index.find('study', 'STUDY', [k('StudyDate', 'DA', date), k('StudyTime', 'TM', time)], {
+      findAll(index, 'study', 'STUDY', [k('StudyDate', 'DA', date), k('StudyTime', 'TM', time)], {
         combinedDateTime,
       }),
       'StudyInstanceUID',
@@ -248,7 +261,7 @@ test('combined StudyDate + StudyTime range matching when negotiated', () => {
 test('ModalitiesInStudy matches any series modality; lists and wildcards', () => {
   const index = open();
   const studies = (value: string) =>
-    uids(index.find('study', 'STUDY', [k('ModalitiesInStudy', 'CS', value)]), 'StudyInstanceUID');
+    uids(findAll(index, 'study', 'STUDY', [k('ModalitiesInStudy', 'CS', value)]), 'StudyInstanceUID');
   assert.deepEqual(studies('MR'), ['1.2.3.1', '1.2.3.2']);
   assert.deepEqual(studies('CT\\CR'), ['1.2.3.1', '1.2.3.3']);
   assert.deepEqual(studies('C?'), ['1.2.3.1', '1.2.3.3']);
@@ -258,16 +271,16 @@ test('ModalitiesInStudy matches any series modality; lists and wildcards', () =>
 
 test('keys below the level are ignored and returned empty; unknown keys returned empty', () => {
   const index = open();
-  const rows = index.find('study', 'STUDY', [k('Modality', 'CS', 'XX'), k('PatientWeight', 'DS', '70')]);
+  const rows = findAll(index, 'study', 'STUDY', [k('Modality', 'CS', 'XX'), k('PatientWeight', 'DS', '70')]);
   assert.equal(rows.length, 4, 'Modality at STUDY level does not filter');
   assert.equal(rows[0]?.Modality, '');
   assert.equal(rows[0]?.PatientWeight, '');
-  const patients = index.find('patient', 'PATIENT', [k('StudyDate', 'DA', '19000101')]);
+  const patients = findAll(index, 'patient', 'PATIENT', [k('StudyDate', 'DA', '19000101')]);
   assert.equal(patients.length, 3, 'a STUDY key at PATIENT level does not filter');
   assert.equal(patients[0]?.StudyDate, '');
   // A non-unique key above the level (PatientName at STUDY in Patient Root) is matched.
   assert.deepEqual(
-    uids(index.find('patient', 'STUDY', [k('PatientName', 'PN', 'smith*')]), 'StudyInstanceUID'),
+    uids(findAll(index, 'patient', 'STUDY', [k('PatientName', 'PN', 'smith*')]), 'StudyInstanceUID'),
     ['1.2.3.3'],
   );
   index.close();
@@ -275,7 +288,7 @@ test('keys below the level are ignored and returned empty; unknown keys returned
 
 test('SERIES and IMAGE levels: hierarchy keys, list of UIDs, numbers', () => {
   const index = open();
-  const series = index.find('study', 'SERIES', [
+  const series = findAll(index, 'study', 'SERIES', [
     k('StudyInstanceUID', 'UI', '1.2.3.1'),
     k('Modality', 'CS'),
     k('SeriesNumber', 'IS'),
@@ -299,8 +312,8 @@ test('SERIES and IMAGE levels: hierarchy keys, list of UIDs, numbers', () => {
       SpecificCharacterSet: 'ISO_IR 100',
     },
   ]);
-  assert.equal(index.find('study', 'SERIES', [k('SeriesNumber', 'IS', '2')]).length, 1);
-  const images = index.find('patient', 'IMAGE', [
+  assert.equal(findAll(index, 'study', 'SERIES', [k('SeriesNumber', 'IS', '2')]).length, 1);
+  const images = findAll(index, 'patient', 'IMAGE', [
     k('SOPInstanceUID', 'UI', '1.2.3.1.1.2\\1.2.3.3.1.1\\9.9.9'),
     k('SOPClassUID', 'UI'),
     k('InstanceNumber', 'IS'),
@@ -318,7 +331,7 @@ test('SERIES and IMAGE levels: hierarchy keys, list of UIDs, numbers', () => {
       ['P2', '1.2.3.3', '1.2.3.3.1', '1.2.3.3.1.1', '1'],
     ],
   );
-  assert.deepEqual(uids(index.find('study', 'IMAGE', [k('SOPClassUID', 'UI', MR)]), 'SOPInstanceUID'), [
+  assert.deepEqual(uids(findAll(index, 'study', 'IMAGE', [k('SOPClassUID', 'UI', MR)]), 'SOPInstanceUID'), [
     '1.2.3.1.2.1',
     '1.2.3.2.1.1',
   ]);
@@ -327,8 +340,8 @@ test('SERIES and IMAGE levels: hierarchy keys, list of UIDs, numbers', () => {
 
 test('values never reach the SQL text', () => {
   const index = open();
-  assert.deepEqual(index.find('patient', 'PATIENT', [k('PatientID', 'LO', "x' OR '1'='1")]), []);
-  assert.deepEqual(index.find('patient', 'PATIENT', [k('PatientName', 'PN', "*') OR 1=1 --")]), []);
+  assert.deepEqual(findAll(index, 'patient', 'PATIENT', [k('PatientID', 'LO', "x' OR '1'='1")]), []);
+  assert.deepEqual(findAll(index, 'patient', 'PATIENT', [k('PatientName', 'PN', "*') OR 1=1 --")]), []);
   index.close();
 });
 
@@ -346,6 +359,10 @@ test('filesFor: instances under the designated entities; the unique key is requi
     transferSyntaxUid: '1.2.840.10008.1.2.1',
     studyInstanceUid: '1.2.3.1',
     seriesInstanceUid: '1.2.3.1.1',
+    // the patient, for the Instances Transferred audit record
+    patientId: 'P1',
+    issuerOfPatientId: '',
+    patientName: 'Doe^John',
   });
   assert.equal(index.filesFor('patient', 'PATIENT', [k('PatientID', 'LO', 'P1')]).length, 4);
   assert.equal(
@@ -382,7 +399,7 @@ test('upsert of a known instance updates it without double counting; first hiera
   assert.equal(created, false);
   assert.deepEqual(index.counts(), before);
   assert.equal(index.getInstance('1.2.3.1.1.1')?.path, '/data/new.dcm');
-  const study = index.find('study', 'STUDY', [
+  const study = findAll(index, 'study', 'STUDY', [
     k('StudyInstanceUID', 'UI', '1.2.3.1'),
     k('StudyDescription', 'LO'),
     k('PatientName', 'PN'),
@@ -402,7 +419,7 @@ test('upsert of a known instance updates it without double counting; first hiera
     }),
   );
   assert.equal(index.getInstance('1.2.3.1.1.3')?.studyInstanceUid, '1.2.3.1');
-  assert.deepEqual(index.find('study', 'STUDY', [k('StudyInstanceUID', 'UI', '9.9')]), []);
+  assert.deepEqual(findAll(index, 'study', 'STUDY', [k('StudyInstanceUID', 'UI', '9.9')]), []);
   index.close();
 });
 
@@ -410,7 +427,7 @@ test('removeInstance fixes counters and drops emptied series, study and patient'
   const index = open();
   const removed = index.removeInstance('1.2.3.1.2.1');
   assert.equal(removed?.seriesInstanceUid, '1.2.3.1.2');
-  const p1 = index.find('patient', 'PATIENT', [
+  const p1 = findAll(index, 'patient', 'PATIENT', [
     k('PatientID', 'LO', 'P1'),
     k('NumberOfPatientRelatedSeries', 'IS'),
     k('NumberOfPatientRelatedInstances', 'IS'),
@@ -418,12 +435,14 @@ test('removeInstance fixes counters and drops emptied series, study and patient'
   assert.equal(p1?.NumberOfPatientRelatedSeries, '2');
   assert.equal(p1?.NumberOfPatientRelatedInstances, '3');
   assert.equal(
-    index.find('study', 'STUDY', [k('StudyInstanceUID', 'UI', '1.2.3.1'), k('ModalitiesInStudy', 'CS')])[0]
-      ?.ModalitiesInStudy,
+    findAll(index, 'study', 'STUDY', [
+      k('StudyInstanceUID', 'UI', '1.2.3.1'),
+      k('ModalitiesInStudy', 'CS'),
+    ])[0]?.ModalitiesInStudy,
     'CT',
   );
   index.removeInstance('1.2.3.3.1.1');
-  assert.deepEqual(index.find('patient', 'PATIENT', [k('PatientID', 'LO', 'P2')]), []);
+  assert.deepEqual(findAll(index, 'patient', 'PATIENT', [k('PatientID', 'LO', 'P2')]), []);
   assert.deepEqual(index.counts(), { patients: 2, studies: 3, series: 3, instances: 4 });
   assert.equal(index.removeInstance('1.2.3.3.1.1'), undefined);
   index.close();
@@ -506,7 +525,7 @@ test('opening a version-1 database migrates it and backfills ModalitiesInStudy',
   const index = new SqliteIndex(dir);
   assert.equal(index.db.pragma('user_version', { simple: true }), MIGRATIONS.length);
   assert.deepEqual(
-    index.find('study', 'STUDY', [k('ModalitiesInStudy', 'CS')]).map((r) => r.ModalitiesInStudy),
+    findAll(index, 'study', 'STUDY', [k('ModalitiesInStudy', 'CS')]).map((r) => r.ModalitiesInStudy),
     ['CT\\MR'],
   );
   index.close();

@@ -36,7 +36,7 @@ interface ServeCliOptions extends CliTlsOptions {
   duplicates?: 'keep' | 'replace' | 'reject';
   grace: number;
   logLevel?: string;
-  logFormat?: LogFormat;
+  logFormat?: Exclude<LogFormat, 'line'>;
   auditFile?: string;
   auditSyslog?: { host: string; port?: number };
   workers?: number | 'auto';

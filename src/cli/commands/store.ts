@@ -37,9 +37,14 @@ export function registerStore(program: Command, ctx: CliContext): void {
   addTlsOptions(cmd, 'client');
   cmd.action(async (host: string, port: string, paths: string[], opts: StoreCliOptions) => {
     const log = loggerFromCli(opts);
-    const files = await collectDicomFiles(paths, (p, why) => log.warn(`skipping ${p}: ${why}`));
+    const started = performance.now();
+    let skipped = 0;
+    const files = await collectDicomFiles(paths, (p, why) => {
+      skipped++;
+      log.warn(`skipping ${p}: ${why}`);
+    });
     if (files.length === 0) {
-      ctx.stderr.write('dicomnet: no DICOM files to send\n');
+      ctx.stderr.write(`dicomnet: no DICOM files to send${skipped > 0 ? ` (${skipped} skipped)` : ''}\n`);
       ctx.exitCode = ExitCode.Usage;
       return;
     }
@@ -50,12 +55,14 @@ export function registerStore(program: Command, ctx: CliContext): void {
     const totalBytes = files.reduce((n, f) => n + f.size, 0);
     const progress = createProgress(files.length, totalBytes, ctx.stderr, opts.quiet);
     let failures = 0;
+    let sent = 0;
     let next = 0;
     const worker = async () => {
       while (next < files.length) {
         const f = files[next++] as (typeof files)[number];
         try {
           await assoc.store(f.path);
+          sent++;
         } catch (err) {
           if (
             !(err instanceof DimseStatusError) &&
@@ -63,7 +70,7 @@ export function registerStore(program: Command, ctx: CliContext): void {
           )
             throw err;
           failures++;
-          log.error(`${f.path}: ${(err as Error).message}`);
+          // the one line of this failure (not logged as well)
           ctx.stderr.write(`dicomnet: ${f.path}: ${(err as Error).message}\n`);
         }
         progress.tick(f.size, f.path);
@@ -78,6 +85,10 @@ export function registerStore(program: Command, ctx: CliContext): void {
     }
     progress.stop();
     await assoc.release();
+    const ms = Math.round(performance.now() - started);
+    ctx.stdout.write(
+      `C-STORE ${opts.aet} -> ${opts.aec}@${host}:${port}: ${sent} sent, ${skipped} skipped, ${failures} failed (${ms} ms)\n`,
+    );
     if (failures > 0) ctx.exitCode = ExitCode.DimseFailure;
   });
 }
