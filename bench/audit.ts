@@ -1,5 +1,6 @@
 // Audit trail benchmark: what an audit record costs the node. Prints µs per record for the
-// append-only file (fdatasync per record, batched in the background, none) and the RFC 5425 sender's throughput to an
+// append-only file (fdatasync per record, batched in the background, none), the part of it
+// the hash chain takes (linking and hashing the line), and the RFC 5425 sender's throughput to an
 // in-process TLS collector (mutual authentication), with the real XML of a C-STORE event.
 // Run: node dist/bench/audit.js [--records N] [--messages N]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,6 +11,9 @@ import { createServer } from 'node:tls';
 import {
   AuditFileSink,
   type AuditMessage,
+  chainedLine,
+  EMPTY_HEAD,
+  lineHash,
   type AuditSink,
   OctetCountedParser,
   SyslogAuditSink,
@@ -56,6 +60,37 @@ async function fileCost(fsync: 'always' | 'batch' | 'none', dir: string): Promis
   const us = ((performance.now() - start) * 1000) / RECORDS;
   await sink.close();
   return us;
+}
+
+/**
+ * The hash chain's share of a record: serializing with the link and hashing the line,
+ * against serializing alone, no I/O; interleaved rounds, medians (the machine's speed drifts).
+ */
+function chainCost(): { chained: number; plain: number } {
+  const m = sampleMessage();
+  let head = EMPTY_HEAD;
+  let sink = 0;
+  const n = RECORDS;
+  const plain: number[] = [];
+  const chained: number[] = [];
+  for (let round = 0; round < 11; round++) {
+    let start = performance.now();
+    for (let i = 0; i < n; i++) sink += JSON.stringify(m).length;
+    plain.push(((performance.now() - start) * 1000) / n);
+    start = performance.now();
+    for (let i = 0; i < n; i++) {
+      const line = chainedLine(m, head);
+      head = { seq: head.seq + 1, hash: lineHash(line) };
+    }
+    chained.push(((performance.now() - start) * 1000) / n);
+  }
+  if (sink < 0) console.log(sink);
+  return { chained: median(chained), plain: median(plain) };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 async function syslogThroughput(dir: string): Promise<{ perSecond: number; bytes: number }> {
@@ -107,6 +142,7 @@ try {
   const always = await fileCost('always', dir);
   const batch = await fileCost('batch', dir);
   const none = await fileCost('none', dir);
+  const chain = chainCost();
   const syslog = await syslogThroughput(dir);
   console.log(`audit record: ${Buffer.byteLength(JSON.stringify(sampleMessage()))} bytes JSON`);
   console.log('| destination | cost |');
@@ -114,6 +150,9 @@ try {
   console.log(`| file, fsync always | ${always.toFixed(1)} µs/record |`);
   console.log(`| file, fsync batch (default) | ${batch.toFixed(1)} µs/record on the event loop |`);
   console.log(`| file, fsync none | ${none.toFixed(1)} µs/record |`);
+  console.log(
+    `| of which the hash chain (link + SHA-256 of the line) | ${(chain.chained - chain.plain).toFixed(1)} µs/record (JSON alone ${chain.plain.toFixed(1)} µs) |`,
+  );
   console.log(
     `| syslog over TLS (RFC 5425, mutual auth) | ${Math.round(syslog.perSecond)} messages/s, ${Math.round(syslog.bytes)} bytes each |`,
   );

@@ -1,6 +1,7 @@
-import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Logger, silentLogger } from '../log.js';
+import { type ChainHead, chainedLine, EMPTY_HEAD, lastLineOf, lineHash, linkOf } from './chain.js';
 import { AuditConfigError } from './errors.js';
 import type { AuditMessage, AuditSink } from './message.js';
 
@@ -16,35 +17,120 @@ import type { AuditMessage, AuditSink } from './message.js';
  */
 export type AuditFsyncPolicy = 'always' | 'batch' | 'none';
 
+/** Bytes of the head file's one record (padded, so that each update overwrites it in place). */
+const HEAD_RECORD_BYTES = 128;
+
+/**
+ * How long the head file may lag behind the file (fsync batch and none). It only matters
+ * when the node stops without closing the file (a crash) and the file is then rotated:
+ * the new file would link to an older record. A write per record would double the cost
+ * of a record; the head is also written at close.
+ */
+const HEAD_SAVE_MS = 100;
+
 /**
  * The local audit trail: one JSON {@link AuditMessage} per line, appended to a file opened
  * in append mode (O_APPEND: existing records are never rewritten, every record lands at
  * the end) and created with mode 0600. Writes are synchronous, one `write` per record, so
  * records never interleave and none waits in a process buffer.
+ *
+ * Each line carries a link of the hash chain (see `chain.ts`): its sequence number and the
+ * SHA-256 of the line before it. Opening an existing file carries on from its last line.
+ * Beside the file, `<file>.head` holds the last record's seq and hash (rewritten in place
+ * after each record): when the file has been renamed away (rotation) and the sink opens a
+ * new one, the new file's first record links to the last record of the old one.
+ *
+ * One writer per file: records of two processes appending to one file at once would link
+ * to lines the other had not written yet, and `dicomnet audit verify` would report the
+ * break. Several node processes must hand their records to one writer, or use one file each.
  */
 export class AuditFileSink implements AuditSink {
   readonly path: string;
+  /** The file holding the chain head (`<path>.head`). */
+  readonly headPath: string;
   #fd: number | undefined;
+  #headFd: number | undefined;
+  #head: ChainHead;
   readonly #fsync: AuditFsyncPolicy;
   readonly #log: Logger;
   #failures = 0;
   /** The background fdatasync in flight (batch policy), and whether records came after it started. */
   #syncing: Promise<void> | undefined;
   #dirty = false;
+  /** Pending update of the head file (batch and none: at most one write per HEAD_SAVE_MS). */
+  #headTimer: NodeJS.Timeout | undefined;
 
   /** Opens (creating if needed) the file now; throws {@link AuditConfigError} if it cannot. */
   constructor(path: string, options: { fsync?: AuditFsyncPolicy; logger?: Logger } = {}) {
     this.path = path;
+    this.headPath = `${path}.head`;
     this.#fsync = options.fsync ?? 'batch';
     this.#log = options.logger ?? silentLogger();
     try {
       mkdirSync(dirname(path), { recursive: true });
-      this.#fd = openSync(path, 'a', 0o600);
+      // a+ (read and append): the last line is read back to carry the chain on
+      this.#fd = openSync(path, 'a+', 0o600);
+      this.#head = this.#recoverHead(this.#fd);
+      this.#headFd = openSync(this.headPath, 'w', 0o600);
+      this.#saveHead();
     } catch (err) {
+      if (this.#fd !== undefined) closeSync(this.#fd);
       throw new AuditConfigError(`audit file ${path}: cannot open for appending: ${(err as Error).message}`, {
         cause: err,
       });
     }
+  }
+
+  /** The last record written: its seq and the SHA-256 of its line (seq 0: none yet). */
+  get head(): ChainHead {
+    return this.#head;
+  }
+
+  /** Where the chain goes on: the file's last line, else (a new file) the head file, else a new chain. */
+  #recoverHead(fd: number): ChainHead {
+    const last = lastLineOf(fd);
+    if (last) {
+      if (!last.terminated) {
+        // a torn record (the disk filled up mid-write): end it; verify reports it
+        writeSync(fd, '\n');
+        this.#log.warn(
+          { auditFile: this.path },
+          `audit file ${this.path} ends in an incomplete record; the chain goes on after it`,
+        );
+      }
+      // a line without a link (written before the chain existed) starts the chain at seq 1
+      return { seq: linkOf(last.line)?.seq ?? 0, hash: lineHash(last.line) };
+    }
+    let saved: string;
+    try {
+      saved = readFileSync(this.headPath, 'utf8');
+    } catch {
+      return EMPTY_HEAD;
+    }
+    const head = parseHead(saved);
+    if (!head)
+      this.#log.warn(
+        { headFile: this.headPath },
+        `audit head file ${this.headPath} is not readable; a new chain starts`,
+      );
+    return head ?? EMPTY_HEAD;
+  }
+
+  #saveHeadSoon(): void {
+    this.#headTimer ??= setTimeout(() => {
+      this.#headTimer = undefined;
+      try {
+        this.#saveHead();
+      } catch (err) {
+        this.#failed(err);
+      }
+    }, HEAD_SAVE_MS).unref();
+  }
+
+  #saveHead(): void {
+    if (this.#headFd === undefined) return;
+    const record = JSON.stringify({ seq: this.#head.seq, hash: this.#head.hash });
+    writeSync(this.#headFd, `${record.padEnd(HEAD_RECORD_BYTES - 1)}\n`, 0);
   }
 
   /** Records that could not be written or synced (disk full, I/O error). */
@@ -55,9 +141,16 @@ export class AuditFileSink implements AuditSink {
   write(message: AuditMessage): void {
     if (this.#fd === undefined) return;
     try {
-      writeSync(this.#fd, `${JSON.stringify(message)}\n`);
-      if (this.#fsync === 'always') fdatasyncSync(this.#fd);
-      else if (this.#fsync === 'batch') this.#syncSoon();
+      const line = chainedLine(message, this.#head);
+      writeSync(this.#fd, `${line}\n`);
+      this.#head = { seq: this.#head.seq + 1, hash: lineHash(line) };
+      if (this.#fsync === 'always') {
+        this.#saveHead();
+        fdatasyncSync(this.#fd);
+        return;
+      }
+      this.#saveHeadSoon();
+      if (this.#fsync === 'batch') this.#syncSoon();
     } catch (err) {
       this.#failed(err);
     }
@@ -94,11 +187,44 @@ export class AuditFileSink implements AuditSink {
     this.#fd = undefined;
     // the fd must outlive a background sync still using it
     while (this.#syncing) await this.#syncing;
+    clearTimeout(this.#headTimer);
+    this.#headTimer = undefined;
     try {
-      fdatasyncSync(fd);
-    } catch {
-      // nothing more can be done at shutdown; the records were handed to the kernel
+      this.#saveHead();
+    } catch (err) {
+      this.#failed(err);
     }
-    closeSync(fd);
+    for (const f of [fd, this.#headFd]) {
+      if (f === undefined) continue;
+      try {
+        fdatasyncSync(f);
+      } catch {
+        // nothing more can be done at shutdown; the records were handed to the kernel
+      }
+      closeSync(f);
+    }
+    this.#headFd = undefined;
+    // the head in the log is an anchor outside the file: a changed last line or a cut tail shows against it
+    this.#log.info(
+      { auditFile: this.path, seq: this.#head.seq, sha256: this.#head.hash },
+      `audit file closed: chain head seq ${this.#head.seq} sha256 ${this.#head.hash}`,
+    );
   }
+}
+
+function parseHead(text: string): ChainHead | undefined {
+  try {
+    const { seq, hash } = JSON.parse(text) as { seq?: unknown; hash?: unknown };
+    if (
+      typeof seq === 'number' &&
+      Number.isSafeInteger(seq) &&
+      seq >= 0 &&
+      typeof hash === 'string' &&
+      /^[0-9a-f]{64}$/.test(hash)
+    )
+      return { seq, hash };
+  } catch {
+    // not JSON
+  }
+  return undefined;
 }

@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './chain.js';
 export * from './file-sink.js';
 export * from './message.js';
 export * from './syslog-format.js';

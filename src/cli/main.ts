@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   serve: async () => (await import('./commands/serve.js')).registerServe,
   pki: async () => (await import('./commands/pki.js')).registerPki,
   tls: async () => (await import('./commands/tls.js')).registerTls,
+  audit: async () => (await import('./commands/audit.js')).registerAudit,
 };
 
 /** The CLI program with the commands `argv` needs (all of them for help and unknown commands). */

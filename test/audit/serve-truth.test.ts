@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { AuditMessage } from '../../src/audit/index.js';
+import { runCli } from '../helpers/cli.js';
 import { freePort, hasDcmtk, run } from '../helpers/dcmtk.js';
 import { type ServeProcess, startServe } from '../interop/node-helpers.js';
 
@@ -67,5 +68,16 @@ describe('dicomnet serve: the audit trail and the log carry query keys, never th
     assert.equal(query?.eventOutcomeIndicator, 4);
     assert.match(query?.eventOutcomeDescription ?? '', /PatientBirthDate \(DA\)/);
     assert.match(String(query?.participantObjects?.[0]?.detail?.keys), /PatientBirthDate/);
+
+    // the file the node wrote is one hash chain, whose head the node logged when it stopped
+    const verified = await runCli(['audit', 'verify', node.auditFile]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    const n = records(node.auditFile).length;
+    assert.match(verified.stdout, new RegExp(`^ok ${n} records\n`));
+    const head = /head: seq (\d+) sha256 ([0-9a-f]{64})/.exec(verified.stdout);
+    assert.ok(
+      node.s.logLines().some((l) => l.seq === Number(head?.[1]) && l.sha256 === head?.[2]),
+      'the chain head is in the log',
+    );
   });
 });
