@@ -102,6 +102,7 @@ describe('serve limits in the config file', () => {
       timeoutSeconds: 30,
       idleTimeoutSeconds: 300,
       idleEvictSeconds: 30,
+      maxQueryResults: 100000,
     });
     const parsed = parseNodeConfig({
       limits: { maxTlsHandshakes: 0, maxAssociationsPerMinutePerAddress: '600', timeoutSeconds: 5 },
