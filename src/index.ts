@@ -38,6 +38,7 @@ export {
 } from './services/client.js';
 export {
   type AssociationInfo,
+  type AccessRefusal,
   DicomServer,
   type DicomServerEvents,
   type DicomServerOptions,
@@ -55,6 +56,19 @@ export {
   type StoreHandlerResult,
   type StoreRequest,
 } from './services/server.js';
+export {
+  ACCESS_SERVICES,
+  type AccessDecision,
+  type AccessPolicy,
+  type AccessRequest,
+  type AccessService,
+  DEFAULT_AUTHENTICATED_PEER_SERVICES,
+  DEFAULT_UNKNOWN_PEER_SERVICES,
+  decideAccess,
+  type PeerAccess,
+  type PeerKind,
+  peerKind,
+} from './services/authorization.js';
 export type { ReceivedInstance } from './services/store-sink.js';
 export type { StoreOptions, StoreResult } from './services/store-scu.js';
 export {

@@ -1,4 +1,13 @@
-import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { type Logger, silentLogger } from '../log.js';
 import { type ChainHead, chainedLine, EMPTY_HEAD, lastLineOf, lineHash, linkOf } from './chain.js';
@@ -40,9 +49,11 @@ const HEAD_SAVE_MS = 100;
  * after each record): when the file has been renamed away (rotation) and the sink opens a
  * new one, the new file's first record links to the last record of the old one.
  *
- * One writer per file: records of two processes appending to one file at once would link
- * to lines the other had not written yet, and `dicomnet audit verify` would report the
- * break. Several node processes must hand their records to one writer, or use one file each.
+ * One writer per file. Before each record the file's size is checked against what this
+ * sink wrote: a file another process appended to is re-linked to its last line (with a
+ * warning), so processes taking turns keep the chain; two writing at the same moment can
+ * still link to the same line, and `dicomnet audit verify` reports it. Several node
+ * processes must hand their records to one writer, or use one file each.
  */
 export class AuditFileSink implements AuditSink {
   readonly path: string;
@@ -51,6 +62,9 @@ export class AuditFileSink implements AuditSink {
   #fd: number | undefined;
   #headFd: number | undefined;
   #head: ChainHead;
+  /** The file's size after our last write: another size means someone else wrote (or cut) it. */
+  #size = 0;
+  #foreignWrites = 0;
   readonly #fsync: AuditFsyncPolicy;
   readonly #log: Logger;
   #failures = 0;
@@ -71,6 +85,7 @@ export class AuditFileSink implements AuditSink {
       // a+ (read and append): the last line is read back to carry the chain on
       this.#fd = openSync(path, 'a+', 0o600);
       this.#head = this.#recoverHead(this.#fd);
+      this.#size = fstatSync(this.#fd).size;
       this.#headFd = openSync(this.headPath, 'w', 0o600);
       this.#saveHead();
     } catch (err) {
@@ -116,6 +131,32 @@ export class AuditFileSink implements AuditSink {
     return head ?? EMPTY_HEAD;
   }
 
+  /**
+   * The file is not as we left it. Grown: another process appended (one writer per file
+   * keeps the chain; while two write, a record can link to a line the other wrote at the
+   * same moment): link to its last line and warn, once per 100 occurrences. Shrunk: it was
+   * cut or edited under us; keep our head, so that the next line shows the break.
+   */
+  #changedBehindUs(fd: number, size: number): void {
+    if (size < this.#size) {
+      this.#log.error(
+        { auditFile: this.path, expected: this.#size, size },
+        `audit file ${this.path} shrank from ${this.#size} to ${size} bytes while open: truncated or edited`,
+      );
+    } else {
+      const last = lastLineOf(fd);
+      // the other writer's last record is torn: end it, or ours would run on from it
+      if (last && !last.terminated) size += writeSync(fd, '\n');
+      if (last) this.#head = { seq: linkOf(last.line)?.seq ?? this.#head.seq, hash: lineHash(last.line) };
+      if (this.#foreignWrites++ % 100 === 0)
+        this.#log.warn(
+          { auditFile: this.path, occurrences: this.#foreignWrites },
+          `audit file ${this.path} was appended to by another writer; the hash chain needs one writer per file`,
+        );
+    }
+    this.#size = size;
+  }
+
   #saveHeadSoon(): void {
     this.#headTimer ??= setTimeout(() => {
       this.#headTimer = undefined;
@@ -141,8 +182,10 @@ export class AuditFileSink implements AuditSink {
   write(message: AuditMessage): void {
     if (this.#fd === undefined) return;
     try {
+      const size = fstatSync(this.#fd).size;
+      if (size !== this.#size) this.#changedBehindUs(this.#fd, size);
       const line = chainedLine(message, this.#head);
-      writeSync(this.#fd, `${line}\n`);
+      this.#size += writeSync(this.#fd, `${line}\n`);
       this.#head = { seq: this.#head.seq + 1, hash: lineHash(line) };
       if (this.#fsync === 'always') {
         this.#saveHead();

@@ -136,7 +136,10 @@ export class DimseEndpoint {
     this.reassembler = new MessageReassembler({
       onMessage: (message) => this.onMessage(message),
       flow: channel,
-      isAcceptedContext: (id) => acceptedContext(channel, id) !== undefined,
+      isAcceptedContext:
+        channel.acceptedContextsOnly === true
+          ? undefined
+          : (id) => acceptedContext(channel, id) !== undefined,
       // a request arriving after our A-RELEASE-RQ is not performed: keep none of its data set
       chooseSink: (command, contextId) =>
         channel.releasing === true && !isResponse(command.commandField)

@@ -42,8 +42,11 @@ export interface ReassemblerOptions {
   onMessage: (message: ReassembledMessage) => void;
   /** Paused while a sink is over its high-water mark. */
   flow: FlowControl;
-  /** True when `contextId` names an accepted presentation context. */
-  isAcceptedContext: (contextId: number) => boolean;
+  /**
+   * True when `contextId` names an accepted presentation context; absent when the channel
+   * already guarantees it ({@link AssociationChannel.acceptedContextsOnly}).
+   */
+  isAcceptedContext?: (contextId: number) => boolean;
   /** Chosen once per message with a data set, before its bytes arrive. */
   chooseSink?: DatasetSinkChooser;
   maxBufferedDatasetBytes?: number;
@@ -113,7 +116,7 @@ export class MessageReassembler {
 
   private step(pdv: Pdv): void {
     const state = this.state;
-    if (!this.options.isAcceptedContext(pdv.contextId)) {
+    if (this.options.isAcceptedContext && !this.options.isAcceptedContext(pdv.contextId)) {
       throw new DimseProtocolError(
         'ERR_DIMSE_UNKNOWN_CONTEXT',
         `PDV on presentation context ${pdv.contextId}, which is not an accepted context of this association`,

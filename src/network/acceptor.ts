@@ -69,12 +69,19 @@ export interface AcceptorPolicy {
    */
   transferSyntaxesFor: (abstractSyntax: string) => readonly string[] | undefined;
   /**
+   * Contexts the acceptor, as service user, will not accept whatever their syntaxes (e.g.
+   * access control): answered result 1 "user rejection". Asked only for contexts it would
+   * otherwise accept.
+   */
+  userRejectsContext?: (abstractSyntax: string, rq: AssociateRqPdu) => boolean;
+  /**
    * Answer to a proposed SCP/SCU role selection; only roles the requestor
    * proposed can be granted. Default: SCU role as proposed, SCP role refused.
    */
   roleSelection?: (
     abstractSyntax: string,
     proposed: { scu: boolean; scp: boolean },
+    rq: AssociateRqPdu,
   ) => { scu: boolean; scp: boolean };
   /** SOP class extended negotiation: the application information to answer, or undefined to leave it out. */
   extendedNegotiation?: (item: SopClassExtendedNegotiationItem) => Buffer | undefined;
@@ -125,13 +132,13 @@ const REJECT_POLICY_FAILED = Object.freeze(rejection(2, 1, 1));
 /** Per-context answers: the first of our syntaxes the requestor proposed (see {@link AcceptorPolicy.transferSyntaxesFor}). */
 export function negotiateContexts(
   rq: AssociateRqPdu,
-  policy: Pick<AcceptorPolicy, 'transferSyntaxesFor' | 'roleSelection'>,
+  policy: Pick<AcceptorPolicy, 'transferSyntaxesFor' | 'roleSelection' | 'userRejectsContext'>,
 ): { items: PresentationContextAcItem[]; contexts: NegotiatedContext[]; roles: RoleSelectionItem[] } {
   const roleAnswers = new Map<string, RoleSelectionItem>();
   for (const proposed of rq.userInfo.roleSelections) {
     if (roleAnswers.has(proposed.sopClassUid)) continue;
     const wanted = policy.roleSelection
-      ? policy.roleSelection(proposed.sopClassUid, { scu: proposed.scuRole, scp: proposed.scpRole })
+      ? policy.roleSelection(proposed.sopClassUid, { scu: proposed.scuRole, scp: proposed.scpRole }, rq)
       : { scu: proposed.scuRole, scp: false };
     roleAnswers.set(proposed.sopClassUid, {
       sopClassUid: proposed.sopClassUid,
@@ -149,6 +156,10 @@ export function negotiateContexts(
     else {
       transferSyntax = ours.find((ts) => pc.transferSyntaxes.includes(ts));
       result = transferSyntax ? 0 : 4;
+      if (result === 0 && policy.userRejectsContext?.(pc.abstractSyntax, rq)) {
+        result = 1;
+        transferSyntax = undefined;
+      }
     }
     const role = roleAnswers.get(pc.abstractSyntax);
     const ctx: NegotiatedContext = {

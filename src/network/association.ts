@@ -1,13 +1,20 @@
 /**
- * One association over one Duplex stream: wires the transport, the PDU framer
- * and codec to the PS3.8 state machine, and presents the result as an
- * {@link AssociationChannel}. Negotiation itself (what to propose, what to
- * accept) lives in requestor.ts / acceptor.ts.
+ * One association over one Duplex stream: wires the transport, the PDU reader, the P-DATA writer
+ * and the timers to the PS3.8 state machine, and presents the result as an
+ * {@link AssociationChannel}. Negotiation itself (what to propose, what to accept) lives in
+ * requestor.ts / acceptor.ts, every decision on the state in fsm.ts.
  */
 import { EventEmitter } from 'node:events';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { toError } from '../errors.js';
 import type { Logger } from '../log.js';
+import {
+  type AssociationOptions,
+  DEFAULT_ARTIM_TIMEOUT_MS,
+  type NegotiationListener,
+  UNLIMITED_PEER_PDU_CAP,
+} from './association-options.js';
 import {
   type AssociationChannel,
   type ChannelCloseReason,
@@ -15,7 +22,7 @@ import {
   type Pdv,
   TRANSPORT_CLOSED_SOURCE,
 } from './channel.js';
-import { AssociationAbortedError, NetworkError, PduParseError } from './errors.js';
+import { NetworkError, PduParseError } from './errors.js';
 import {
   answersCollisionItself,
   awaitsAssociateRq,
@@ -31,53 +38,12 @@ import {
   type State,
   type UpperLayerPort,
 } from './fsm.js';
-import { decodePDataParts, decodePduBody } from './pdu/decode.js';
-import { encodePDataTfParts, encodePdu } from './pdu/encode.js';
-import { DEFAULT_HARD_MAX_PDU_LENGTH, PduFramer } from './pdu/framer.js';
-import { describeAbortReason, describeAbortSource } from './pdu/reasons.js';
-import {
-  type AssociateAcPdu,
-  type AssociateRjPdu,
-  type AssociateRqPdu,
-  type Pdu,
-  PduType,
-} from './pdu/types.js';
-import type { ByteBudget } from './byte-budget.js';
-
-/** PDU size used towards a peer that announces "unlimited" (0): 1 MiB. */
-export const UNLIMITED_PEER_PDU_CAP = 1024 * 1024;
-
-/** Default ARTIM timeout (PS3.8 9.1.5): 30 s, as DCMTK's ACSE timeout. */
-export const DEFAULT_ARTIM_TIMEOUT_MS = 30_000;
-
-/** Options common to both roles. */
-export interface AssociationOptions {
-  isRequestor: boolean;
-  logger: Logger;
-  /** Largest P-DATA-TF we accept (length field); 0 = unlimited (still capped by `hardMaxPduLength`). */
-  ownMaxPduLength: number;
-  /** Largest PDU of any type we buffer, whatever was negotiated (default 16 MiB). */
-  hardMaxPduLength?: number;
-  /** ARTIM timer and the wait for A-ASSOCIATE-AC / A-RELEASE-RP (ms). */
-  artimTimeoutMs?: number;
-  /** Abort an established association after this long without traffic (ms; 0/undefined = never). */
-  idleTimeoutMs?: number;
-  /**
-   * Acceptor: the budget the A-ASSOCIATE-RQ being received is taken from, shared with the other
-   * pending connections of the server; its bytes are given back once the association is
-   * established or the connection ends. A request that does not fit is refused (A-ABORT).
-   */
-  requestBudget?: ByteBudget;
-  /** Negotiation-time indications (A-ASSOCIATE-RQ/AC/RJ): requestor.ts / acceptor.ts negotiate on them. */
-  onNegotiation?: NegotiationListener;
-  /** Called (once) when the association ends before it was established. */
-  onNegotiationFailed?: (err: Error) => void;
-  /** Acceptor: the provider-level acceptance check of an A-ASSOCIATE-RQ (AE-6); an RJ when unacceptable. */
-  providerCheck?: (rq: AssociateRqPdu) => AssociateRjPdu | undefined;
-}
-
-/** Receives negotiation-time indications (A-ASSOCIATE-RQ/AC/RJ). */
-export type NegotiationListener = (indication: Indication) => void;
+import { AssociationTimers } from './association-timers.js';
+import { encodePdu } from './pdu/encode.js';
+import { DrainWaiters, writePData } from './pdu/pdata-writer.js';
+import { PduReader } from './pdu/reader.js';
+import { type AssociateAcPdu, type AssociateRjPdu, type AssociateRqPdu, type Pdu } from './pdu/types.js';
+import { abortCloseReason, closeError, notOpen, transportClosedReason } from './close-reason.js';
 
 /** An association as the state machine's port and as the DIMSE-facing channel. */
 export class Association extends EventEmitter implements AssociationChannel, UpperLayerPort {
@@ -88,18 +54,12 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
    * into a new buffer; nothing writes into them after delivery.
    */
   readonly pdvDataIsStable = true;
+  /** The PDU reader refuses a PDV on a context that was not accepted (A-ABORT reason 6). */
+  readonly acceptedContextsOnly = true;
   private readonly fsm: StateMachine;
-  private readonly framer: PduFramer;
+  private readonly reader: PduReader;
   private readonly log: Logger;
-  private readonly artimMs: number;
-  private readonly idleMs: number;
-  private artimTimer: NodeJS.Timeout | undefined;
-  private partialPduTimer: NodeJS.Timeout | undefined;
-  /** A PDU has begun arriving and is not complete (see {@link watchPartialPdu}). */
-  private partialPdu = false;
-  private idleTimer: NodeJS.Timeout | undefined;
-  /** performance.now() of the last chunk read or PDU sent (see {@link resetIdle}). */
-  private lastActivity = 0;
+  private readonly timers: AssociationTimers;
   private negotiatedValue: NegotiatedAssociation | undefined;
   private paused = false;
   private held = false;
@@ -110,14 +70,11 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   private transportError: Error | undefined;
   private releaseWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
   private releaseSent = false;
-  private readonly drainWaiters = new Set<(err?: Error) => void>();
+  private readonly drain: DrainWaiters;
   /** {@link AssociationOptions.onNegotiation}, dropped once negotiation settled. */
   private negotiationListener: NegotiationListener | undefined;
   /** {@link AssociationOptions.onNegotiationFailed}, dropped once negotiation settled. */
   private negotiationFailed: ((err: Error) => void) | undefined;
-  /** Bytes of {@link AssociationOptions.requestBudget} this connection holds. */
-  private budgetHeld = 0;
-  private readonly requestBudget: ByteBudget | undefined;
   private readonly providerCheckFn: ((rq: AssociateRqPdu) => AssociateRjPdu | undefined) | undefined;
 
   constructor(
@@ -127,18 +84,22 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     super();
     this.isRequestor = options.isRequestor;
     this.log = options.logger;
-    this.artimMs = options.artimTimeoutMs ?? DEFAULT_ARTIM_TIMEOUT_MS;
-    this.idleMs = options.idleTimeoutMs ?? 0;
-    this.framer = new PduFramer({
-      maxPDataLength: 0,
-      hardMaxPduLength: options.hardMaxPduLength ?? DEFAULT_HARD_MAX_PDU_LENGTH,
+    const artimMs = options.artimTimeoutMs ?? DEFAULT_ARTIM_TIMEOUT_MS;
+    const idleMs = options.idleTimeoutMs ?? 0;
+    this.timers = new AssociationTimers(artimMs, idleMs, {
+      artim: () => this.safeRun({ event: 'Evt18', cause: `ARTIM timer expired after ${artimMs} ms` }),
+      idle: () => this.timeoutAbort(isEstablished, 2, `idle timeout: no traffic for ${idleMs} ms`),
+      partialPdu: () =>
+        this.timeoutAbort(isEstablished, 2, `slow peer: a PDU was not complete ${artimMs} ms after it began`),
+      // PS3.8 runs no timer in Sta7; a peer that never answers must not hang us
+      releaseRp: () =>
+        this.timeoutAbort(awaitsReleaseRp, 0, `no A-RELEASE-RP from peer within ${artimMs} ms`),
     });
+    this.reader = new PduReader(options.hardMaxPduLength, options.requestBudget);
     this.ownMaxPduLength = options.ownMaxPduLength;
-    this.requestBudget = options.requestBudget;
     this.negotiationListener = options.onNegotiation;
     this.negotiationFailed = options.onNegotiationFailed;
     this.providerCheckFn = options.providerCheck;
-    if (this.requestBudget) this.framer.admitHeader = (type, length) => this.takeRequestBudget(type, length);
     this.fsm = new StateMachine(this);
     if (stream instanceof Socket) stream.setNoDelay(true);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -150,7 +111,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       this.log.info({ err }, `transport error: ${err.message}`);
       this.onTransportClosed(`transport error: ${err.message}`);
     });
-    stream.on('drain', () => this.settleDrain());
+    this.drain = new DrainWaiters(stream);
   }
 
   /** Our receive limit for P-DATA-TF, advertised in the maximum length sub-item. */
@@ -185,9 +146,9 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     this.negotiatedValue = negotiated;
     this.negotiationListener = undefined;
     this.negotiationFailed = undefined;
-    this.giveBackRequestBudget();
-    this.framer.limits = { ...this.framer.limits, maxPDataLength: this.ownMaxPduLength };
-    this.resetIdle();
+    const accepted = [...negotiated.contexts.values()].filter((c) => c.result === 0).map((c) => c.id);
+    this.reader.established(this.ownMaxPduLength, accepted);
+    this.timers.startIdle();
     this.held = true;
     setImmediate(() => {
       this.held = false;
@@ -221,7 +182,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       this.run(input);
     } catch (err) {
       this.log.error({ err, event: input.event, state: this.fsm.state }, 'upper layer internal error');
-      this.transportError ??= err instanceof Error ? err : new Error(String(err));
+      this.transportError ??= toError(err);
       this.stream.destroy();
     }
   }
@@ -240,6 +201,12 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
         this.log.error({ err }, 'listener threw');
       }
     }
+  }
+
+  /** A timer expired: A-ABORT (Evt15) when the state still calls for it. */
+  private timeoutAbort(stillDue: (state: State) => boolean, source: number, cause: string): void {
+    if (stillDue(this.fsm.state))
+      this.safeRun({ event: 'Evt15', abort: { source, reason: 0 }, cause, timeout: true });
   }
 
   /** Evt1 then Evt2 at once: the stream we were given is already connected. */
@@ -278,8 +245,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
 
   private onData(chunk: Buffer): void {
     if (this.discarding || this.fsm.state === 'Sta1') return;
-    this.resetIdle();
-    this.framer.push(chunk);
+    this.timers.noteActivity();
+    this.reader.push(chunk);
     this.pump();
   }
 
@@ -287,14 +254,13 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     while (!this.paused && !this.held && !this.discarding && this.fsm.state !== 'Sta1') {
       let pdu: Pdu;
       try {
-        const frame = this.framer.next();
-        if (!frame) {
+        const next = this.reader.next(isEstablished(this.fsm.state));
+        if (!next) {
           this.watchPartialPdu();
           return;
         }
-        this.partialPdu = false;
-        pdu = frame.parts ? decodePDataParts(frame.parts) : decodePduBody(frame.type, frame.body);
-        this.checkPdvContexts(pdu);
+        this.timers.partialPduEnded();
+        pdu = next;
       } catch (err) {
         if (!(err instanceof PduParseError)) throw err;
         this.discarding = true;
@@ -311,21 +277,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     }
   }
 
-  /** A PDV on a context that was not accepted is an invalid PDU parameter value (abort reason 6). */
-  private checkPdvContexts(pdu: Pdu): void {
-    if (pdu.type !== 'P-DATA-TF' || !this.negotiatedValue || !isEstablished(this.fsm.state)) return;
-    for (const pdv of pdu.pdvs) {
-      if (this.negotiatedValue.contexts.get(pdv.contextId)?.result !== 0) {
-        throw new PduParseError(
-          'ERR_PDU_INVALID_PARAMETER',
-          `PDV on presentation context ${pdv.contextId}, which was not accepted`,
-        );
-      }
-    }
-  }
-
   private onTransportClosed(cause: string): void {
-    this.settleDrain(new NetworkError('ERR_CONNECTION_CLOSED', cause));
+    this.drain.settle(new NetworkError('ERR_CONNECTION_CLOSED', cause));
     if (this.fsm.state === 'Sta1') {
       this.cleanup();
       return;
@@ -340,47 +293,13 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     if (this.log.isLevelEnabled('debug'))
       this.log.debug({ pdu: pdu.type, state: this.fsm.state }, 'PDU sent');
     this.stream.write(encodePdu(pdu));
-    this.resetIdle();
+    this.timers.noteActivity();
   }
 
   writePdvs(pdvs: Pdv[]): void {
     if (this.stream.destroyed || this.stream.writableEnded) return;
-    const maxData = this.maxSendPdvDataLength;
-    const maxPdu = maxData + 6;
-    let batch: Pdv[] = [];
-    let batchLength = 0;
-    // every PDU of the call goes out in one write (one writev): a small command PDU written
-    // on its own cost a system call and a wake-up of the peer per message
-    const parts: Buffer[] = [];
-    const flush = (): void => {
-      if (batch.length === 0) return;
-      for (const part of encodePDataTfParts(batch)) parts.push(part);
-      batch = [];
-      batchLength = 0;
-    };
-    for (const pdv of pdvs) {
-      for (const fragment of fragmentPdv(pdv, maxData)) {
-        const size = 6 + fragment.data.length;
-        if (batchLength + size > maxPdu) flush();
-        batch.push(fragment);
-        batchLength += size;
-      }
-    }
-    flush();
-    this.writeParts(parts);
-    this.resetIdle();
-  }
-
-  private writeParts(parts: Buffer[]): void {
-    let total = 0;
-    for (const p of parts) total += p.length;
-    if (total <= 16 * 1024) {
-      this.stream.write(Buffer.concat(parts, total));
-      return;
-    }
-    this.stream.cork();
-    for (const p of parts) if (p.length > 0) this.stream.write(p);
-    process.nextTick(() => this.stream.uncork());
+    writePData(this.stream, pdvs, this.maxSendPdvDataLength);
+    this.timers.noteActivity();
   }
 
   closeTransport(): void {
@@ -390,16 +309,11 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   }
 
   startArtim(): void {
-    this.stopArtim();
-    this.artimTimer = setTimeout(() => {
-      this.artimTimer = undefined;
-      this.safeRun({ event: 'Evt18', cause: `ARTIM timer expired after ${this.artimMs} ms` });
-    }, this.artimMs);
+    this.timers.startArtim();
   }
 
   stopArtim(): void {
-    if (this.artimTimer) clearTimeout(this.artimTimer);
-    this.artimTimer = undefined;
+    this.timers.stopArtim();
   }
 
   indicate(indication: Indication): void {
@@ -450,47 +364,23 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   }
 
   private onAbortIndication(ind: Extract<Indication, { kind: 'abort' }>): void {
-    const detail = `(${describeAbortSource(ind.source)}, ${describeAbortReason(ind.source, ind.reason)})`;
-    const message = ind.byPeer
-      ? `association aborted by peer ${detail}`
-      : `association aborted by us: ${ind.message} ${detail}`;
-    const level = ind.byPeer && ind.source === 0 ? 'info' : 'warn';
-    this.log[level]({ source: ind.source, reason: ind.reason, byPeer: ind.byPeer }, message);
-    const reason: ChannelCloseReason = {
-      kind: 'aborted',
-      source: ind.source,
-      reason: ind.reason,
-      byPeer: ind.byPeer,
-      message,
-    };
-    if (ind.timeout) reason.timeout = true;
+    const { reason, level } = abortCloseReason(ind);
+    this.log[level]({ source: ind.source, reason: ind.reason, byPeer: ind.byPeer }, reason.message);
     this.finish(reason);
   }
 
   private onTransportClosedIndication(ind: Extract<Indication, { kind: 'transport-closed' }>): void {
     this.log.warn({ source: TRANSPORT_CLOSED_SOURCE, reason: 0, byPeer: ind.byPeer }, ind.message);
-    if (this.transportError) {
-      this.finish({ kind: 'transport-error', error: this.transportError });
-      return;
-    }
-    const reason: ChannelCloseReason = {
-      kind: 'aborted',
-      source: TRANSPORT_CLOSED_SOURCE,
-      reason: 0,
-      byPeer: ind.byPeer,
-      message: ind.message,
-    };
-    if (ind.timeout) reason.timeout = true;
-    this.finish(reason);
+    this.finish(transportClosedReason(ind, this.transportError));
   }
 
   /** End of the association as the user sees it: 'closed' once, pending waiters settled. */
   private finish(reason: ChannelCloseReason): void {
     if (this.closeReason) return;
     this.closeReason = reason;
-    this.clearIdle();
+    this.timers.stopAfterClose();
     const error = closeError(reason);
-    this.settleDrain(error);
+    this.drain.settle(error);
     const waiter = this.releaseWaiter;
     this.releaseWaiter = undefined;
     const wasEstablished = this.negotiatedValue !== undefined;
@@ -514,11 +404,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   }
 
   private cleanup(): void {
-    this.giveBackRequestBudget();
-    this.stopArtim();
-    this.clearIdle();
-    if (this.partialPduTimer) clearTimeout(this.partialPduTimer);
-    this.partialPdu = false;
+    this.reader.releaseBudget();
+    this.timers.stopAll();
     if (!this.closeReason)
       this.finish({
         kind: 'aborted',
@@ -530,107 +417,13 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     if (!this.stream.destroyed) this.stream.destroy();
   }
 
-  // ---- the shared A-ASSOCIATE-RQ budget ---------------------------------------------
-
-  private takeRequestBudget(type: number, length: number): void {
-    const budget = this.requestBudget;
-    if (!budget || type !== PduType.AssociateRq || this.negotiatedValue) return;
-    if (!budget.tryTake(length)) {
-      throw new PduParseError(
-        'ERR_PDU_TOO_LONG',
-        `A-ASSOCIATE-RQ of ${length} bytes refused: pending connections already hold ${budget.used} of the ${budget.max} bytes allowed for association requests (maxPendingRequestBytes)`,
-      );
-    }
-    this.budgetHeld += length;
-  }
-
-  private giveBackRequestBudget(): void {
-    if (this.budgetHeld === 0) return;
-    this.requestBudget?.give(this.budgetHeld);
-    this.budgetHeld = 0;
-  }
-
   // ---- slow peers ---------------------------------------------------------------------
 
-  /**
-   * Once established, a PDU that has begun must be complete within the ARTIM time: the idle
-   * timer restarts on every byte, so without this a peer trickling one byte a second
-   * (slowloris) would hold its association for ever. One timer, re-armed per partial PDU.
-   */
+  /** Once established, a PDU that has begun must be complete within the ARTIM time (see {@link AssociationTimers.partialPduBegan}). */
   private watchPartialPdu(): void {
-    if (this.framer.pendingBytes === 0 || !this.negotiatedValue || this.closeReason) {
-      this.partialPdu = false;
-      return;
-    }
-    if (this.partialPdu) return;
-    this.partialPdu = true;
-    if (this.partialPduTimer) {
-      this.partialPduTimer.refresh();
-      return;
-    }
-    this.partialPduTimer = setTimeout(() => {
-      if (!this.partialPdu || !isEstablished(this.fsm.state)) return;
-      this.partialPdu = false;
-      this.safeRun({
-        event: 'Evt15',
-        abort: { source: 2, reason: 0 },
-        cause: `slow peer: a PDU was not complete ${this.artimMs} ms after it began`,
-        timeout: true,
-      });
-    }, this.artimMs);
-    this.partialPduTimer.unref?.();
-  }
-
-  // ---- idle timeout ------------------------------------------------------------------
-
-  private resetIdle(): void {
-    if (this.idleMs <= 0 || !this.negotiatedValue || this.closeReason) return;
-    // called for every chunk read and every PDU sent: only the time is noted here (restarting a
-    // timer per chunk cost more than the rest of the idle bookkeeping); a timer that fires before
-    // the association has been quiet for idleMs re-arms itself for what is left
-    this.lastActivity = performance.now();
-    if (!this.idleTimer) this.armIdle(this.idleMs);
-  }
-
-  private armIdle(ms: number): void {
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined;
-      if (this.closeReason) return;
-      const quiet = performance.now() - this.lastActivity;
-      if (quiet < this.idleMs) {
-        this.armIdle(Math.max(1, Math.ceil(this.idleMs - quiet)));
-        return;
-      }
-      if (isEstablished(this.fsm.state)) {
-        this.safeRun({
-          event: 'Evt15',
-          abort: { source: 2, reason: 0 },
-          cause: `idle timeout: no traffic for ${this.idleMs} ms`,
-          timeout: true,
-        });
-      }
-    }, ms);
-    this.idleTimer.unref?.();
-  }
-
-  private clearIdle(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-  }
-
-  // ---- backpressure ------------------------------------------------------------------
-
-  private settleDrain(err?: Error): void {
-    const waiters = [...this.drainWaiters];
-    this.drainWaiters.clear();
-    for (const w of waiters) w(err);
-  }
-
-  private waitForDrain(): Promise<void> {
-    if (!this.stream.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.drainWaiters.add((err) => (err ? reject(err) : resolve()));
-    });
+    if (this.reader.pendingBytes === 0 || !this.negotiatedValue || this.closeReason)
+      this.timers.partialPduEnded();
+    else this.timers.partialPduBegan();
   }
 
   // ---- AssociationChannel ------------------------------------------------------------
@@ -643,7 +436,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       if (err instanceof InvalidPrimitiveError) throw notOpen(this.fsm.state);
       throw err;
     }
-    await this.waitForDrain();
+    await this.drain.wait();
   }
 
   override off(event: string | symbol, listener: (...args: never[]) => void): this {
@@ -653,7 +446,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   pause(): void {
     this.paused = true;
     // we stopped reading: the PDU in progress is late because of us, not the peer
-    this.partialPdu = false;
+    this.timers.partialPduEnded();
     this.stream.pause();
   }
 
@@ -683,18 +476,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
         reject(err instanceof InvalidPrimitiveError ? notOpen(this.fsm.state) : err);
         return;
       }
-      // PS3.8 runs no timer in Sta7; a peer that never answers must not hang us.
-      const timer = setTimeout(() => {
-        if (awaitsReleaseRp(this.fsm.state)) {
-          this.safeRun({
-            event: 'Evt15',
-            abort: { source: 0, reason: 0 },
-            cause: `no A-RELEASE-RP from peer within ${this.artimMs} ms`,
-            timeout: true,
-          });
-        }
-      }, this.artimMs);
-      this.once('closed', () => clearTimeout(timer));
+      this.timers.startReleaseWait();
     });
   }
 
@@ -714,49 +496,5 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
       return;
     }
     this.safeRun({ event: 'Evt15', abort: { source: 0, reason }, cause: 'aborted by local user' });
-  }
-}
-
-/** Split a PDV whose data exceed `maxData` into fragments; only the final one keeps `last`. */
-function* fragmentPdv(pdv: Pdv, maxData: number): Generator<Pdv> {
-  if (pdv.data.length <= maxData) {
-    yield pdv;
-    return;
-  }
-  for (let at = 0; at < pdv.data.length; at += maxData) {
-    const end = Math.min(at + maxData, pdv.data.length);
-    yield {
-      contextId: pdv.contextId,
-      command: pdv.command,
-      last: pdv.last && end === pdv.data.length,
-      data: pdv.data.subarray(at, end),
-    };
-  }
-}
-
-function notOpen(state: State): NetworkError {
-  return new NetworkError(
-    'ERR_ASSOCIATION_NOT_OPEN',
-    `association is not open for data transfer (state ${state})`,
-  );
-}
-
-/** The error a pending operation fails with when the association ends this way. */
-export function closeError(reason: ChannelCloseReason): Error | undefined {
-  switch (reason.kind) {
-    case 'released':
-      return undefined;
-    case 'aborted':
-      if (reason.source === TRANSPORT_CLOSED_SOURCE) {
-        return new NetworkError(
-          reason.timeout ? 'ERR_ASSOCIATION_TIMEOUT' : 'ERR_CONNECTION_CLOSED',
-          reason.message,
-        );
-      }
-      return new AssociationAbortedError(reason.source, reason.reason, reason.byPeer, reason.message);
-    case 'transport-error':
-      return new NetworkError('ERR_CONNECTION_RESET', `transport error: ${reason.error.message}`, {
-        cause: reason.error,
-      });
   }
 }

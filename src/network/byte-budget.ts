@@ -27,3 +27,24 @@ export class ByteBudget {
     this.taken = Math.max(0, this.taken - n);
   }
 }
+
+/** What one connection holds of a {@link ByteBudget}: taken piece by piece, given back at once. */
+export class BudgetHold {
+  private held = 0;
+
+  constructor(private readonly budget: ByteBudget) {}
+
+  /** Take `n` more bytes; false (nothing taken) when they do not fit. */
+  tryTake(n: number): boolean {
+    if (!this.budget.tryTake(n)) return false;
+    this.held += n;
+    return true;
+  }
+
+  /** Give back everything held. */
+  release(): void {
+    if (this.held === 0) return;
+    this.budget.give(this.held);
+    this.held = 0;
+  }
+}

@@ -93,6 +93,11 @@ export interface AssociationChannel {
    */
   readonly pdvDataIsStable?: boolean;
   /**
+   * True when the channel delivers PDVs on accepted presentation contexts only (it aborts the
+   * association on any other): receivers need not check again. Absent = check.
+   */
+  readonly acceptedContextsOnly?: boolean;
+  /**
    * True once this side sent A-RELEASE-RQ (Sta7 and after): P-DATA may still arrive (late
    * responses, PS3.8 AR-6) but none may be sent any more (PS3.8 7.2.2). Absent = never.
    */

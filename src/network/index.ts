@@ -36,7 +36,7 @@ export {
 } from './acceptor.js';
 export { type ConnectTcpOptions, connectTcp } from './tcp.js';
 export { DEFAULT_MAX_PDU_LENGTH } from './negotiation.js';
-export { DEFAULT_ARTIM_TIMEOUT_MS, UNLIMITED_PEER_PDU_CAP } from './association.js';
+export { DEFAULT_ARTIM_TIMEOUT_MS, UNLIMITED_PEER_PDU_CAP } from './association-options.js';
 export { ByteBudget } from './byte-budget.js';
 export * from './pdu/types.js';
 export { decodePDataParts, decodePdu, decodePduBody } from './pdu/decode.js';

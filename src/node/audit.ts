@@ -378,6 +378,49 @@ export class AuditTrail {
   }
 
   /**
+   * The access policy refused a service (Security Alert / Use of Restricted Function,
+   * A.5.3.11): at negotiation (presentation contexts rejected, perhaps the whole association)
+   * or on one request (a C-MOVE destination, an MPPS step of another AE). The requestor is the
+   * calling AE with its address and certificate subject; the alert subject names the
+   * services and the rule that refused. Outcome 4: the refusal was the mitigation.
+   */
+  accessRefused(refusal: {
+    callingAet: string;
+    remoteAddress: string;
+    peerCertificateSubject?: string;
+    services: readonly string[];
+    rule: string;
+    reason: string;
+  }): void {
+    const requestor = this.requestor({
+      callingAet: refusal.callingAet,
+      remoteAddress: refusal.remoteAddress,
+    });
+    if (refusal.peerCertificateSubject) requestor.alternativeUserId = refusal.peerCertificateSubject;
+    const alertSubject: AuditObject = {
+      typeCode: 2,
+      typeCodeRole: 13,
+      idTypeCode: AuditObjectIdType.NodeId,
+      id: refusal.callingAet,
+      detail: {
+        'Alert Description': refusal.reason,
+        services: refusal.services.join(', '),
+        rule: refusal.rule,
+      },
+    };
+    if (refusal.peerCertificateSubject) alertSubject.name = refusal.peerCertificateSubject;
+    this.emit({
+      eventId: AuditEventId.SecurityAlert,
+      eventTypeCode: AuditEventType.UseOfRestrictedFunction,
+      eventActionCode: 'E',
+      eventOutcomeIndicator: 4,
+      eventOutcomeDescription: refusal.reason,
+      activeParticipants: [requestor, { userId: this.aet, userIsRequestor: false }],
+      participantObjects: [alertSubject],
+    });
+  }
+
+  /**
    * Instances received (action C: the peer is the source, the node the destination; U: they
    * replaced earlier instances of the same SOP Instance UIDs) or
    * sent by C-MOVE / C-GET (action R: the node is the source, `destination` the

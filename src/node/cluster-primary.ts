@@ -30,7 +30,10 @@ export interface ClusterPrimaryOptions {
   aet: string;
   port: number | false;
   tlsPort: number | false;
+  /** Address of the TLS listener (default all interfaces). */
   host?: string;
+  /** Address of the plain listener (default 127.0.0.1, as a single-process node). */
+  plainHost?: string;
   storageDir: string;
   worklistDir?: string;
   limits: NodeLimits;
@@ -307,14 +310,14 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
     readyWaiter = undefined;
   }
 
-  const listen = async (port: number, secure: boolean): Promise<number> => {
+  const listen = async (port: number, host: string | undefined, secure: boolean): Promise<number> => {
     const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) =>
       onConnection(socket, secure),
     );
     server.on('error', (err) => log.error({ err }, 'listener error'));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, options.host, () => {
+      server.listen(port, host, () => {
         server.off('error', reject);
         resolve();
       });
@@ -327,8 +330,9 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
   };
   const ports: RunningCluster['ports'] = {};
   try {
-    if (options.port !== false) ports.plain = await listen(options.port, false);
-    if (options.tlsPort !== false) ports.tls = await listen(options.tlsPort, true);
+    if (options.port !== false)
+      ports.plain = await listen(options.port, options.plainHost ?? '127.0.0.1', false);
+    if (options.tlsPort !== false) ports.tls = await listen(options.tlsPort, options.host, true);
   } catch (err) {
     for (const s of servers) s.close();
     await stopWorkers(0);

@@ -2,6 +2,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { transferSyntaxInfo } from '../data/index.js';
+import {
+  ACCESS_SERVICES,
+  type AccessService,
+  DEFAULT_AUTHENTICATED_PEER_SERVICES,
+  DEFAULT_UNKNOWN_PEER_SERVICES,
+} from '../services/authorization.js';
 import { isStorageSopClass } from '../services/sop-classes.js';
 import { SECURITY_PROFILE_NAMES } from '../tls/profiles.js';
 import type { SecurityProfileName } from '../tls/types.js';
@@ -30,11 +36,19 @@ export interface PeerClientCredentials {
   passphraseFile?: string;
 }
 
-/** A known remote AE: where C-MOVE sends to, and which certificate identities may use its title. */
+/**
+ * A known remote AE: what it may do, where C-MOVE and commitment reports reach it, and which
+ * certificate identities may use its title.
+ */
 export interface PeerConfig {
-  host: string;
-  port: number;
+  /** Where the node calls it (C-MOVE destination, commitment reports); absent = never called. */
+  host?: string;
+  port?: number;
   tls: boolean;
+  /** Services it may use; absent = all. */
+  allow?: AccessService[];
+  /** Configured peers it may C-MOVE to; absent = itself only; `*` = any configured peer. */
+  moveDestinations?: string[];
   /**
    * Certificate CN / SAN values allowed to associate with this calling AE title (AE-title
    * binding). Absent: the title is not bound to a certificate.
@@ -146,8 +160,10 @@ export interface NodeConfig {
   port: number | null;
   /** DICOM-over-TLS port; null = no TLS listener. */
   tlsPort: number | null;
-  /** Interface to listen on; absent = all interfaces. */
+  /** Interface of the TLS listener; absent = all interfaces. */
   host?: string;
+  /** Interface of the plain listener (default 127.0.0.1: it is unauthenticated and unencrypted). */
+  plainHost: string;
   /** Storage root (instances + index.db). */
   storage: string;
   /** What a second instance with the same SOP Instance UID does. */
@@ -157,6 +173,10 @@ export interface NodeConfig {
    * Orthanc do); false rejects any title but the node's own (reason 7).
    */
   acceptAnyCalledAet: boolean;
+  /** Reject calling AE titles that are not bound to a certificate identity (`peers.X.identity`). */
+  requireBoundAeTitles: boolean;
+  /** What peers that are not under `peers` may do. */
+  access: NodeAccessConfig;
   tls: NodeTlsConfig;
   /** What storage contexts are accepted. */
   accept: NodeAcceptConfig;
@@ -174,15 +194,26 @@ export interface NodeConfig {
   workers: number | 'auto';
 }
 
+/** Services of peers not listed under `peers` (DESIGN.md "Access control"). */
+export interface NodeAccessConfig {
+  /** No verified client certificate (default echo, store). */
+  unknownPeers: AccessService[];
+  /** A client certificate that chains to the node's CA (default echo, store, find, get, worklist, mpps, commitment). */
+  authenticatedPeers: AccessService[];
+}
+
 /** Values that override a config file (e.g. from the command line); undefined = not given. */
 export interface NodeConfigOverrides {
   aet?: string;
   port?: number | null | false;
   tlsPort?: number | null | false;
   host?: string;
+  plainHost?: string;
   storage?: string;
   duplicates?: DuplicatePolicy;
   acceptAnyCalledAet?: boolean;
+  requireBoundAeTitles?: boolean;
+  access?: Partial<NodeAccessConfig>;
   tls?: Partial<NodeTlsConfig>;
   accept?: NodeAcceptConfig;
   peers?: Record<string, PeerConfig>;
@@ -203,16 +234,25 @@ const POLICIES: readonly DuplicatePolicy[] = ['keep', 'replace', 'reject'];
 const LOG_LEVELS: readonly NodeLogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS: readonly NodeLogFormat[] = ['json', 'pretty'];
 
-/** The defaults of DESIGN.md: AE DICOMNET, port 11112, TLS port 2762, storage ./data/storage. */
+/**
+ * The defaults of DESIGN.md: AE DICOMNET, port 11112 on loopback, TLS port 2762 requiring
+ * client certificates, storage ./data/storage, unknown peers echo and store only.
+ */
 export function defaultNodeConfig(): NodeConfig {
   return {
     aet: 'DICOMNET',
     port: 11112,
     tlsPort: 2762,
+    plainHost: '127.0.0.1',
     storage: './data/storage',
     duplicates: 'keep',
     acceptAnyCalledAet: true,
-    tls: { ca: [], crl: [], requirePeerCertificate: false, profile: 'bcp195-rfc8996' },
+    requireBoundAeTitles: false,
+    access: {
+      unknownPeers: [...DEFAULT_UNKNOWN_PEER_SERVICES],
+      authenticatedPeers: [...DEFAULT_AUTHENTICATED_PEER_SERVICES],
+    },
+    tls: { ca: [], crl: [], requirePeerCertificate: true, profile: 'bcp195-rfc8996' },
     accept: {},
     peers: noPeers(),
     limits: {
@@ -332,6 +372,13 @@ class Checker {
     });
   }
 
+  /** A list of access services (may be empty: nothing allowed). */
+  services(path: string, value: unknown): AccessService[] {
+    if (!Array.isArray(value))
+      this.fail(path, `must be a list of services (${ACCESS_SERVICES.join(', ')})`, value);
+    return [...new Set(value.map((v, i) => this.oneOf(`${path}[${i}]`, v, ACCESS_SERVICES)))];
+  }
+
   oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[]): T {
     if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value))
       this.fail(path, `must be one of ${allowed.join(', ')}`, value);
@@ -361,9 +408,12 @@ const TOP_LEVEL = [
   'port',
   'tlsPort',
   'host',
+  'plainHost',
   'storage',
   'duplicates',
   'acceptAnyCalledAet',
+  'requireBoundAeTitles',
+  'access',
   'tls',
   'accept',
   'peers',
@@ -448,12 +498,28 @@ function parsePeers(c: Checker, raw: unknown): Record<string, PeerConfig> {
     const path = `peers.${aet}`;
     c.aet(`${path} (AE title)`, aet);
     const p = c.object(path, value);
-    c.known(path, p, ['host', 'port', 'tls', 'identity', 'serverName', 'client']);
-    const peer: PeerConfig = {
-      host: c.string(`${path}.host`, p.host),
-      port: c.port(`${path}.port`, p.port),
-      tls: p.tls === undefined ? false : c.boolean(`${path}.tls`, p.tls),
-    };
+    c.known(path, p, [
+      'host',
+      'port',
+      'tls',
+      'identity',
+      'serverName',
+      'client',
+      'allow',
+      'moveDestinations',
+    ]);
+    const peer: PeerConfig = { tls: p.tls === undefined ? false : c.boolean(`${path}.tls`, p.tls) };
+    if (p.host !== undefined) peer.host = c.string(`${path}.host`, p.host);
+    if (p.port !== undefined) peer.port = c.port(`${path}.port`, p.port);
+    if ((peer.host === undefined) !== (peer.port === undefined))
+      c.fail(`${path}.${peer.host === undefined ? 'host' : 'port'}`, 'host and port must be given together');
+    if (p.allow !== undefined) peer.allow = c.services(`${path}.allow`, p.allow);
+    if (p.moveDestinations !== undefined) {
+      const list = Array.isArray(p.moveDestinations) ? p.moveDestinations : [p.moveDestinations];
+      peer.moveDestinations = list.map((v, i) =>
+        v === '*' ? '*' : c.aet(`${path}.moveDestinations[${i}]`, v),
+      );
+    }
     if (p.identity !== undefined) {
       const list = Array.isArray(p.identity) ? p.identity : [p.identity];
       peer.identity = list.map((v, i) => c.string(`${path}.identity[${i}]`, v));
@@ -465,7 +531,25 @@ function parsePeers(c: Checker, raw: unknown): Record<string, PeerConfig> {
       c.fail(`${path}.tls`, `must be true when serverName or client credentials are given`, p.tls);
     out[aet.trim()] = peer;
   }
+  for (const [aet, peer] of Object.entries(out))
+    for (const [i, dest] of (peer.moveDestinations ?? []).entries())
+      if (dest !== '*' && !Object.hasOwn(out, dest))
+        c.fail(`peers.${aet}.moveDestinations[${i}]`, 'is not a configured peer', dest);
   return out;
+}
+
+function parseAccess(c: Checker, raw: unknown, base: NodeAccessConfig): NodeAccessConfig {
+  if (raw === undefined || raw === null) return base;
+  const a = c.object('access', raw);
+  c.known('access', a, ['unknownPeers', 'authenticatedPeers']);
+  return {
+    unknownPeers:
+      a.unknownPeers === undefined ? base.unknownPeers : c.services('access.unknownPeers', a.unknownPeers),
+    authenticatedPeers:
+      a.authenticatedPeers === undefined
+        ? base.authenticatedPeers
+        : c.services('access.authenticatedPeers', a.authenticatedPeers),
+  };
 }
 
 function parseLimits(c: Checker, raw: unknown, base: NodeLimits): NodeLimits {
@@ -535,10 +619,14 @@ function parseWith(c: Checker, raw: unknown, base: NodeConfig): NodeConfig {
   if (r.port !== undefined) out.port = c.optionalPort('port', r.port);
   if (r.tlsPort !== undefined) out.tlsPort = c.optionalPort('tlsPort', r.tlsPort);
   if (r.host !== undefined) out.host = c.string('host', r.host);
+  if (r.plainHost !== undefined) out.plainHost = c.string('plainHost', r.plainHost);
   if (r.storage !== undefined) out.storage = c.path('storage', r.storage);
   if (r.duplicates !== undefined) out.duplicates = c.oneOf('duplicates', r.duplicates, POLICIES);
   if (r.acceptAnyCalledAet !== undefined)
     out.acceptAnyCalledAet = c.boolean('acceptAnyCalledAet', r.acceptAnyCalledAet);
+  if (r.requireBoundAeTitles !== undefined)
+    out.requireBoundAeTitles = c.boolean('requireBoundAeTitles', r.requireBoundAeTitles);
+  out.access = parseAccess(c, r.access, base.access);
   out.tls = parseTls(c, r.tls, base.tls);
   if (r.accept !== undefined) out.accept = parseAccept(c, r.accept);
   if (r.peers !== undefined) out.peers = parsePeers(c, r.peers);
@@ -621,6 +709,7 @@ export function mergeConfig(config: NodeConfig, overrides: NodeConfigOverrides):
   raw.limits = { ...config.limits, ...defined(overrides.limits) };
   raw.log = { ...config.log, ...defined(overrides.log) };
   raw.accept = { ...config.accept, ...defined(overrides.accept) };
+  raw.access = { ...config.access, ...defined(overrides.access) };
   if (overrides.peers !== undefined) raw.peers = { ...config.peers, ...overrides.peers };
   raw.audit = mergeAudit(config.audit, overrides.audit);
   for (const key of ['host', 'worklistDir'] as const) if (raw[key] === undefined) delete raw[key];

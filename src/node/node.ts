@@ -4,6 +4,7 @@ import { errorKind } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import type { AssociationRejectedError, ChannelCloseReason } from '../network/index.js';
 import {
+  type AccessRefusal,
   type AssociationInfo,
   DicomServer,
   type MoveTarget,
@@ -15,6 +16,12 @@ import {
   type ServerHandlers,
 } from '../services/server.js';
 import { AdmissionRefusedError } from '../services/admission.js';
+import {
+  type AccessPolicy,
+  DEFAULT_AUTHENTICATED_PEER_SERVICES,
+  DEFAULT_UNKNOWN_PEER_SERVICES,
+  decideAccess,
+} from '../services/authorization.js';
 import { SopClass } from '../services/sop-classes.js';
 import type { TlsError } from '../tls/errors.js';
 import type { TlsOptions } from '../tls/types.js';
@@ -26,7 +33,7 @@ import {
   isTlsAuthenticationFailure,
   studyCounts,
 } from './audit.js';
-import type { NodeAcceptConfig, NodeLimits, PeerConfig } from './config.js';
+import type { NodeAcceptConfig, NodeAccessConfig, NodeLimits, PeerConfig } from './config.js';
 import { serverLimits } from './limits.js';
 import { RefusalFolder } from './refusal-audit.js';
 import type { ConsistencySummary } from './consistency.js';
@@ -59,7 +66,14 @@ export interface NodeOptions {
   port: number | false;
   /** TLS port; false disables it. */
   tlsPort: number | false;
+  /** Interface of the TLS listener (default: all). */
   host?: string;
+  /** Interface of the plain listener (default 127.0.0.1: plain DICOM is unauthenticated). */
+  plainHost?: string;
+  /** What peers not under `peers` may do (default: DESIGN.md's, unknown peers echo and store). */
+  access?: NodeAccessConfig;
+  /** Reject calling AE titles not bound to a certificate identity. */
+  requireBoundAeTitles?: boolean;
   storageDir: string;
   duplicates?: DuplicatePolicy;
   /** Accept any Called AE Title (default true); false answers only to `aet`. */
@@ -139,6 +153,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     log.info({ worklistDir: options.worklistDir, items: worklistItems }, 'worklist loaded');
   }
   const peers = options.peers ?? {};
+  const access = accessPolicyOf(options.access, peers);
 
   const commitment = new StorageCommitmentScp({
     aet: options.aet,
@@ -151,6 +166,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     onReport: options.onCommitmentReport,
     // another worker may still be sending a report it has just been asked for
     firstAttemptGraceMs: options.cluster ? 10 * 60_000 : undefined,
+    mayReceiveReports: (aet) => {
+      const decision = decideAccess(access, {
+        callingAet: aet,
+        verifiedCertificate: false,
+        service: 'commitment',
+      });
+      return decision.allowed ? undefined : decision.reason;
+    },
   });
   const mpps = new MppsScp(index.mpps, log);
 
@@ -165,7 +188,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         return commitment.handle(request, ctx.association, ctx.peer);
       case SopClass.ModalityPerformedProcedureStep:
         counters.mppsRequests++;
-        return mpps.handle(request, ctx.association);
+        return mpps.handle(request, ctx.association, ctx.authorize);
       default:
         return { status: Status.NoSuchSopClass };
     }
@@ -210,10 +233,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     move: async (query, ctx): Promise<MoveTarget | number> => {
       // own properties only: a destination AE like `constructor` is not a peer
       const peer = Object.hasOwn(peers, ctx.destination) ? peers[ctx.destination] : undefined;
-      if (!peer) {
+      if (!peer?.host || peer.port === undefined) {
+        const why = peer ? 'has no host and port' : 'is not a configured peer';
         log.warn(
           { association: ctx.association.id, destination: ctx.destination },
-          `C-MOVE refused: destination ${ctx.destination} is not a configured peer (0xA801)`,
+          `C-MOVE refused: destination ${ctx.destination} ${why} (0xA801)`,
         );
         audit.instancesTransferred('R', ctx.association, new Map(), {
           outcome: 4,
@@ -242,6 +266,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     aet: options.aet,
     acceptAnyCalledAet: options.acceptAnyCalledAet ?? true,
     aeTitleBindings,
+    requireBoundAeTitles: options.requireBoundAeTitles,
+    authorize: access,
     tls: options.tls,
     handlers,
     maxAssociations: options.maxAssociations,
@@ -290,6 +316,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       audit.associationRejected(rejection, rejection.message);
     },
   );
+  server.on('accessRefused', (refusal: AccessRefusal) => {
+    // the A-ASSOCIATE-RJ that follows ends the connection with an error: audited here, not again
+    if (refusal.associationRejected)
+      auditedRejections.set(refusal.remoteAddress, (auditedRejections.get(refusal.remoteAddress) ?? 0) + 1);
+    audit.accessRefused(refusal);
+  });
   // refused before any exchange: audited, at most once per address, limit and minute
   const refusals = new RefusalFolder((folded) => audit.admissionRefused(folded));
   server.on('connectionError', (err: unknown, remoteAddress: string | undefined) => {
@@ -321,7 +353,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       );
     } else {
       if (options.port !== false) {
-        ports.plain = (await server.listen({ port: options.port, host: options.host, secure: false })).port;
+        ports.plain = (
+          await server.listen({ port: options.port, host: options.plainHost ?? '127.0.0.1', secure: false })
+        ).port;
       }
       if (options.tlsPort !== false) {
         ports.tls = (await server.listen({ port: options.tlsPort, host: options.host, secure: true })).port;
@@ -374,5 +408,24 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       })();
       return closing;
     },
+  };
+}
+
+/** The server's access policy from the node's settings: peers not listed get `access`, each listed peer its own. */
+export function accessPolicyOf(
+  access: NodeAccessConfig | undefined,
+  peers: Readonly<Record<string, PeerConfig>>,
+): AccessPolicy {
+  const table: AccessPolicy['peers'] = Object.create(null) as AccessPolicy['peers'];
+  for (const [aet, peer] of Object.entries(peers)) {
+    const entry: { allow?: PeerConfig['allow']; moveDestinations?: string[] } = {};
+    if (peer.allow) entry.allow = peer.allow;
+    if (peer.moveDestinations) entry.moveDestinations = peer.moveDestinations;
+    (table as Record<string, typeof entry>)[aet] = entry;
+  }
+  return {
+    unknownPeers: access?.unknownPeers ?? DEFAULT_UNKNOWN_PEER_SERVICES,
+    authenticatedPeers: access?.authenticatedPeers ?? DEFAULT_AUTHENTICATED_PEER_SERVICES,
+    peers: table,
   };
 }

@@ -54,6 +54,11 @@ export interface StorageCommitmentOptions {
    * Default: none (one process sees every attempt in flight).
    */
   firstAttemptGraceMs?: number;
+  /**
+   * Before a report goes to a peer on a new association: undefined when the peer may
+   * receive it, else why not (the access policy; e.g. its `allow` no longer has commitment).
+   */
+  mayReceiveReports?: (aet: string) => string | undefined;
 }
 
 /** Delivery attempts after which an undelivered report is no longer retried automatically. */
@@ -325,11 +330,15 @@ export class StorageCommitmentScp {
   ): Promise<CommitmentDelivery> {
     const { peers } = this.options;
     const peer = Object.hasOwn(peers, callingAet) ? peers[callingAet] : undefined;
-    if (!peer)
+    if (!peer?.host || peer.port === undefined)
       return {
         via: 'undelivered',
-        reason: `${sameAssociationProblem}, and no peer ${callingAet} is configured for a new association`,
+        reason: peer
+          ? `${sameAssociationProblem}, and peer ${callingAet} has no host and port for a new association`
+          : `${sameAssociationProblem}, and no peer ${callingAet} is configured for a new association`,
       };
+    const refusal = this.options.mayReceiveReports?.(callingAet);
+    if (refusal) return { via: 'undelivered', reason: `${sameAssociationProblem}, and ${refusal}` };
     const where = `${callingAet}@${peer.host}:${peer.port}${peer.tls ? ' (TLS)' : ''}`;
     try {
       const assoc = await connect({

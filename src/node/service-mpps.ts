@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { datasetToJson } from '../data/index.js';
 import { CommandField, Status } from '../dimse/index.js';
 import type { Logger } from '../log.js';
-import type { AssociationInfo, NRequest, NResponse } from '../services/server.js';
+import type { AssociationInfo, NRequest, NResponse, RequestContext } from '../services/server.js';
 import type { DicomJsonObject } from './dicom-json.js';
 import type { MppsResult, MppsSteps } from './mpps.js';
 
@@ -22,8 +22,15 @@ export class MppsScp {
     private readonly log: Logger,
   ) {}
 
-  /** Handle N-CREATE / N-SET; other N-services on MPPS are not offered (0x0211). */
-  handle(request: NRequest, association: AssociationInfo): NResponse {
+  /**
+   * Handle N-CREATE / N-SET; other N-services on MPPS are not offered (0x0211). An N-SET on
+   * a step another AE created is put to `authorize` (the server's access policy) first.
+   */
+  handle(
+    request: NRequest,
+    association: AssociationInfo,
+    authorize?: RequestContext['authorize'],
+  ): NResponse {
     const attributes = (request.dataset ? datasetToJson(request.dataset) : {}) as DicomJsonObject;
     let result: MppsResult;
     let sopInstanceUid = request.sopInstanceUid;
@@ -34,6 +41,19 @@ export class MppsScp {
         break;
       case CommandField.N_SET_RQ:
         if (!sopInstanceUid) return { status: Status.NoSuchSopInstance };
+        {
+          const creator = this.steps.get(sopInstanceUid)?.callingAet;
+          const access =
+            creator !== undefined && authorize
+              ? authorize({ service: 'mpps', stepCreator: creator })
+              : undefined;
+          if (access && !access.allowed)
+            return {
+              status: Status.NotAuthorized,
+              sopInstanceUid,
+              errorComment: `step created by ${creator}; not allowed for ${association.callingAet}`,
+            };
+        }
         result = this.steps.set(sopInstanceUid, attributes);
         break;
       default:

@@ -5,7 +5,9 @@ import type {
   AssociationRequest,
   ByteBudget,
 } from '../network/index.js';
+import type { AssociateRqPdu } from '../network/pdu/types.js';
 import type { SecureLinkInfo } from '../tls/types.js';
+import { type AccessService, decideAccess, serviceOfAbstractSyntax } from './authorization.js';
 import type { DicomServerOptions } from './server.js';
 import { isStorageSopClass, SopClass } from './sop-classes.js';
 
@@ -81,6 +83,10 @@ export interface ConnectionFacts {
 export function acceptancePolicy(options: DicomServerOptions, connection: ConnectionFacts): AcceptorPolicy {
   const aets = Array.isArray(options.aet) ? options.aet : [options.aet];
   const narrow = options.storageAcceptance;
+  const policy = options.authorize;
+  const verifiedCertificate = connection.secureLink?.peerCertificate !== undefined;
+  const may = (rq: AssociateRqPdu, service: AccessService): boolean =>
+    !policy || decideAccess(policy, { callingAet: rq.callingAet, verifiedCertificate, service }).allowed;
   const storageSyntaxes = narrow?.transferSyntaxes
     ? storageTransferSyntaxes().filter((uid) => narrow.transferSyntaxes?.includes(uid))
     : storageTransferSyntaxes();
@@ -92,11 +98,21 @@ export function acceptancePolicy(options: DicomServerOptions, connection: Connec
       if (narrow?.sopClasses && !narrow.sopClasses.includes(abstractSyntax)) return undefined;
       return storageSyntaxes;
     },
-    // C-GET: the requestor may act as storage SCP on this association.
-    roleSelection: (abstractSyntax: string, proposed: { scu: boolean; scp: boolean }) => ({
+    // C-GET: the requestor may act as storage SCP on this association, if it may retrieve.
+    roleSelection: (abstractSyntax, proposed, rq) => ({
       scu: proposed.scu,
-      scp: proposed.scp && isStorageSopClass(abstractSyntax),
+      scp: proposed.scp && isStorageSopClass(abstractSyntax) && may(rq, 'get'),
     }),
+    userRejectsContext: policy
+      ? (abstractSyntax, rq) => {
+          const service = serviceOfAbstractSyntax(abstractSyntax);
+          if (service === undefined) return false;
+          // a storage context also carries C-GET's sub-operations (requestor as SCP)
+          if (service === 'store')
+            return !may(rq, 'store') && !(may(rq, 'get') && proposesScpRole(rq, abstractSyntax));
+          return !may(rq, service);
+        }
+      : undefined,
     maxPduLength: options.maxPduLength,
     hardMaxPduLength:
       options.hardMaxPduLength === undefined
@@ -119,4 +135,8 @@ export function acceptancePolicy(options: DicomServerOptions, connection: Connec
       return decision;
     },
   };
+}
+
+function proposesScpRole(rq: AssociateRqPdu, abstractSyntax: string): boolean {
+  return rq.userInfo.roleSelections.some((r) => r.sopClassUid === abstractSyntax && r.scpRole);
 }

@@ -15,6 +15,7 @@ import {
   type AcceptorPolicy,
   type AssociationChannel,
   type AssociationRejection,
+  type AssociationRequest,
   acceptAssociation,
   type ChannelCloseReason,
   ByteBudget,
@@ -33,6 +34,17 @@ import {
 } from './association-slots.js';
 import { acceptancePolicy, CALLING_AET_NOT_RECOGNIZED, LOCAL_LIMIT_EXCEEDED } from './acceptance.js';
 import { type AeTitleBindings, checkAeTitleBinding } from './ae-binding.js';
+import {
+  type AccessDecision,
+  type AccessPolicy,
+  type AccessRequest,
+  type AccessService,
+  decideAccess,
+  describePeer,
+  peerKind,
+  serviceLabel,
+  serviceOfAbstractSyntax,
+} from './authorization.js';
 import { findSopClass, isStorageSopClass, SopClass } from './sop-classes.js';
 import { type ReceivedInstance, StoreSink, storeResponse, unsupportedResponse } from './store-sink.js';
 import { storableHeader, storeFile } from './store-scu.js';
@@ -57,6 +69,36 @@ export interface RequestContext {
   /** Aborted when the peer sends C-CANCEL or the association ends. */
   signal: AbortSignal;
   sopClassUid: string;
+  /**
+   * Ask the server's access policy ({@link DicomServerOptions.authorize}) whether this
+   * association's peer may do `request` (e.g. MPPS N-SET on another AE's step). A refusal is
+   * logged and emitted as `'accessRefused'` here; the handler only answers it. Without a
+   * policy everything is allowed. Always present on contexts a {@link DicomServer} passes.
+   */
+  authorize?(request: {
+    service: AccessService;
+    moveDestination?: string;
+    stepCreator?: string;
+  }): AccessDecision;
+}
+
+/** A request or presentation context the access policy refused (event `'accessRefused'`). */
+export interface AccessRefusal {
+  callingAet: string;
+  calledAet: string;
+  remoteAddress: string;
+  /** Subject of the verified client certificate, if the peer sent one. */
+  peerCertificateSubject?: string;
+  /** The services refused (several when one association request proposed them). */
+  services: AccessService[];
+  /** The policy rule that refused (e.g. `access.unknownPeers`, `peers.MOD1.moveDestinations`). */
+  rule: string;
+  /** Why, in words (also logged). */
+  reason: string;
+  /** At negotiation (presentation contexts rejected) or on one request. */
+  stage: 'negotiation' | 'request';
+  /** The association request was rejected because no context was left. */
+  associationRejected: boolean;
 }
 
 /** What became of the C-STORE sub-operations of a C-MOVE / C-GET. */
@@ -148,6 +190,8 @@ export interface DicomServerEvents {
   connectionError: [err: Error & { code?: string }, remoteAddress: string | undefined];
   /** A handler threw: the requestor got a failure status with the error's message as Error Comment. */
   handlerError: [err: unknown, context: HandlerErrorContext];
+  /** The access policy ({@link DicomServerOptions.authorize}) refused presentation contexts or a request. */
+  accessRefused: [refusal: AccessRefusal];
 }
 
 /** The services a {@link DicomServer} performs; a missing handler means the service is not offered. */
@@ -233,6 +277,17 @@ export interface DicomServerOptions {
   /** Reject calling AE titles not listed in {@link aeTitleBindings} (reason 3). Default false. */
   requireBoundAeTitles?: boolean;
   /**
+   * Who may use which service (DESIGN.md "Access control"): presentation contexts of a
+   * service the caller may not use are rejected at negotiation (user rejection; none left →
+   * the association is rejected), a C-MOVE to a destination the caller may not use answers
+   * 0xA801, and handlers can ask through {@link RequestContext.authorize}. Each refusal is
+   * logged and emitted as `'accessRefused'` ({@link AccessRefusal}).
+   *
+   * Absent: **every peer may use every service the handlers offer** — a library server
+   * leaves access to its user. `dicomnet serve` always applies a policy.
+   */
+  authorize?: AccessPolicy;
+  /**
    * Watch the TLS key/certificate/CA/CRL files and reload them when they change
    * (new associations use the new credentials, running ones are untouched; a broken
    * new set is logged and the old one kept). Default false; see also {@link DicomServer.reloadCredentials}.
@@ -306,7 +361,8 @@ export interface ServerAssociation {
  * `'connectionError'(err, remoteAddress)` for failures that end one connection (TLS, bad
  * PDUs, rejections, admission limits: `AdmissionRefusedError`) — the server keeps serving;
  * `'handlerError'(err, { service, association })` when a handler throws (also logged; its
- * message goes back as the Error Comment). {@link DicomServerEvents} types them.
+ * message goes back as the Error Comment); `'accessRefused'(refusal)` when the access policy
+ * refuses (also logged). {@link DicomServerEvents} types them.
  */
 export class DicomServer extends EventEmitter<DicomServerEvents> {
   private readonly servers: Server[] = [];
@@ -510,7 +566,8 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
             // the slot is reserved now: another request may be decided while the user hook runs
             lease = refusal;
             this.active++;
-            return undefined;
+            // a rejection here gives the slot back through `decided`
+            return this.checkNegotiation(request, remoteAddress, secureLink);
           },
           decided: (_request, decision) => {
             if (decision.accept !== true) release();
@@ -558,6 +615,7 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
         // no listener: the log line (at error) is the report
         if (this.listenerCount('handlerError') > 0) this.emit('handlerError', err, context);
       },
+      (refusal) => this.emit('accessRefused', refusal),
     );
     slot.evictable((why) => {
       this.log.warn(
@@ -567,6 +625,57 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       this.emit('associationEvicted', info, why);
       runner.abort();
     });
+  }
+
+  /**
+   * Contexts the access policy rejected (user rejection) are logged and emitted as one
+   * refusal; when no context is left the association is rejected: reason 3 "calling AE
+   * title not recognized" for a peer that is not configured (configuring it is the way in),
+   * else reason 1 "no reason given".
+   */
+  private checkNegotiation(
+    request: AssociationRequest,
+    remoteAddress: string,
+    secureLink: SecureLinkInfo | undefined,
+  ): AssociationRejection | undefined {
+    const policy = this.options.authorize;
+    if (!policy) return undefined;
+    const services = new Set<AccessService>();
+    for (const c of request.contexts) {
+      const service = c.result === 1 ? serviceOfAbstractSyntax(c.abstractSyntax) : undefined;
+      if (service) services.add(service);
+    }
+    if (services.size === 0) return undefined;
+    const peer = {
+      callingAet: request.callingAet,
+      verifiedCertificate: secureLink?.peerCertificate !== undefined,
+    };
+    const kind = peerKind(policy, peer);
+    const first = decideAccess(policy, { ...peer, service: [...services][0] as AccessService });
+    const list = [...services].map(serviceLabel).join(', ');
+    const reason = `${list} ${services.size > 1 ? 'are' : 'is'} not allowed for ${describePeer(kind, request.callingAet)} (${first.rule})`;
+    const rejected = !request.contexts.some((c) => c.result === 0);
+    this.log.warn(
+      { callingAet: request.callingAet, calledAet: request.calledAet, remoteAddress, rule: first.rule },
+      rejected
+        ? `association from ${remoteAddress} rejected: no presentation context left: ${reason}`
+        : `presentation contexts rejected (user rejection) for ${remoteAddress}: ${reason}`,
+    );
+    const refusal: AccessRefusal = {
+      callingAet: request.callingAet,
+      calledAet: request.calledAet,
+      remoteAddress,
+      services: [...services],
+      rule: first.rule,
+      reason: rejected ? `no presentation context left: ${reason}` : reason,
+      stage: 'negotiation',
+      associationRejected: rejected,
+    };
+    const subject = secureLink?.peerCertificate?.subject;
+    if (subject) refusal.peerCertificateSubject = subject;
+    this.emit('accessRefused', refusal);
+    if (!rejected) return undefined;
+    return kind === 'configured' ? { result: 1, source: 1, reason: 1 } : { ...CALLING_AET_NOT_RECOGNIZED };
   }
 
   /**
@@ -616,6 +725,7 @@ class ServerAssociationRunner implements ServerAssociation {
     private readonly log: Logger,
     private readonly slot: SlotLease,
     private readonly handlerFailed: (err: unknown, context: HandlerErrorContext) => void,
+    private readonly onRefusal: (refusal: AccessRefusal) => void,
   ) {
     this.endpoint = new DimseEndpoint(channel, {
       logger: log,
@@ -675,6 +785,41 @@ class ServerAssociationRunner implements ServerAssociation {
     return rsp.command;
   }
 
+  /** The access policy's answer for this association's peer; a refusal is logged and reported. */
+  private authorize(request: Omit<AccessRequest, 'callingAet' | 'verifiedCertificate'>): AccessDecision {
+    const policy = this.options.authorize;
+    if (!policy) return { allowed: true, kind: 'configured', rule: '(no access policy)' };
+    const certificate = this.info.secureLink?.peerCertificate;
+    const decision = decideAccess(policy, {
+      ...request,
+      callingAet: this.info.callingAet,
+      verifiedCertificate: certificate !== undefined,
+    });
+    if (decision.allowed) return decision;
+    this.log.warn(
+      {
+        association: this.info.id,
+        callingAet: this.info.callingAet,
+        remoteAddress: this.info.remoteAddress,
+        rule: decision.rule,
+      },
+      `${serviceLabel(request.service)} refused: ${decision.reason}`,
+    );
+    const refusal: AccessRefusal = {
+      callingAet: this.info.callingAet,
+      calledAet: this.info.calledAet,
+      remoteAddress: this.info.remoteAddress,
+      services: [request.service],
+      rule: decision.rule,
+      reason: decision.reason,
+      stage: 'request',
+      associationRejected: false,
+    };
+    if (certificate) refusal.peerCertificateSubject = certificate.subject;
+    this.onRefusal(refusal);
+    return decision;
+  }
+
   private sinkFor(command: CommandSet, contextId: number) {
     if (command.commandField !== CommandField.C_STORE_RQ || !this.options.handlers?.store) return undefined;
     const ctx = this.channel.negotiated.contexts.get(contextId) as NegotiatedContext;
@@ -695,6 +840,7 @@ class ServerAssociationRunner implements ServerAssociation {
         return ctx.signal;
       },
       sopClassUid: msg.command.affectedSopClassUid ?? msg.command.requestedSopClassUid ?? '',
+      authorize: (request) => this.authorize(request),
     };
     try {
       switch (msg.command.commandField) {
@@ -709,6 +855,15 @@ class ServerAssociationRunner implements ServerAssociation {
           try {
             if (!handlers.store) {
               await ctx.respond(unsupportedResponse(msg));
+              return;
+            }
+            // negotiation lets a storage context through for C-GET's sub-operations too
+            const access = this.authorize({ service: 'store' });
+            if (!access.allowed) {
+              await ctx.respond({
+                ...storeResponse(msg, Status.NotAuthorized),
+                errorComment: truncate(`C-STORE not allowed (${access.rule})`),
+              });
               return;
             }
             if (!sink || msg.datasetError) {
@@ -815,6 +970,14 @@ class ServerAssociationRunner implements ServerAssociation {
       return;
     }
     const destination = msg.command.moveDestination ?? '';
+    const access = this.authorize({ service: 'move', moveDestination: destination });
+    if (!access.allowed) {
+      await respond({
+        ...simpleResponse(msg, Status.MoveDestinationUnknown),
+        errorComment: truncate(`${destination} is not an allowed destination for ${this.info.callingAet}`),
+      });
+      return;
+    }
     const target = await handler(
       decodeDataset(msg.dataset, msg.transferSyntax, { maxDepth: this.options.maxDatasetDepth }),
       { ...rc, destination },

@@ -12,7 +12,7 @@ import {
   lineHash,
   verifyAuditChain,
 } from '../../src/audit/index.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { AuditTrail } from '../../src/node/audit.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -162,6 +162,32 @@ describe('audit file hash chain', () => {
     await writeRecords(path, 1, 9);
     assert.equal(readFileSync(path, 'utf8').endsWith('\n'), true);
     assert.deepEqual(pick(await verifyAuditChain([path])), { line: 5, problem: 'not-a-record' });
+  });
+
+  test("two sinks taking turns on one file: each links to the other's last line and warns; a file cut under a sink is reported", async () => {
+    const work = dir();
+    const path = join(work, 'audit.log');
+    const logged: string[] = [];
+    const logger = createLogger({
+      level: 'warn',
+      destination: { write: (l: string) => void logged.push(l) },
+    });
+    const a = new AuditTrail(logger, 'DICOMNET', [new AuditFileSink(path, { fsync: 'none', logger })]);
+    const b = new AuditTrail(logger, 'DICOMNET', [new AuditFileSink(path, { fsync: 'none', logger })]);
+    for (let i = 0; i < 3; i++) {
+      a.associationRejected({ callingAet: `A${i}` }, 'test');
+      b.associationRejected({ callingAet: `B${i}` }, 'test');
+    }
+    const verdict = await verifyAuditChain([path]);
+    assert.equal(verdict.ok && verdict.records, 6);
+    assert.ok(logged.some((l) => l.includes('appended to by another writer')));
+
+    writeFileSync(path, readFileSync(path, 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
+    a.associationRejected({ callingAet: 'AFTER' }, 'test');
+    assert.ok(logged.some((l) => /shrank from \d+ to \d+ bytes while open/.test(l)));
+    assert.equal((await verifyAuditChain([path])).ok, false, 'the line after the cut shows it');
+    await a.close();
+    await b.close();
   });
 
   test('dicomnet audit verify: "ok N records" and exit 0, or the first broken line and exit 1', async () => {

@@ -33,6 +33,7 @@ describe('the node library writes its audit trail to the configured file', { ski
         tlsPort: false,
         host: '127.0.0.1',
         storageDir,
+        peers: { MODALITY: { tls: false } },
         audit: { file: auditFile },
       });
     let node: RunningNode | undefined = await start();
@@ -101,7 +102,10 @@ describe('C-MOVE / C-GET audit records count the instances sent, not those selec
       tlsPort: false,
       host: '127.0.0.1',
       storageDir: join(work, 'storage'),
-      peers: { GONE: { host: '127.0.0.1', port: await freePort(), tls: false } },
+      peers: {
+        GONE: { host: '127.0.0.1', port: await freePort(), tls: false },
+        VIEWER: { tls: false, moveDestinations: ['GONE'] },
+      },
       audit: { file: auditFile, fsync: 'always' },
     });
     const retrieved = () =>

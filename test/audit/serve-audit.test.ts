@@ -67,6 +67,8 @@ describe(
         config,
         JSON.stringify({
           acceptAnyCalledAet: false,
+          // C-FIND over plain TCP needs a configured peer
+          peers: { VIEWER: {} },
           audit: {
             file: auditFile,
             syslog: { host: 'localhost', port: syslogPort, ca: pki.caCert, ...extra },

@@ -72,7 +72,12 @@ describe(
     async function serve(storage: string, config: Record<string, unknown> = {}) {
       const port = await freePort();
       const file = join(work, `config-${testUid()}.json`);
-      writeFileSync(file, JSON.stringify({ storage, host: '127.0.0.1', port, tlsPort: false, ...config }));
+      // findscu queries over plain TCP: a configured peer (unknown peers may only echo and store)
+      const peers = { FINDSCU: { allow: ['echo', 'find'] } };
+      writeFileSync(
+        file,
+        JSON.stringify({ storage, host: '127.0.0.1', port, tlsPort: false, peers, ...config }),
+      );
       const node = await startServe(['--config', file], { cwd: work, waitPort: port });
       running.push(node);
       return { node, port };

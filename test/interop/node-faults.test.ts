@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -50,8 +50,14 @@ describe('dicomnet serve faults: kill -9 during a large C-STORE, full disk', { s
 
   async function serve(storage: string): Promise<{ node: ServeProcess; port: number }> {
     const port = await freePort();
+    // findscu queries over plain TCP: it must be a configured peer
+    const config = join(work, 'node.json');
+    writeFileSync(config, JSON.stringify({ peers: { FINDSCU: { allow: ['echo', 'find'] } } }));
     const node = await startServe(
-      ['--storage', storage, '--host', '127.0.0.1', '--port', String(port), '--tls-port', 'off'],
+      [
+        ...['--storage', storage, '--host', '127.0.0.1', '--port', String(port), '--tls-port', 'off'],
+        ...['--config', config],
+      ],
       { cwd: work, waitPort: port },
     );
     running.push(node);

@@ -135,6 +135,12 @@ describe('dicomnet serve with DCMTK peers (plain and TLS with mutual authenticat
           },
           COMMITSCU: { host: '127.0.0.1', port: commitPort, tls: false },
           BOUNDMOD: { host: '127.0.0.1', port: commitPort, tls: true, identity: ['client'] },
+          // the DCMTK tools' own calling AE titles and dicomnet's default: plain TCP callers
+          // may only echo and store unless configured
+          FINDSCU: { allow: ['echo', 'find'] },
+          MOVESCU: { allow: ['move'], moveDestinations: ['STORESCP'] },
+          GETSCU: { allow: ['get'] },
+          DICOMNET: { moveDestinations: ['*'] },
         },
       }),
     );

@@ -51,7 +51,67 @@ test('defaults follow DESIGN.md', () => {
   assert.equal(config.storage, './data/storage');
   assert.equal(config.duplicates, 'keep');
   assert.equal(config.tls.profile, 'bcp195-rfc8996');
+  // secure defaults (DESIGN.md "Access control"): mutual TLS, plain on loopback, little for strangers
+  assert.equal(config.tls.requirePeerCertificate, true);
+  assert.equal(config.plainHost, '127.0.0.1');
+  assert.equal(config.host, undefined);
+  assert.equal(config.requireBoundAeTitles, false);
+  assert.deepEqual(config.access, {
+    unknownPeers: ['echo', 'store'],
+    authenticatedPeers: ['echo', 'store', 'find', 'get', 'worklist', 'mpps', 'commitment'],
+  });
   assert.deepEqual(config, defaultNodeConfig());
+});
+
+test('access control settings: access.*, peers.X.allow / moveDestinations, plainHost, requireBoundAeTitles', () => {
+  const config = parseNodeConfig({
+    plainHost: '0.0.0.0',
+    host: '::',
+    requireBoundAeTitles: true,
+    tls: { requirePeerCertificate: false },
+    access: { unknownPeers: ['echo'], authenticatedPeers: [] },
+    peers: {
+      MODALITY1: {
+        identity: ['modality1.example.org'],
+        allow: ['echo', 'store', 'mpps'],
+        moveDestinations: ['VIEWER'],
+      },
+      VIEWER: { host: 'viewer.example.org', port: 104 },
+      ROUTER: { moveDestinations: '*' },
+    },
+  });
+  assert.equal(config.plainHost, '0.0.0.0');
+  assert.equal(config.host, '::');
+  assert.equal(config.requireBoundAeTitles, true);
+  assert.equal(config.tls.requirePeerCertificate, false);
+  assert.deepEqual(config.access, { unknownPeers: ['echo'], authenticatedPeers: [] });
+  assert.deepEqual(config.peers.MODALITY1?.allow, ['echo', 'store', 'mpps']);
+  assert.deepEqual(config.peers.MODALITY1?.moveDestinations, ['VIEWER']);
+  assert.equal(config.peers.MODALITY1?.host, undefined, 'a peer that is never called needs no address');
+  assert.deepEqual(config.peers.ROUTER?.moveDestinations, ['*']);
+  assert.equal(config.peers.VIEWER?.allow, undefined, 'absent: all services');
+  // one side of the access settings keeps the other's default
+  assert.deepEqual(parseNodeConfig({ access: { unknownPeers: [] } }).access.authenticatedPeers, [
+    ...defaultNodeConfig().access.authenticatedPeers,
+  ]);
+  const merged = mergeConfig(config, { plainHost: '127.0.0.2', tls: { requirePeerCertificate: true } });
+  assert.equal(merged.plainHost, '127.0.0.2');
+  assert.equal(merged.tls.requirePeerCertificate, true);
+  assert.deepEqual(merged.access, config.access);
+
+  rejects(
+    { access: { unknownPeers: ['echo', 'delete'] } },
+    /^config access\.unknownPeers\[1\]: must be one of echo, store, find, get, move, worklist, mpps, commitment, got "delete"/,
+  );
+  rejects({ access: { unknownPeers: 'echo' } }, /^config access\.unknownPeers: must be a list of services/);
+  rejects({ access: { everyone: [] } }, /^config access\.everyone: unknown setting/);
+  rejects({ peers: { A: { allow: ['find', 'write'] } } }, /^config peers\.A\.allow\[1\]: must be one of/);
+  rejects(
+    { peers: { A: { moveDestinations: ['B'] } } },
+    /^config peers\.A\.moveDestinations\[0\]: is not a configured peer, got "B"/,
+  );
+  rejects({ requireBoundAeTitles: 'yes' }, /^config requireBoundAeTitles: must be true or false/);
+  rejects({ plainHost: '' }, /^config plainHost: must be a non-empty string/);
 });
 
 test('the example YAML and JSON files load and agree', () => {
@@ -96,9 +156,14 @@ test('validation errors name the field', () => {
     { peers: { STORESCP: { host: 'h', port: 70000 } } },
     /peers\.STORESCP\.port: must be an integer 1-65535, got 70000/,
   );
+  // host and port are optional (a peer that is never called), but only together
   rejects(
     { peers: { STORESCP: { port: 104 } } },
-    /peers\.STORESCP\.host: must be a non-empty string, got nothing/,
+    /peers\.STORESCP\.host: host and port must be given together/,
+  );
+  rejects(
+    { peers: { STORESCP: { host: '', port: 104 } } },
+    /peers\.STORESCP\.host: must be a non-empty string, got ""/,
   );
   rejects(
     { peers: { 'THIS-TITLE-IS-TOO-LONG': { host: 'h', port: 104 } } },

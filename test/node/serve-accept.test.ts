@@ -21,6 +21,7 @@ test('accept: only the configured storage SOP classes and transfer syntaxes are 
     host: '127.0.0.1',
     storageDir: join(work, 'storage'),
     accept: { sopClasses: [CT], transferSyntaxes: [TransferSyntax.ExplicitVRLittleEndian] },
+    peers: { MODALITY: { tls: false } },
   });
   t.after(async () => {
     await node.close(0);

@@ -76,6 +76,8 @@ describe(
         host: '127.0.0.1',
         storageDir: join(work, 'storage'),
         worklistDir,
+        // plain TCP callers are unknown peers (echo and store only) unless configured
+        peers: { MODALITY: { tls: false }, DICOMNET: { tls: false } },
       });
       port = node.ports.plain as number;
       assert.equal(node.worklistItems, 2);

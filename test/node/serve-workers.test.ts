@@ -33,6 +33,8 @@ async function startWorkers(
       tlsPort: null,
       storage,
       workers: 2,
+      // the DCMTK tools come unauthenticated: they may store and query
+      access: { unknownPeers: ['echo', 'store', 'find'] },
       log: { level: 'info' },
       ...extra,
     }),

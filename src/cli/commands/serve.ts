@@ -29,6 +29,7 @@ interface ServeCliOptions extends CliTlsOptions {
   aet?: string;
   config?: string;
   host?: string;
+  plainHost?: string;
   pki?: string;
   worklist?: string;
   clientKey?: string;
@@ -84,6 +85,7 @@ function overridesFrom(opts: ServeCliOptions): NodeConfigOverrides {
   if (opts.tlsPort !== undefined) o.tlsPort = opts.tlsPort;
   if (opts.storage) o.storage = opts.storage;
   if (opts.host) o.host = opts.host;
+  if (opts.plainHost) o.plainHost = opts.plainHost;
   if (opts.worklist) o.worklistDir = opts.worklist;
   if (opts.duplicates) o.duplicates = opts.duplicates;
   if (opts.workers !== undefined) o.workers = opts.workers;
@@ -93,7 +95,7 @@ function overridesFrom(opts: ServeCliOptions): NodeConfigOverrides {
   if (opts.pfx) tls.pfx = opts.pfx;
   if (opts.ca?.length) tls.ca = opts.ca;
   if (opts.crl?.length) tls.crl = opts.crl;
-  if (opts.requirePeerCert) tls.requirePeerCertificate = true;
+  if (opts.requirePeerCert !== undefined) tls.requirePeerCertificate = opts.requirePeerCert;
   if (opts.profile) tls.profile = opts.profile;
   if (opts.passphraseFile) tls.passphraseFile = opts.passphraseFile;
   if (Object.keys(tls).length > 0) o.tls = tls;
@@ -141,6 +143,29 @@ function clientTlsFrom(server: TlsOptions, opts: ServeCliOptions): TlsOptions {
   return client;
 }
 
+function hostPort(host: string | undefined, port: number): string {
+  if (host === undefined) return `port ${port} (all interfaces)`;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host) || /^::ffff:127\./.test(host);
+}
+
+/** The banner's statement of who may do what. */
+function accessLines(config: NodeConfig): string[] {
+  const list = (services: readonly string[]) => (services.length > 0 ? services.join(', ') : 'nothing');
+  const lines = [
+    '  access:',
+    `    unknown peers (no client certificate)          ${list(config.access.unknownPeers)}`,
+    `    authenticated peers (certificate from the CA)  ${list(config.access.authenticatedPeers)}`,
+  ];
+  const peers = Object.keys(config.peers);
+  if (peers.length > 0)
+    lines.push(`    configured peers (${peers.join(', ')})  as set under peers (default: all services)`);
+  return lines;
+}
+
 /**
  * How to run this CLI from another shell, as printed: `dicomnet` when it was started from the
  * PATH (`npm link`, `npm install -g`), `npx dicomnet` when started in the checkout (the
@@ -168,7 +193,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option('--tls-port <port>', 'TLS port ("off" disables)', portOrOff)
     .option('--storage <dir>', 'instances and index (default ./data/storage)')
     .option('--aet <aet>', 'AE title the node answers to (default DICOMNET)')
-    .option('--host <host>', 'address to listen on (default all interfaces)')
+    .option('--host <host>', 'address of the TLS listener (default all interfaces)')
+    .option(
+      '--plain-host <host>',
+      'address of the plain listener (default 127.0.0.1; plain DICOM is unauthenticated and unencrypted)',
+    )
     .option('--config <file>', 'configuration file (JSON or YAML)')
     .option('--pki <dir>', 'development PKI made on first start when no key/cert is given', './data/pki')
     .option(
@@ -220,6 +249,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       parseHostPort,
     );
   addTlsOptions(cmd, 'server');
+  cmd.option('--no-require-peer-cert', 'make client certificates optional on the TLS listener');
   cmd.action(async (opts: ServeCliOptions) => {
     const base = opts.config ? loadNodeConfig(opts.config) : defaultNodeConfig();
     const config = mergeConfig(base, overridesFrom(opts));
@@ -261,6 +291,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
       port: config.port ?? false,
       tlsPort: tlsEnabled ? (config.tlsPort as number) : false,
       host: config.host,
+      plainHost: config.plainHost,
+      access: config.access,
+      requireBoundAeTitles: config.requireBoundAeTitles,
       storageDir: resolve(config.storage),
       duplicates: config.duplicates,
       acceptAnyCalledAet: config.acceptAnyCalledAet,
@@ -289,20 +322,36 @@ export function registerServe(program: Command, ctx: CliContext): void {
     const lines = [
       `dicomnet serve: AE ${config.aet}, storage ${resolve(config.storage)}${workers > 1 ? `, ${workers} worker processes` : ''}`,
     ];
-    if (node.ports.plain !== undefined) lines.push(`  plain DICOM on port ${node.ports.plain}`);
+    if (node.ports.plain !== undefined)
+      lines.push(
+        `  plain DICOM on ${hostPort(config.plainHost, node.ports.plain)} (unauthenticated, unencrypted${isLoopback(config.plainHost) ? ': this machine only' : ''})`,
+      );
     if (audit.file || audit.syslog)
       lines.push(
         `  audit trail ${[audit.file, audit.syslog && `syslog over TLS to ${audit.syslog.host}:${audit.syslog.port ?? 6514}`].filter(Boolean).join(', ')}`,
       );
     if (node.ports.tls !== undefined) {
-      lines.push(`  DICOM over TLS on port ${node.ports.tls}`);
+      lines.push(
+        `  DICOM over TLS on ${hostPort(config.host, node.ports.tls)}, client certificates ${config.tls.requirePeerCertificate ? 'required' : 'optional'}`,
+      );
       if (devClient) {
         lines.push(
           `  try: ${pastableCommand()} echo --tls --ca ${shellWord(String(devClient.ca))} --key ${shellWord(String(devClient.key))} --cert ${shellWord(String(devClient.cert))} --aec ${config.aet} localhost ${node.ports.tls}`,
         );
       }
     }
+    lines.push(...accessLines(config));
     ctx.stdout.write(`${lines.join('\n')}\n`);
+    if (node.ports.plain !== undefined && !isLoopback(config.plainHost)) {
+      const warning = `plain DICOM listener on ${hostPort(config.plainHost, node.ports.plain)} is open to the network: it is unauthenticated and unencrypted (any peer may use: ${config.access.unknownPeers.join(', ') || 'nothing'})`;
+      ctx.stderr.write(`dicomnet serve: warning: ${warning}\n`);
+      log.warn({ plainHost: config.plainHost, port: node.ports.plain }, warning);
+    }
+    if (node.ports.tls !== undefined && !config.tls.requirePeerCertificate)
+      log.warn(
+        { port: node.ports.tls },
+        'TLS listener accepts clients without a certificate (tls.requirePeerCertificate false)',
+      );
     log.info({ ports: node.ports, aet: config.aet }, 'node started');
     const signal = await stopped;
     log.info({ signal }, 'node stopped');
