@@ -1,9 +1,16 @@
 import { createRequire } from 'node:module';
-import { type DestinationStream, type Logger, pino } from 'pino';
+import type { DestinationStream, Logger, LoggerOptions as PinoOptions } from 'pino';
 import type { PrettyOptions, PrettyStream } from 'pino-pretty';
 
-// pino-pretty is loaded only when asked for: it costs ~60 ms at start-up
+// pino and pino-pretty are loaded only when a logger needs them: together they cost more start-up
+// time than the rest of `dicomnet echo`, and the CLI's default level needs neither
 const require = createRequire(import.meta.url);
+type PinoFactory = ((options: PinoOptions, destination?: DestinationStream) => Logger) & {
+  destination(options: { dest: number; sync: boolean }): DestinationStream;
+};
+function pino(): PinoFactory {
+  return (require('pino') as { pino: PinoFactory }).pino;
+}
 function prettyStream(options: PrettyOptions): PrettyStream {
   const mod = require('pino-pretty') as { default?: (o: PrettyOptions) => PrettyStream } & ((
     o: PrettyOptions,
@@ -75,8 +82,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       ? prettyStream({ destination: 2, sync: true, colorize: process.stderr.isTTY, ignore: 'pid,hostname' })
       : options.format === 'line'
         ? lineStream(options.name ?? 'dicomnet')
-        : pino.destination({ dest: 2, sync: true }));
-  return pino(
+        : pino().destination({ dest: 2, sync: true }));
+  return pino()(
     { level, name: options.name ?? 'dicomnet', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
     destination,
   );
@@ -84,5 +91,49 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /** A logger that drops everything: the default for library use. */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  return pino()({ level: 'silent' });
+}
+
+const LEVEL_VALUES: Record<string, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Infinity,
+};
+
+/**
+ * The CLI's logger at `warn` and above without `--log-format`: one `dicomnet: warning: msg` line
+ * per record on stderr, and no pino to load. Implements the part of pino's Logger dicomnet calls
+ * (the level methods with `(obj, msg)` or `(msg)`, `isLevelEnabled`, `level`, `child`).
+ */
+export function lineLogger(level: string, name = 'dicomnet'): Logger {
+  const threshold = LEVEL_VALUES[level] ?? 40;
+  const method = (value: number) => (first: unknown, second?: unknown) => {
+    if (value < threshold) return;
+    const msg =
+      typeof first === 'string'
+        ? first
+        : typeof second === 'string'
+          ? second
+          : first instanceof Error
+            ? first.message
+            : '';
+    process.stderr.write(`${name}: ${LEVEL_WORDS[value] ?? 'log'}: ${msg}\n`);
+  };
+  const logger = {
+    level,
+    trace: method(10),
+    debug: method(20),
+    info: method(30),
+    warn: method(40),
+    error: method(50),
+    fatal: method(60),
+    silent: () => undefined,
+    isLevelEnabled: (l: string) => (LEVEL_VALUES[l] ?? 0) >= threshold,
+    child: () => logger,
+  };
+  return logger as unknown as Logger;
 }

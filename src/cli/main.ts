@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { describeError, ExitCode, exitCodeFor } from './exit-codes.js';
+import { VERSION } from './version.js';
 
 type Register = (program: Command, ctx: CliContext) => void;
 
@@ -26,7 +27,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 export async function buildProgram(ctx: CliContext, argv: readonly string[] = []): Promise<Command> {
   const program = new Command('dicomnet')
     .description('DICOM networking toolkit with first-class TLS')
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
     .configureOutput({
       writeOut: (s) => ctx.stdout.write(s),

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
-import { createLogger, type LogFormat, type Logger } from '../log.js';
+import { createLogger, type LogFormat, type Logger, lineLogger } from '../log.js';
 import { SECURITY_PROFILE_NAMES } from '../tls/profiles.js';
 import type { SecurityProfileName, TlsOptions } from '../tls/types.js';
 
@@ -165,7 +165,8 @@ export function tlsOptionsFromCli(opts: CliTlsOptions, side: 'client' | 'server'
 export function loggerFromCli(opts: { logLevel?: string; logFormat?: LogFormat }): Logger {
   const level = opts.logLevel ?? 'warn';
   const quiet = level === 'warn' || level === 'error' || level === 'fatal' || level === 'silent';
-  return createLogger({ level, format: opts.logFormat ?? (quiet ? 'line' : 'pretty') });
+  if (quiet && opts.logFormat === undefined) return lineLogger(level);
+  return createLogger({ level, format: opts.logFormat ?? 'pretty' });
 }
 
 /** Parse a port argument. */

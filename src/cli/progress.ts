@@ -1,5 +1,9 @@
-import cliProgress from 'cli-progress';
+import type CliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
+
+// the bar library is loaded only on a terminal
+const require = createRequire(import.meta.url);
 
 /** Progress of a transfer: a bar on a terminal, a plain line per step otherwise. */
 export interface Progress {
@@ -19,6 +23,7 @@ export function createProgress(
   let bytes = 0;
   if (quiet) return { tick: () => undefined, stop: () => undefined };
   if (out.isTTY) {
+    const cliProgress = require('cli-progress') as typeof CliProgress;
     const bar = new cliProgress.SingleBar(
       {
         format: '{bar} {value}/{total} | {mbps} MB/s | ETA {eta_formatted}',

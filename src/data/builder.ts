@@ -102,7 +102,11 @@ export class DatasetBuilder implements ParseHandler {
       }
       return;
     }
-    this.current.setElement({ tag: h.tag, vr: h.vr, value });
+    this.current.setElement(
+      h.encodedVR === undefined
+        ? { tag: h.tag, vr: h.vr, value }
+        : { tag: h.tag, vr: h.vr, value, encodedVR: h.encodedVR },
+    );
   }
 
   element(h: ElementHeader, value: Buffer): void {
@@ -167,6 +171,7 @@ export class DatasetBuilder implements ParseHandler {
       value: [],
       undefinedLength: h.length === 0xffffffff,
     };
+    if (h.encodedVR !== undefined) element.encodedVR = h.encodedVR;
     this.current.setElement(element);
     this.seqs.push({ owner: this.current, element, items: element.value as Dataset[] });
   }

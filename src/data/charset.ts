@@ -1,6 +1,21 @@
-import { convertBytes } from 'dicom-character-set';
-import iconv from 'iconv-lite';
+import { createRequire } from 'node:module';
+import type { convertBytes as ConvertBytes } from 'dicom-character-set';
+import type Iconv from 'iconv-lite';
 import type { VR } from './vr.js';
+
+// loaded on the first value that needs them: most data sets are ASCII or UTF-8, and both
+// libraries cost start-up time (`dicomnet dump`, `dicomnet echo`)
+const require = createRequire(import.meta.url);
+let iconvLib: typeof Iconv | undefined;
+function iconv(): typeof Iconv {
+  iconvLib ??= require('iconv-lite') as typeof Iconv;
+  return iconvLib;
+}
+let converter: typeof ConvertBytes | undefined;
+function convertBytes(...args: Parameters<typeof ConvertBytes>): ReturnType<typeof ConvertBytes> {
+  converter ??= (require('dicom-character-set') as { convertBytes: typeof ConvertBytes }).convertBytes;
+  return converter(...args);
+}
 
 /** Normalise a (0008,0005) value: trimmed terms, empty first term meaning the default repertoire. */
 function normalise(specificCharacterSet: readonly string[]): string[] {
@@ -36,7 +51,7 @@ export function decodeText(
   }
   if (terms.length === 1 && terms[0] === 'ISO_IR 192') return Buffer.from(bytes).toString('utf8');
   // Latin-9 is missing from dicom-character-set's table
-  if (terms.length === 1 && terms[0] === 'ISO_IR 203') return iconv.decode(Buffer.from(bytes), 'iso-8859-15');
+  if (terms.length === 1 && terms[0] === 'ISO_IR 203') return iconv().decode(Buffer.from(bytes), 'iso-8859-15');
   try {
     return convertBytes(terms.join('\\'), bytes, { vr });
   } catch {
@@ -79,6 +94,6 @@ export function encodeText(text: string, specificCharacterSet: readonly string[]
   const key = first.replace(/^ISO 2022 /, 'ISO_').replace(/ /g, '_');
   // own keys only: a term like `toString` must not find Object.prototype.toString
   const name = Object.hasOwn(ENCODER_NAMES, key) ? ENCODER_NAMES[key] : undefined;
-  if (name) return iconv.encode(text, name);
+  if (name) return iconv().encode(text, name);
   return Buffer.from(text, 'utf8');
 }

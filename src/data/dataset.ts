@@ -34,6 +34,13 @@ export interface DataElement {
   value: ElementValue;
   /** Sequences: written with undefined length (delimiters). Default true for SQ when unset. */
   undefinedLength?: boolean;
+  /**
+   * The VR the element was encoded with when it differs from `vr`: `UN` for a UN value read
+   * with its tag's dictionary VR, or a UN that is really a sequence (PS3.5 6.2.2). Explicit VR
+   * writers encode it so (a UN sequence as implicit VR little endian items), so what was
+   * received is sent on unchanged; setting a new value drops it.
+   */
+  encodedVR?: VR;
 }
 
 /** What {@link Dataset.set} accepts. */

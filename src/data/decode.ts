@@ -18,6 +18,8 @@ export interface DecodeOptions {
   bulk?: BulkPolicy;
   /** A deflated data set may inflate to at most this many bytes (default 256 MiB): deflate bombs stop there. */
   maxInflatedBytes?: number;
+  /** Called for each deviation read past leniently, with a message naming tag and offset. */
+  onWarning?: (message: string) => void;
 }
 
 /** Largest inflated size accepted for a deflated data set, by default. */
@@ -58,6 +60,7 @@ export function decodeDataset(
     copyValues: false,
     maxDepth: options.maxDepth,
     allowOddLengths: options.allowOddLengths,
+    onWarning: options.onWarning,
   });
   parser.push(input);
   parser.end();
@@ -82,6 +85,7 @@ export async function parseStream(
     maxDepth: options.maxDepth,
     allowOddLengths: options.allowOddLengths,
     baseOffset: ts.deflated ? 0 : options.baseOffset,
+    onWarning: options.onWarning,
   });
   // pipe() does not forward the input's errors: without this a read error would be unhandled
   const source: AsyncIterable<Buffer> = ts.deflated ? inflate(input) : input;

@@ -77,10 +77,28 @@ export function implicitVR(tag: Tag): VR {
   if (isPrivateTag(tag)) return 'UN';
   const entry = lookupTag(tag);
   if (!entry) return 'UN';
-  if (entry.vr === 'OB or OW') return 'OW';
+  // PS3.5 A.1: in implicit VR, OB-or-OW values (pixel data, overlays, waveforms) and LUT data are OW
+  if (entry.vr === 'OB or OW' || entry.vr === 'US or SS or OW') return 'OW';
   const first = entry.vr.slice(0, 2);
   return isVR(first) ? first : 'UN';
 }
+
+/**
+ * True for attributes whose VR is US or SS by Pixel Representation (0028,0103) (PS3.5 A.1, as
+ * DCMTK resolves them in implicit VR): SS when it is 1. LUT descriptors are not among them: their
+ * first and third values are always unsigned, and DCMTK reads them as US.
+ */
+export function isPixelRepresentationVR(tag: Tag): boolean {
+  if (!signedByPixelRepresentation) {
+    if (!byTag) load();
+    signedByPixelRepresentation = new Set();
+    for (const e of byTag!.values())
+      if (e.vr === 'US or SS' && !e.keyword.endsWith('Descriptor')) signedByPixelRepresentation.add(e.tag);
+  }
+  return signedByPixelRepresentation.has(tag >>> 0);
+}
+
+let signedByPixelRepresentation: Set<number> | undefined;
 
 /** Every dictionary entry, by tag. */
 export function dictionaryEntries(): DictionaryEntry[] {

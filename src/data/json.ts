@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve as resolvePath } from 'node:path';
 import { decodeText } from './charset.js';
 import {
   type BulkDataRef,
@@ -69,11 +71,17 @@ function personName(text: string): JsonPersonName | null {
   if (text === '') return null;
   const [a, i, p] = text.split('=');
   const out: JsonPersonName = {};
-  const clean = (s: string | undefined) => (s ?? '').replace(/[ \0]+$/, '');
+  // a component group of nothing but component delimiters (`^^^^`) is empty (as dcm2json has it)
+  const clean = (s: string | undefined) => {
+    const t = (s ?? '').replace(/ +$/, '');
+    return /^\^*$/.test(t) ? '' : t;
+  };
   if (clean(a) !== '') out.Alphabetic = clean(a);
   if (clean(i) !== '') out.Ideographic = clean(i);
   if (clean(p) !== '') out.Phonetic = clean(p);
-  return out;
+  return out.Alphabetic === undefined && out.Ideographic === undefined && out.Phonetic === undefined
+    ? null
+    : out;
 }
 
 function textValues(ds: Dataset, el: DataElement, bytes: Buffer): string[] {
@@ -81,11 +89,17 @@ function textValues(ds: Dataset, el: DataElement, bytes: Buffer): string[] {
     ? decodeText(bytes, ds.characterSet(), el.vr)
     : bytes.toString('latin1');
   const parts = isSingleValuedTextVR(el.vr) ? [text] : text.split('\\');
+  // only the padding the VR defines goes (PS3.5 6.2): a NUL in a text value is a byte of it
   return parts.map((p) => {
     if (el.vr === 'UI') return p.replace(/[\0 ]+$/, '');
-    if (isSingleValuedTextVR(el.vr)) return p.replace(/[ \0]+$/, '');
-    return p.replace(/^ +/, '').replace(/[ \0]+$/, '');
+    if (isSingleValuedTextVR(el.vr)) return p.replace(/ +$/, '');
+    return p.replace(/^ +/, '').replace(/ +$/, '');
   });
+}
+
+/** A single value that is empty (after its padding) is no value at all: no `Value` in DICOM JSON. */
+function onlyEmpty(values: readonly unknown[]): boolean {
+  return values.length === 1 && values[0] === null;
 }
 
 function numberFor(vr: VR, v: number | bigint, int64AsString: boolean): number | string {
@@ -146,18 +160,22 @@ function elementToJson(ds: Dataset, el: DataElement, options: ToJsonOptions): Js
     return out;
   }
   if (el.vr === 'PN') {
-    out.Value = textValues(ds, el, v).map(personName);
+    const names = textValues(ds, el, v).map(personName);
+    if (!onlyEmpty(names)) out.Value = names;
     return out;
   }
   if (el.vr === 'IS' || el.vr === 'DS') {
-    out.Value = textValues(ds, el, v).map((s) => (s === '' ? null : parseIntegerString(s)));
+    const numbers = textValues(ds, el, v).map((s) => (s === '' ? null : parseIntegerString(s)));
+    if (!onlyEmpty(numbers)) out.Value = numbers;
     return out;
   }
   if (isStringVR(el.vr)) {
     let values: (string | null)[] = textValues(ds, el, v).map((s) => (s === '' ? null : s));
-    if (el.tag === Tags.SpecificCharacterSet && options.rewriteCharacterSet !== false)
+    // the data set's own set is replaced (JSON text is Unicode); an item's own stays as it was
+    // read, as dcm2json and pydicom show it
+    if (el.tag === Tags.SpecificCharacterSet && ds.parent === undefined && options.rewriteCharacterSet !== false)
       values = ['ISO_IR 192'];
-    out.Value = values;
+    if (!onlyEmpty(values)) out.Value = values;
     return out;
   }
   out.Value = decodeNumbers(el.vr, v).map((n) => numberFor(el.vr, n, options.int64AsString ?? false));
@@ -167,7 +185,11 @@ function elementToJson(ds: Dataset, el: DataElement, options: ToJsonOptions): Js
 /** The DICOM JSON model (PS3.18 F.2) of a data set. */
 export function datasetToJson(ds: Dataset, options: ToJsonOptions = {}): JsonDataset {
   const out: JsonDataset = {};
-  for (const el of ds) out[tagHex(el.tag)] = elementToJson(ds, el, options);
+  for (const el of ds) {
+    // group lengths (gggg,0000) are not part of the JSON model (PS3.18 F.2; dcm2json omits them)
+    if ((el.tag & 0xffff) === 0) continue;
+    out[tagHex(el.tag)] = elementToJson(ds, el, options);
+  }
   return out;
 }
 
@@ -179,6 +201,52 @@ function fail(key: string, cause: string): never {
 
 /** Largest value length an element can declare (0xFFFFFFFF means undefined length). */
 const MAX_VALUE_LENGTH = 0xfffffffe;
+
+/**
+ * What a BulkDataURI stands for: a bulk reference (read when the data set is written) or the
+ * bytes themselves. Throw (a {@link DicomParseError} with `ERR_BULK_URI_REFUSED` is
+ * conventional) to refuse the URI.
+ */
+export type BulkDataResolver = (uri: string, vr: VR, key: string) => BulkDataRef | Buffer;
+
+/** Options of {@link datasetFromJson}. */
+export interface FromJsonOptions {
+  /**
+   * How BulkDataURIs are resolved. Without a resolver every BulkDataURI is refused
+   * (`ERR_BULK_URI_REFUSED`): a URI in untrusted JSON could name any file the process can
+   * read. {@link fileBulkDataResolver} resolves the `file://` URIs of {@link fileBulkDataUri}
+   * within one directory.
+   */
+  bulkData?: BulkDataResolver;
+}
+
+function refuseUri(key: string, why: string): never {
+  throw new DicomParseError('ERR_BULK_URI_REFUSED', `DICOM JSON attribute ${key}: BulkDataURI refused: ${why}`);
+}
+
+/**
+ * A resolver of the `file://PATH?offset=N&length=N` URIs {@link datasetToJson} writes, for
+ * files under `baseDir` only: any other URI, a path outside the directory (`..`, a symbolic
+ * link leading out) or a missing file is refused with `ERR_BULK_URI_REFUSED`.
+ */
+export function fileBulkDataResolver(baseDir: string): BulkDataResolver {
+  let root: string | undefined;
+  return (uri, _vr, key) => {
+    const ref = parseBulkUri(uri, key);
+    if (ref === undefined) refuseUri(key, 'not a file:// URI with an offset and length');
+    root ??= realpathSync(resolvePath(baseDir));
+    let real: string;
+    try {
+      real = realpathSync(resolvePath(root, ref.file));
+    } catch (err) {
+      refuseUri(key, `cannot resolve ${ref.file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    const inside = relative(root, real);
+    if (inside === '' || inside.startsWith('..') || isAbsolute(inside))
+      refuseUri(key, `${ref.file} is outside ${root}`);
+    return { ...ref, file: real };
+  };
+}
 
 function parseBulkUri(uri: string, key: string): BulkDataRef | undefined {
   const m = /^file:\/\/(.*)\?offset=(\d+)&length=(\d+)$/.exec(uri);
@@ -242,9 +310,14 @@ function bigValue(v: unknown, vr: 'SV' | 'UV', key: string): bigint {
 
 /**
  * Build a data set from its DICOM JSON model (PS3.18 F.2). Text is stored as UTF-8 unless ASCII
- * (with (0008,0005) `ISO_IR 192` added when the model names no character set).
+ * (with (0008,0005) `ISO_IR 192` added when the model names no character set). A BulkDataURI
+ * is refused unless `options.bulkData` resolves it.
  */
-export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
+export function datasetFromJson(obj: unknown, options: FromJsonOptions = {}): Dataset {
+  return fromJson(obj, options, undefined);
+}
+
+function fromJson(obj: unknown, options: FromJsonOptions, parent: Dataset | undefined): Dataset {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     throw new DicomParseError('ERR_BAD_JSON', 'DICOM JSON data set must be an object');
   }
@@ -271,16 +344,22 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
       continue;
     }
     if (attr.BulkDataURI !== undefined) {
-      const ref = typeof attr.BulkDataURI === 'string' ? parseBulkUri(attr.BulkDataURI, key) : undefined;
-      ds.set(tag, ref ?? Buffer.alloc(0), vr);
+      if (typeof attr.BulkDataURI !== 'string') fail(key, 'BulkDataURI is not a string');
+      if (options.bulkData === undefined) refuseUri(key, 'no resolver was given (URIs are not followed by default)');
+      ds.set(tag, options.bulkData(attr.BulkDataURI, vr, key), vr);
       continue;
     }
     const values = attr.Value ?? [];
     if (!Array.isArray(values)) fail(key, 'Value is not an array');
+    if (tag === Tags.SpecificCharacterSet && parent !== undefined && /[^\x00-\x7f]/.test(JSON.stringify(obj))) {
+      // an item's own set as read (see datasetToJson), but its text here is Unicode: store UTF-8
+      ds.set(tag, 'ISO_IR 192', 'CS');
+      continue;
+    }
     if (vr === 'SQ') {
       ds.set(
         tag,
-        values.map((item) => datasetFromJson(item, ds)),
+        values.map((item) => fromJson(item, options, ds)),
         'SQ',
       );
       continue;

@@ -1,8 +1,10 @@
 import { ByteQueue } from './byte-queue.js';
-import { implicitVR } from './dictionary.js';
+import { implicitVR, isPixelRepresentationVR } from './dictionary.js';
 import { DicomParseError } from './errors.js';
-import { formatTag, type Tag, Tags } from './tag.js';
-import { hasLongHeader, isVR, swapUnit, type VR } from './vr.js';
+import { privateImplicitVR } from './private-dictionary.js';
+import { EventRecorder } from './recorder.js';
+import { formatTag, isPrivateCreator, type Tag, Tags } from './tag.js';
+import { binaryWordSize, hasLongHeader, isVR, swapUnit, type VR } from './vr.js';
 
 /** Length value meaning "undefined length" (delimited by items / sequence delimiters). */
 export const UNDEFINED_LENGTH = 0xffffffff;
@@ -19,6 +21,12 @@ export interface ElementHeader {
   valueOffset: number;
   /** Nesting depth: 0 at the top level of the data set. */
   depth: number;
+  /**
+   * The VR the element is encoded with, when it differs from `vr`: `UN` for a UN value whose
+   * tag the dictionary knows (read with the dictionary's VR, PS3.5 6.2.2) and for a UN that is
+   * really a sequence. Writers keep it, so what was read is sent on as it came.
+   */
+  encodedVR?: VR;
 }
 
 /**
@@ -60,6 +68,11 @@ export interface ParserOptions {
   allowOddLengths?: boolean;
   /** Copy small values out of the received chunks (default true; false keeps zero-copy views). */
   copyValues?: boolean;
+  /**
+   * Called for each deviation read past leniently (bytes that are not a VR, ...), with a
+   * message naming the tag and offset. Without it deviations pass silently.
+   */
+  onWarning?: (message: string) => void;
 }
 
 type FrameKind = 'root' | 'sequence' | 'item' | 'fragments';
@@ -69,9 +82,18 @@ interface Frame {
   /** Absolute end offset, or -1 for undefined length. */
   end: number;
   explicitVR: boolean;
+  /** Byte order inside: a UN sequence is implicit VR little endian in any transfer syntax. */
+  little: boolean;
   tag: Tag;
   offset: number;
+  /** Pixel Representation (0028,0103) read at this level (root or item), or -1. */
+  pixelRep: number;
+  /** Private creators read at this level in implicit VR: (group << 8 | block) → creator. */
+  creators: Map<number, string> | undefined;
 }
+
+/** Upper bound of a value re-read as a sequence (a UN whose tag the dictionary says is SQ). */
+const MAX_UN_SEQUENCE = 16 * 1024 * 1024;
 
 const LONG_VR_CACHE = new Map<number, VR>();
 
@@ -89,9 +111,12 @@ export class DatasetParser {
   private readonly allowOdd: boolean;
   private readonly copy: boolean;
   private readonly limit: number;
+  private readonly onWarning: ((message: string) => void) | undefined;
   private pos: number;
-  /** Header of a small value waiting for its bytes. */
+  /** Header of a small value waiting for its bytes, and the byte order of those bytes. */
   private pending: ElementHeader | undefined;
+  private pendingLittle = true;
+  private bulkLittle = true;
   /** Header of the bulk value being streamed and the bytes still to come. */
   private bulk: ElementHeader | undefined;
   private bulkRemaining = 0;
@@ -108,10 +133,20 @@ export class DatasetParser {
     this.maxDepth = options.maxDepth ?? 32;
     this.allowOdd = options.allowOddLengths ?? false;
     this.copy = options.copyValues ?? true;
+    this.onWarning = options.onWarning;
     this.pos = options.baseOffset ?? 0;
     this.limit = options.totalLength === undefined ? -1 : this.pos + options.totalLength;
     this.stack = [
-      { kind: 'root', end: this.limit, explicitVR: options.explicitVR, tag: 0, offset: this.pos },
+      {
+        kind: 'root',
+        end: this.limit,
+        explicitVR: options.explicitVR,
+        little: this.little,
+        tag: 0,
+        offset: this.pos,
+        pixelRep: -1,
+        creators: undefined,
+      },
     ];
   }
 
@@ -204,12 +239,113 @@ export class DatasetParser {
     else if (f.kind === 'fragments') this.handler.fragmentsEnd();
   }
 
-  private pushFrame(kind: FrameKind, h: ElementHeader, explicitVR: boolean): void {
+  private pushFrame(kind: FrameKind, h: ElementHeader, explicitVR: boolean, little: boolean): void {
     if (this.stack.length > this.maxDepth * 2) {
       throw this.error('ERR_NESTING_TOO_DEEP', h, `nesting deeper than ${this.maxDepth} sequences`);
     }
     const end = h.length === UNDEFINED_LENGTH ? -1 : this.pos + h.length;
-    this.stack.push({ kind, end, explicitVR, tag: h.tag, offset: h.offset });
+    this.stack.push({
+      kind,
+      end,
+      explicitVR,
+      little,
+      tag: h.tag,
+      offset: h.offset,
+      pixelRep: -1,
+      creators: undefined,
+    });
+  }
+
+  /** Pixel Representation in force at the current level (the nearest item or root with one). */
+  private pixelRepresentation(): number {
+    for (let i = this.stack.length - 1; i >= 0; i--) {
+      const p = this.stack[i]!.pixelRep;
+      if (p >= 0) return p;
+    }
+    return -1;
+  }
+
+  /**
+   * The VR of an element read in implicit VR: the dictionary's, with US or SS decided by Pixel
+   * Representation, and a private element's from the private dictionary under its creator.
+   */
+  private implicitVRAt(frame: Frame, tag: Tag): VR {
+    const vr = implicitVR(tag);
+    if (vr === 'US') {
+      return isPixelRepresentationVR(tag) && this.pixelRepresentation() === 1 ? 'SS' : 'US';
+    }
+    if (vr === 'UN' && (tag & 0x10000) !== 0 && (tag & 0xffff) >= 0x1000) {
+      const group = tag >>> 16;
+      const creator = this.creatorOf(frame, (group << 8) | ((tag >>> 8) & 0xff));
+      if (creator !== undefined) return privateImplicitVR(group, creator, tag & 0xff);
+    }
+    return vr;
+  }
+
+  private creatorOf(frame: Frame, block: number): string | undefined {
+    return frame.creators?.get(block);
+  }
+
+  /** Remember what later elements' VRs depend on (Pixel Representation, private creators). */
+  private note(h: ElementHeader, value: Buffer, little: boolean): void {
+    const frame = this.stack[this.stack.length - 1]!;
+    if (h.tag === 0x00280103) {
+      if (value.length >= 2) frame.pixelRep = little ? value.readUInt16LE(0) : value.readUInt16BE(0);
+    } else if (!frame.explicitVR && isPrivateCreator(h.tag)) {
+      const group = h.tag >>> 16;
+      frame.creators ??= new Map();
+      frame.creators.set((group << 8) | (h.tag & 0xff), value.toString('latin1').replace(/[ \0]+$/, ''));
+    }
+  }
+
+  /**
+   * The VR a UN value of a known tag is read with (PS3.5 6.2.2: a UN whose tag the dictionary
+   * knows), when its length allows it; undefined keeps UN.
+   */
+  private knownVRForUN(h: ElementHeader): VR | undefined {
+    if ((h.tag & 0x10000) !== 0 || (h.tag & 0xffff) === 0) return undefined;
+    const frame = this.stack[this.stack.length - 1]!;
+    const vr = this.implicitVRAt(frame, h.tag);
+    if (vr === 'UN') return undefined;
+    if (vr === 'SQ') return h.length <= MAX_UN_SEQUENCE && h.length <= this.threshold ? 'SQ' : undefined;
+    const word = binaryWordSize(vr);
+    return word > 1 && h.length % word !== 0 ? undefined : vr;
+  }
+
+  /**
+   * Replay a UN value of a known SQ tag as the sequence it holds (implicit VR little endian);
+   * false when its bytes are not one, and it stays UN.
+   */
+  private replayUNSequence(h: ElementHeader, value: Buffer): boolean {
+    const recorder = new EventRecorder();
+    const head = Buffer.alloc(8);
+    head.writeUInt16LE(h.tag >>> 16, 0);
+    head.writeUInt16LE(h.tag & 0xffff, 2);
+    head.writeUInt32LE(UNDEFINED_LENGTH, 4);
+    const tail = Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]);
+    const warnings: string[] = [];
+    try {
+      const sub = new DatasetParser(recorder, {
+        explicitVR: false,
+        littleEndian: true,
+        baseOffset: h.valueOffset - 8,
+        totalLength: value.length + 16,
+        bulkDataThreshold: Number.MAX_SAFE_INTEGER,
+        maxDepth: Math.max(1, this.maxDepth - h.depth),
+        allowOddLengths: this.allowOdd,
+        copyValues: false,
+        onWarning: (m) => warnings.push(m),
+      });
+      sub.push(Buffer.concat([head, value, tail]));
+      sub.end();
+    } catch (err) {
+      if (err instanceof DicomParseError) return false;
+      throw err;
+    }
+    if (!recorder.isOneSequence()) return false;
+    for (const w of warnings) this.onWarning?.(w);
+    recorder.replay(this.handler, h, h.depth);
+    return true;
   }
 
   /** The innermost defined end enclosing the current position, or -1. */
@@ -234,19 +370,15 @@ export class DatasetParser {
     }
   }
 
-  private readTag(b: Buffer, at: number): Tag {
-    return this.little
+  private readTag(b: Buffer, at: number, little: boolean): Tag {
+    return little
       ? ((b.readUInt16LE(at) << 16) | b.readUInt16LE(at + 2)) >>> 0
       : ((b.readUInt16BE(at) << 16) | b.readUInt16BE(at + 2)) >>> 0;
   }
 
-  private readU32(b: Buffer, at: number): number {
-    return this.little ? b.readUInt32LE(at) : b.readUInt32BE(at);
-  }
-
-  private toLittle(vr: VR, value: Buffer): Buffer {
+  private toLittle(vr: VR, value: Buffer, little: boolean): Buffer {
     const unit = swapUnit(vr);
-    if (this.little || unit < 2) return value;
+    if (little || unit < 2) return value;
     const out = Buffer.from(value);
     const usable = out.length - (out.length % unit);
     const view = out.subarray(0, usable);
@@ -264,8 +396,8 @@ export class DatasetParser {
 
   private deliverBulk(chunk: Buffer): void {
     const h = this.bulk!;
-    const unit = swapUnit(h.vr);
-    if (this.little || unit < 2) {
+    const unit = swapUnit(h.encodedVR ?? h.vr);
+    if (this.bulkLittle || unit < 2) {
       this.handler.bulkData(chunk);
       return;
     }
@@ -313,7 +445,14 @@ export class DatasetParser {
         this.pos += h.length;
         this.pending = undefined;
         if (this.copy && value.length > 0) value = Buffer.from(value);
-        this.handler.element(h, this.toLittle(h.vr, value));
+        const little = this.pendingLittle;
+        if (h.encodedVR === 'UN' && h.vr === 'SQ') {
+          if (this.replayUNSequence(h, value)) continue;
+          h.vr = 'UN';
+          h.encodedVR = undefined;
+        }
+        this.handler.element(h, this.toLittle(h.encodedVR ?? h.vr, value, little));
+        if (h.tag === 0x00280103 || (h.tag & 0x10000) !== 0) this.note(h, value, little);
         continue;
       }
       const frame = this.stack[this.stack.length - 1]!;
@@ -331,11 +470,12 @@ export class DatasetParser {
       }
       if (q.available < 8) return;
       const head = q.peek(8);
-      const tag = this.readTag(head, 0);
+      const little = frame.little;
+      const tag = this.readTag(head, 0, little);
       const offset = this.pos;
       const depth = this.depth();
       if (tag >>> 16 === 0xfffe) {
-        const length = this.readU32(head, 4);
+        const length = little ? head.readUInt32LE(4) : head.readUInt32BE(4);
         const h: ElementHeader = { tag, vr: 'UN', length, offset, valueOffset: offset + 8, depth };
         this.delimiter(frame, h);
         continue;
@@ -343,33 +483,42 @@ export class DatasetParser {
       let vr: VR;
       let length: number;
       let headerLength: number;
+      let unknownVR = false;
       if (frame.explicitVR) {
         const code = (head[4]! << 8) | head[5]!;
         let known = LONG_VR_CACHE.get(code);
         if (!known) {
           const text = String.fromCharCode(head[4]!, head[5]!);
-          if (!isVR(text)) {
-            throw new DicomParseError(
-              'ERR_UNKNOWN_VR',
-              `${formatTag(tag)} at offset ${offset}: unknown VR ${JSON.stringify(text)} (bytes ${head[4]!.toString(16).padStart(2, '0')} ${head[5]!.toString(16).padStart(2, '0')})`,
-              { tag, offset },
-            );
+          if (isVR(text)) {
+            known = text;
+            LONG_VR_CACHE.set(code, known);
+          } else {
+            unknownVR = true;
           }
-          known = text;
-          LONG_VR_CACHE.set(code, known);
         }
-        vr = known;
-        if (hasLongHeader(vr)) {
-          if (q.available < 12) return;
-          length = this.readU32(q.peek(12), 8);
-          headerLength = 12;
-        } else {
-          length = this.little ? head.readUInt16LE(6) : head.readUInt16BE(6);
+        if (known === undefined) {
+          // bytes that are not a VR: read on as DCMTK does, with a 2-byte length, as UN
+          vr = 'UN';
+          length = little ? head.readUInt16LE(6) : head.readUInt16BE(6);
           headerLength = 8;
+          this.onWarning?.(
+            `${formatTag(tag)} at offset ${offset}: non-standard VR bytes ${head[4]!.toString(16).padStart(2, '0')} ${head[5]!.toString(16).padStart(2, '0')}, read as UN with a 2-byte length (as DCMTK does)`,
+          );
+        } else {
+          vr = known;
+          if (hasLongHeader(vr)) {
+            if (q.available < 12) return;
+            const b = q.peek(12);
+            length = little ? b.readUInt32LE(8) : b.readUInt32BE(8);
+            headerLength = 12;
+          } else {
+            length = little ? head.readUInt16LE(6) : head.readUInt16BE(6);
+            headerLength = 8;
+          }
         }
       } else {
-        vr = implicitVR(tag);
-        length = this.readU32(head, 4);
+        vr = this.implicitVRAt(frame, tag);
+        length = little ? head.readUInt32LE(4) : head.readUInt32BE(4);
         headerLength = 8;
       }
       q.skip(headerLength);
@@ -378,14 +527,16 @@ export class DatasetParser {
       if (length === UNDEFINED_LENGTH) {
         if (vr === 'SQ' || (!frame.explicitVR && tag !== Tags.PixelData)) {
           h.vr = 'SQ';
-          this.pushFrame('sequence', h, frame.explicitVR);
+          this.pushFrame('sequence', h, frame.explicitVR, little);
           this.handler.sequenceStart(h);
-        } else if (vr === 'UN') {
+        } else if (vr === 'UN' && !unknownVR) {
           // PS3.5 6.2.2: UN of undefined length holds an implicit VR little endian sequence
-          this.pushFrame('sequence', h, false);
+          h.vr = 'SQ';
+          h.encodedVR = 'UN';
+          this.pushFrame('sequence', h, false, true);
           this.handler.sequenceStart(h);
         } else if (vr === 'OB' || vr === 'OW') {
-          this.pushFrame('fragments', h, frame.explicitVR);
+          this.pushFrame('fragments', h, frame.explicitVR, little);
           this.handler.fragmentsStart(h);
         } else {
           throw this.error('ERR_BAD_VALUE', h, `undefined length is not allowed for VR ${vr}`);
@@ -394,11 +545,18 @@ export class DatasetParser {
       }
       this.checkFits(h);
       if (vr === 'SQ') {
-        this.pushFrame('sequence', h, frame.explicitVR);
+        this.pushFrame('sequence', h, frame.explicitVR, little);
         this.handler.sequenceStart(h);
         continue;
       }
-      this.beginValue(h);
+      if (vr === 'UN' && little && !unknownVR) {
+        const known = this.knownVRForUN(h);
+        if (known !== undefined) {
+          h.vr = known;
+          h.encodedVR = 'UN';
+        }
+      }
+      this.beginValue(h, little);
     }
   }
 
@@ -408,16 +566,22 @@ export class DatasetParser {
     return d;
   }
 
-  private beginValue(h: ElementHeader): void {
+  private beginValue(h: ElementHeader, little: boolean): void {
     if (h.length % 2 === 1 && !this.allowOdd) {
       throw this.error('ERR_ODD_LENGTH', h, `odd value length ${h.length}`);
     }
     if (h.length > this.threshold) {
+      if (h.encodedVR === 'UN' && h.vr === 'SQ') {
+        h.vr = 'UN';
+        h.encodedVR = undefined;
+      }
       this.bulk = h;
+      this.bulkLittle = little;
       this.bulkRemaining = h.length;
       this.bulkDeliver = this.handler.bulkStart(h);
     } else {
       this.pending = h;
+      this.pendingLittle = little;
     }
   }
 
@@ -428,7 +592,7 @@ export class DatasetParser {
         q.skip(8);
         this.pos += 8;
         this.checkFits(h);
-        this.pushFrame('item', h, frame.explicitVR);
+        this.pushFrame('item', h, frame.explicitVR, frame.little);
         this.handler.itemStart(h);
         return;
       }
@@ -439,7 +603,7 @@ export class DatasetParser {
         this.pos += 8;
         h.vr = 'OB';
         this.checkFits(h);
-        this.beginValue(h);
+        this.beginValue(h, frame.little);
         return;
       }
       throw this.error('ERR_BAD_DELIMITER', h, `item outside a sequence (in ${frame.kind})`);

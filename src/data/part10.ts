@@ -5,10 +5,12 @@ import { createDeflateRaw } from 'node:zlib';
 import { type BulkPolicy, DatasetBuilder } from './builder.js';
 import { Dataset } from './dataset.js';
 import { decodeDataset, parseStream } from './decode.js';
+import { implicitVR } from './dictionary.js';
 import { DicomParseError } from './errors.js';
 import { DatasetParser } from './parser.js';
 import { Tags } from './tag.js';
 import { TransferSyntax, transferSyntaxLayout } from './transfer-syntax.js';
+import { isVR } from './vr.js';
 import { batched, datasetChunks, encodeDataset } from './writer.js';
 
 /**
@@ -40,6 +42,11 @@ export interface Part10Header {
 /** A Part 10 file read into memory, large values left as file ranges. */
 export interface Part10File extends Part10Header {
   dataset: Dataset;
+  /**
+   * With {@link ReadPart10Options.keepPartial}: why the data set could not be read to its end
+   * (`dataset` then holds what was read before). Absent when it was read whole.
+   */
+  error?: DicomParseError;
 }
 
 /** Options of {@link readPart10}. */
@@ -55,6 +62,12 @@ export interface ReadPart10Options {
    * as such): default spilled to temporary files that live as long as the process.
    */
   deflatedBulk?: BulkPolicy;
+  /**
+   * A data set that fails to parse (truncated, damaged) resolves with what was read before the
+   * failure and `error` set, instead of rejecting (for `dicomnet dump`). The file's header must
+   * still be readable.
+   */
+  keepPartial?: boolean;
 }
 
 const PROBE = 64 * 1024;
@@ -90,6 +103,35 @@ function guessTransferSyntax(b: Buffer, at: number): string {
   return isExplicitVRAt(b, at)
     ? TransferSyntax.ExplicitVRLittleEndian
     : TransferSyntax.ImplicitVRLittleEndian;
+}
+
+/**
+ * The transfer syntax a little endian data set is really in when its meta header lies about
+ * implicit or explicit VR (a known writer bug; pydicom detects it the same way): the first
+ * element's bytes 4-5 are not a VR where the header says explicit, or are the tag's own
+ * dictionary VR where it says implicit. Anything else keeps `declared`.
+ */
+function actualVREncoding(b: Buffer, at: number, fileSize: number, declared: string): string {
+  if (b.length < at + 8) return declared;
+  let layout: ReturnType<typeof transferSyntaxLayout>;
+  try {
+    layout = transferSyntaxLayout(declared);
+  } catch {
+    return declared;
+  }
+  if (!layout.littleEndian || layout.deflated) return declared;
+  const tag = ((b.readUInt16LE(at) << 16) | b.readUInt16LE(at + 2)) >>> 0;
+  const vrText = b.toString('latin1', at + 4, at + 6);
+  const implicitLength = b.readUInt32LE(at + 4);
+  if (layout.explicitVR) {
+    if (isVR(vrText)) return declared;
+    return at + 8 + implicitLength <= fileSize ? TransferSyntax.ImplicitVRLittleEndian : declared;
+  }
+  if (declared !== TransferSyntax.ImplicitVRLittleEndian) return declared;
+  const known = implicitVR(tag);
+  return isVR(vrText) && vrText === known && known !== 'UN' && at + 8 + implicitLength > fileSize
+    ? TransferSyntax.ExplicitVRLittleEndian
+    : declared;
 }
 
 /** Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 7.1.2). */
@@ -319,7 +361,15 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
   let header: Part10Header;
   try {
     const size = fstatSync(fd).size;
-    header = headerFromProbe(readAt(fd, 0, Math.min(size, PROBE)), size);
+    const probe = readAt(fd, 0, Math.min(size, PROBE));
+    header = headerFromProbe(probe, size);
+    const actual = actualVREncoding(probe, header.datasetOffset, size, header.transferSyntaxUid);
+    if (actual !== header.transferSyntaxUid) {
+      header.warnings.push(
+        `file meta information says transfer syntax ${header.transferSyntaxUid}, but the data set's first element at offset ${header.datasetOffset} is ${actual === TransferSyntax.ImplicitVRLittleEndian ? 'implicit' : 'explicit'} VR: read as ${actual}`,
+      );
+      header.transferSyntaxUid = actual;
+    }
     const ts = transferSyntaxLayout(header.transferSyntaxUid);
     if (ts.deflated) {
       close();
@@ -334,9 +384,12 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
             maxDepth: options.maxDepth,
             allowOddLengths: options.allowOddLengths,
             maxInflatedBytes: options.maxInflatedBytes,
+            onWarning: (w) => header.warnings.push(w),
           },
         );
       } catch (err) {
+        if (options.keepPartial && err instanceof DicomParseError)
+          return { ...header, dataset: builder.dataset, error: err };
         builder.abort();
         throw err;
       }
@@ -352,22 +405,29 @@ export async function readPart10(path: string, options: ReadPart10Options = {}):
       totalLength: size - header.datasetOffset,
       maxDepth: options.maxDepth,
       allowOddLengths: options.allowOddLengths,
+      onWarning: (w) => header.warnings.push(w),
     });
     let position = header.datasetOffset;
     const chunkSize = 1024 * 1024;
-    while (position < size) {
-      if (parser.skippingBulk) {
-        const n = Math.min(parser.bulkBytesRemaining, size - position);
-        parser.skipBulk(n);
-        position += n;
-        continue;
+    try {
+      while (position < size) {
+        if (parser.skippingBulk) {
+          const n = Math.min(parser.bulkBytesRemaining, size - position);
+          parser.skipBulk(n);
+          position += n;
+          continue;
+        }
+        const chunk = readAt(fd, position, Math.min(chunkSize, size - position));
+        if (chunk.length === 0) break;
+        position += chunk.length;
+        parser.push(chunk);
       }
-      const chunk = readAt(fd, position, Math.min(chunkSize, size - position));
-      if (chunk.length === 0) break;
-      position += chunk.length;
-      parser.push(chunk);
+      parser.end();
+    } catch (err) {
+      if (!options.keepPartial || !(err instanceof DicomParseError)) throw err;
+      close();
+      return { ...header, dataset: builder.dataset, error: err };
     }
-    parser.end();
     close();
     return { ...header, dataset: builder.dataset };
   } catch (err) {

@@ -39,7 +39,7 @@ class ReEncoder implements ParseHandler {
   }
 
   private header(h: ElementHeader, length: number): Buffer {
-    let vr = h.vr;
+    let vr = h.encodedVR ?? h.vr;
     // a long value of a short-header VR cannot be written explicitly: fall back to UN, as DCMTK does
     if (this.layout.explicitVR && !hasLongHeader(vr) && length > 0xffff && length !== UNDEFINED_LENGTH)
       vr = 'UN';
@@ -51,11 +51,14 @@ class ReEncoder implements ParseHandler {
       this.out.push(elementHeader(Tags.Item, 'OB', value.length, this.layout), value);
       return;
     }
-    this.out.push(this.header(h, value.length), toOrder(h.vr, value, this.layout.littleEndian));
+    this.out.push(
+      this.header(h, value.length),
+      toOrder(h.encodedVR ?? h.vr, value, this.layout.littleEndian),
+    );
   }
 
   bulkStart(h: ElementHeader): boolean {
-    this.bulkVR = h.tag === Tags.Item ? 'OB' : h.vr;
+    this.bulkVR = h.tag === Tags.Item ? 'OB' : (h.encodedVR ?? h.vr);
     this.out.push(
       h.tag === Tags.Item ? elementHeader(Tags.Item, 'OB', h.length, this.layout) : this.header(h, h.length),
     );
@@ -80,13 +83,15 @@ class ReEncoder implements ParseHandler {
   }
 
   sequenceStart(h: ElementHeader): void {
-    this.out.push(elementHeader(h.tag, h.vr === 'UN' ? 'UN' : 'SQ', UNDEFINED_LENGTH, this.layout));
-    this.layouts.push(h.vr === 'UN' ? { explicitVR: false, littleEndian: true } : this.layout);
+    const un = (h.encodedVR ?? h.vr) === 'UN';
+    this.out.push(elementHeader(h.tag, un ? 'UN' : 'SQ', UNDEFINED_LENGTH, this.layout));
+    this.layouts.push(un ? { explicitVR: false, littleEndian: true } : this.layout);
   }
 
   sequenceEnd(): void {
-    this.layouts.pop();
+    // in the sequence's own layout: a UN sequence is delimited in implicit VR little endian too
     this.out.push(elementHeader(Tags.SequenceDelimitationItem, 'UN', 0, this.layout));
+    this.layouts.pop();
   }
 
   itemStart(): void {

@@ -104,8 +104,9 @@ function itemsLength(items: Dataset[], layout: Layout): number {
 function elementLength(el: DataElement, layout: Layout): number {
   const v = el.value;
   if (Array.isArray(v)) {
-    const inner = el.vr === 'UN' ? { explicitVR: false, littleEndian: true } : layout;
-    const undef = el.undefinedLength !== false || el.vr === 'UN';
+    const un = (el.encodedVR ?? el.vr) === 'UN';
+    const inner = un ? { explicitVR: false, littleEndian: true } : layout;
+    const undef = el.undefinedLength !== false;
     return headerLength(el.vr, layout) + itemsLength(v, inner) + (undef ? 8 : 0);
   }
   if (isEncapsulated(v)) {
@@ -113,7 +114,7 @@ function elementLength(el: DataElement, layout: Layout): number {
     for (const f of v.fragments) total += 8 + valueLength(f);
     return total;
   }
-  return headerLength(el.vr, layout) + valueLength(v as Buffer | BulkDataRef);
+  return headerLength(el.encodedVR ?? el.vr, layout) + valueLength(v as Buffer | BulkDataRef);
 }
 
 function* bulkChunks(ref: BulkDataRef, vr: VR, little: boolean): Generator<Buffer> {
@@ -170,11 +171,14 @@ function* elementChunks(el: DataElement, layout: Layout): Generator<Buffer> {
   const little = layout.littleEndian;
   const v: ElementValue = el.value;
   if (Array.isArray(v)) {
-    if (el.vr === 'UN') {
-      // an unknown sequence: undefined length, implicit VR little endian inside (PS3.5 6.2.2)
-      yield elementHeader(el.tag, 'UN', UNDEFINED, layout);
-      yield* itemChunks(v, { explicitVR: false, littleEndian: true });
-      yield delimiter(Tags.SequenceDelimitationItem, 0, little);
+    if ((el.encodedVR ?? el.vr) === 'UN') {
+      // a sequence encoded as UN: implicit VR little endian inside (PS3.5 6.2.2), of undefined
+      // length unless it was read with a defined one
+      const inner = { explicitVR: false, littleEndian: true };
+      const undef = el.undefinedLength !== false;
+      yield elementHeader(el.tag, 'UN', undef ? UNDEFINED : itemsLength(v, inner), layout);
+      yield* itemChunks(v, inner);
+      if (undef) yield delimiter(Tags.SequenceDelimitationItem, 0, true);
       return;
     }
     const undef = el.undefinedLength !== false;
@@ -194,8 +198,9 @@ function* elementChunks(el: DataElement, layout: Layout): Generator<Buffer> {
     yield delimiter(Tags.SequenceDelimitationItem, 0, little);
     return;
   }
-  yield elementHeader(el.tag, el.vr, valueLength(v), layout);
-  yield* valueChunks(v, el.vr, little);
+  const vr = el.encodedVR ?? el.vr;
+  yield elementHeader(el.tag, vr, valueLength(v), layout);
+  yield* valueChunks(v, vr, little);
 }
 
 /** Encode a data set as a sequence of chunks (bulk references are read from their files lazily). */

@@ -1,6 +1,6 @@
+import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { transferSyntaxInfo } from '../data/index.js';
 import {
   ACCESS_SERVICES,
@@ -13,6 +13,12 @@ import { SECURITY_PROFILE_NAMES } from '../tls/profiles.js';
 import type { SecurityProfileName } from '../tls/types.js';
 import { ConfigError } from './errors.js';
 import type { DuplicatePolicy } from './storage.js';
+
+// the YAML parser is loaded only for a YAML file (start-up time of `serve` with JSON or no config)
+const requireModule = createRequire(import.meta.url);
+function parseYaml(text: string): unknown {
+  return (requireModule('yaml') as { parse(text: string): unknown }).parse(text);
+}
 
 /** TLS listener settings of the node (file paths; loaded by the TLS layer). */
 export interface NodeTlsConfig {

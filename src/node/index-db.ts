@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
+import type BetterSqlite3Type from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import {
   type CommitmentReference,
   type CommitmentResult,
@@ -10,7 +12,7 @@ import {
 } from './commitment.js';
 import { type CommitmentLog, CommitmentLogStore } from './commitment-log.js';
 import type { DicomJsonObject } from './dicom-json.js';
-import { IndexError, QueryError } from './errors.js';
+import { IndexError, QueryError, MissingDependencyError } from './errors.js';
 import { GroupSync } from './group-sync.js';
 import { normalizeDate, normalizePersonName, normalizeTime, type QueryKey } from './matching.js';
 import { type MppsSteps, MppsStore } from './mpps.js';
@@ -143,8 +145,8 @@ export interface Index extends CommittedInstanceLookup {
     refs: readonly CommitmentReference[],
     fileExists?: (path: string) => boolean,
   ): CommitmentResult;
-  /** Modality Worklist C-FIND. */
-  findWorklist(keys: readonly QueryKey[]): DicomJsonObject[];
+  /** Modality Worklist C-FIND (gives the event loop back while it matches). */
+  findWorklist(keys: readonly QueryKey[]): Promise<DicomJsonObject[]>;
   close(): void;
 }
 
@@ -237,6 +239,24 @@ export function matchOf(query: BuiltQuery, row: Record<string, string | number |
 /** Prepared statements are cached per SQL text; queries built from the same key set share one. */
 const STATEMENT_CACHE_LIMIT = 256;
 
+const require = createRequire(import.meta.url);
+
+/**
+ * better-sqlite3, loaded when an index is opened: it is an optional dependency (a native module)
+ * that only `serve` needs, so a library user who only calls `connect()` installs no C++ build.
+ */
+function loadBetterSqlite3(): typeof BetterSqlite3Type {
+  try {
+    return require('better-sqlite3') as typeof BetterSqlite3Type;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err;
+    throw new MissingDependencyError(
+      "the node's index needs the optional dependency better-sqlite3, which is not installed: run `npm install better-sqlite3` (it was left out by --omit=optional, or its native build failed)",
+      { cause: err },
+    );
+  }
+}
+
 /**
  * The index as an SQLite database (better-sqlite3, WAL) at `ROOT/index.db`, with
  * patient / study / series / instance tables, the worklist and MPPS tables.
@@ -263,6 +283,7 @@ export class SqliteIndex implements Index {
     const file = indexFileOf(location);
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     try {
+      const BetterSqlite3 = loadBetterSqlite3();
       this.db = new BetterSqlite3(file, { readonly: options.readonly ?? false });
       this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
       if (!options.readonly) {
@@ -272,7 +293,7 @@ export class SqliteIndex implements Index {
         migrate(this.db);
       }
     } catch (err) {
-      if (err instanceof IndexError) throw err;
+      if (err instanceof IndexError || err instanceof MissingDependencyError) throw err;
       throw new IndexError(`index: cannot open ${file}: ${(err as Error).message}`, { cause: err });
     }
     this.#s = prepareStatements(this.db);
@@ -543,7 +564,7 @@ export class SqliteIndex implements Index {
       .get() as { patients: number; studies: number; series: number; instances: number };
   }
 
-  findWorklist(keys: readonly QueryKey[]): DicomJsonObject[] {
+  findWorklist(keys: readonly QueryKey[]): Promise<DicomJsonObject[]> {
     return this.worklist.find(keys);
   }
 

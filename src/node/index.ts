@@ -36,8 +36,11 @@ export {
   type StoredInstance,
 } from './index-db.js';
 export {
+  compileMatcher,
   dicomWildcardToGlob,
   dicomWildcardToRegExp,
+  MAX_WILDCARD_ALTERNATIVES,
+  MAX_WILDCARD_CHARS,
   type Matcher,
   matchesValues,
   normalizeDate,
@@ -46,7 +49,9 @@ export {
   normalizeTime,
   parseMatcher,
   type QueryKey,
+  type ValuesTest,
 } from './matching.js';
+export { matchWildcard } from './wildcard.js';
 export {
   MPPS_ERROR_NO_LONGER_UPDATABLE,
   type MppsRecord,

@@ -207,6 +207,35 @@ export function buildFindQuery(
   return { sql, pageSql, params, columns };
 }
 
+/** "Identifier does not match SOP Class" (PS3.4 C.4.2.1.5, C.4.3.1.4). */
+const IDENTIFIER_DOES_NOT_MATCH = 0xa900;
+
+/**
+ * The keys of a C-MOVE / C-GET identifier select by single values or lists of UIDs, never by
+ * wildcards or ranges (PS3.4 C.4.2.2.1, C.4.3.2.1): a wildcard is refused with 0xA900 on every
+ * key (an empty value, the key not used, is fine), and the Patient ID holds one value. The
+ * message names the key, never its value.
+ */
+function checkRetrieveKey(key: QueryKey): void {
+  if (CONTROL_KEYWORDS.has(key.keyword) || key.items !== undefined) return;
+  const value = key.value.trim();
+  if (value === '') return;
+  const refuse = (why: string) =>
+    new QueryError(
+      'ERR_QUERY_INVALID',
+      `retrieve key ${key.keyword}: ${why} (PS3.4 C.4.2.2.1)`,
+      key.keyword,
+      IDENTIFIER_DOES_NOT_MATCH,
+    );
+  if (value.includes('*') || value.includes('?'))
+    throw refuse('wildcards are not allowed in a C-MOVE / C-GET identifier');
+  const vr = INDEXED_ATTRIBUTES.get(key.keyword)?.vr ?? key.vr;
+  if ((vr === 'DA' || vr === 'TM') && value.includes('-'))
+    throw refuse('ranges are not allowed in a C-MOVE / C-GET identifier');
+  if (key.keyword === UNIQUE_KEY.PATIENT && value.includes('\\'))
+    throw refuse('a C-MOVE / C-GET identifier holds one Patient ID');
+}
+
 /**
  * SQL listing the instances a C-MOVE / C-GET at `level` designates. The unique key of
  * the level must be given with a value (PS3.4 C.4.2.2.1): a retrieve never means "everything".
@@ -217,6 +246,7 @@ export function buildRetrieveQuery(
   keys: readonly QueryKey[],
 ): BuiltQuery {
   checkLevel(model, level);
+  for (const key of keys) checkRetrieveKey(key);
   const uniqueKeyword = UNIQUE_KEY[level];
   const unique = keys.find((k) => k.keyword === uniqueKeyword);
   if (unique === undefined || unique.value.trim() === '' || unique.value.trim() === '*')

@@ -75,7 +75,7 @@ export interface QueryServiceOptions {
 /** Failure 0xA700 "Out of resources": the query matched more than the node returns. */
 export class QueryResultsExceeded extends QueryError {
   /** Carried to the C-FIND response by the server. */
-  readonly status = Status.OutOfResources;
+  override readonly status = Status.OutOfResources;
   constructor(readonly maxResults: number) {
     super('ERR_QUERY_TOO_MANY_RESULTS', `more than ${maxResults} matches (limits.maxQueryResults)`);
   }
@@ -90,7 +90,7 @@ export class QueryResultsExceeded extends QueryError {
 export function findHandler(options: QueryServiceOptions) {
   const { index, audit, activity } = options;
   const max = options.maxResults !== undefined && options.maxResults > 0 ? options.maxResults : Infinity;
-  return function* find(query: Dataset, ctx: RequestContext): Iterable<Dataset> {
+  return async function* find(query: Dataset, ctx: RequestContext): AsyncIterable<Dataset> {
     const peer = ctx.association;
     const model = modelOf(ctx.sopClassUid);
     const keys = queryKeysOf(query);
@@ -103,7 +103,7 @@ export function findHandler(options: QueryServiceOptions) {
     try {
       let matches: Iterable<Dataset>;
       if (model === 'worklist') {
-        matches = index.findWorklist(keys).map((item) => datasetFromJson(item));
+        matches = (await index.findWorklist(keys)).map((item) => datasetFromJson(item));
       } else {
         level = levelOf(query);
         const lvl = level;

@@ -1,4 +1,10 @@
-import { type Dataset, type ReadPart10Options, readPart10 } from '../data/index.js';
+import {
+  type Dataset,
+  DicomParseError,
+  formatTag,
+  type ReadPart10Options,
+  readPart10,
+} from '../data/index.js';
 import { Status } from '../dimse/index.js';
 import { errorKind } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -73,6 +79,24 @@ export function instanceRecordOf(
   return record;
 }
 
+/**
+ * Error Comment (at most 64 characters) for a data set that does not parse: where it breaks
+ * off, e.g. `data set truncated: (0010,4000) at offset 382`.
+ */
+export function parseErrorComment(err: DicomParseError): string {
+  const what =
+    err.code === 'ERR_TRUNCATED' || err.code === 'ERR_LENGTH_PAST_END'
+      ? 'data set truncated'
+      : `data set unreadable (${err.code})`;
+  const where =
+    err.tag !== undefined && err.offset !== undefined
+      ? `${formatTag(err.tag)} at offset ${err.offset}`
+      : err.offset !== undefined
+        ? `at offset ${err.offset}`
+        : '';
+  return where ? `${what}: ${where}` : what;
+}
+
 /** What the Storage SCP needs from the node. */
 export interface StoreServiceOptions {
   storage: InstanceStorage;
@@ -102,6 +126,11 @@ export function storeHandler(options: StoreServiceOptions) {
       if (err instanceof StorageError && err.code === 'ERR_STORAGE_FULL') {
         log.error({ err, sopInstanceUid: instance.sopInstanceUid }, 'storage full: C-STORE refused (0xA700)');
         return { status: Status.OutOfResources, errorComment: 'storage full' };
+      }
+      if (err instanceof DicomParseError) {
+        // say where the data set breaks off (tag and offset in the received file, never a value)
+        log.warn({ sopInstanceUid: instance.sopInstanceUid }, `C-STORE refused: ${err.message}`);
+        return { status: CANNOT_UNDERSTAND, errorComment: parseErrorComment(err) };
       }
       if ((err instanceof StorageError && err.kind === 'dimse') || errorKind(err) === 'parse') {
         log.warn({ sopInstanceUid: instance.sopInstanceUid }, `C-STORE refused: ${why}`);

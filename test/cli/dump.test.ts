@@ -45,11 +45,18 @@ test('a truncated file: one stderr line naming tag, offset and cause, exit 2', a
   writeFileSync(bad, bytes.subarray(0, bytes.length - 5));
   const r = await runCli(['dump', bad]);
   assert.equal(r.code, 2);
-  assert.equal(r.stdout, '');
+  // issue 18: everything readable is printed first (as dcmdump does), the pixel data is not
+  assert.match(r.stdout, /\(0008,0018\) UI \[/);
+  assert.doesNotMatch(r.stdout, /\(7fe0,0010\)/);
   assert.match(
     r.stderr,
     /^dicomnet: \(7FE0,0010\) at offset \d+: value length 8 runs past the end of input \(3 bytes left\)\n$/,
   );
+  // --json prints one clean object or nothing
+  const j = await runCli(['dump', '--json', bad]);
+  assert.equal(j.code, 2);
+  assert.equal(j.stdout, '');
+  assert.match(j.stderr, /^dicomnet: \(7FE0,0010\) at offset \d+: value length 8 runs past the end of input/);
 });
 
 test('an element length of 0xFFFFFFF0 is exit 2 with a precise message', async () => {

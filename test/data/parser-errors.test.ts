@@ -85,11 +85,25 @@ test('odd lengths are rejected by default and accepted on request', () => {
   assert.equal(decodeDataset(bytes, EXPLICIT, { allowOddLengths: true }).getString('PatientID'), 'ABC');
 });
 
-test('unknown VR bytes are a parse error', () => {
-  const bytes = Buffer.concat([explicitHeader(0x0010, 0x0020, 'Q!', 2), Buffer.from('AB')]);
-  const err = parseError(() => decodeDataset(bytes, EXPLICIT));
-  assert.equal(err.code, 'ERR_UNKNOWN_VR');
-  assert.match(err.message, /\(0010,0020\) at offset 0: unknown VR "Q!"/);
+test('unknown VR bytes are read on as UN with a 2-byte length, with a warning naming tag and offset', () => {
+  // issue 18: as DCMTK does ("Non-standard VR ... assuming 2 byte length field"); it was ERR_UNKNOWN_VR
+  const bytes = Buffer.concat([
+    explicitHeader(0x0010, 0x0020, 'Q!', 2),
+    Buffer.from('AB'),
+    explicitHeader(0x0010, 0x0030, 'DA', 8),
+    Buffer.from('19700101'),
+  ]);
+  const warnings: string[] = [];
+  const builder = new DatasetBuilder({ kind: 'memory' });
+  const parser = new DatasetParser(builder, { explicitVR: true, littleEndian: true, onWarning: (w) => warnings.push(w) });
+  parser.push(bytes);
+  parser.end();
+  assert.equal(builder.dataset.get(0x00100020)?.vr, 'UN');
+  assert.deepEqual(builder.dataset.getBytes(0x00100020), Buffer.from('AB'));
+  assert.equal(builder.dataset.getString(0x00100030), '19700101');
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /\(0010,0020\) at offset 0: non-standard VR bytes 51 21/);
+  assert.equal(decodeDataset(bytes, EXPLICIT).get(0x00100020)?.vr, 'UN');
 });
 
 test('nesting deeper than the bound is a parse error, not a stack overflow', () => {

@@ -99,10 +99,10 @@ describe('serve limits in the config file', () => {
       maxAssociateRqLength: 1024 * 1024,
       maxBufferedDatasetBytes: 16 * 1024 * 1024,
       maxDatasetDepth: 32,
+      maxQueryResults: 100_000,
       timeoutSeconds: 30,
       idleTimeoutSeconds: 300,
       idleEvictSeconds: 30,
-      maxQueryResults: 100000,
     });
     const parsed = parseNodeConfig({
       limits: { maxTlsHandshakes: 0, maxAssociationsPerMinutePerAddress: '600', timeoutSeconds: 5 },

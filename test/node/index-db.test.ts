@@ -384,6 +384,31 @@ test('filesFor: instances under the designated entities; the unique key is requi
   index.close();
 });
 
+test('filesFor: wildcards and ranges in retrieve keys are refused with 0xA900, naming the key', () => {
+  const index = open();
+  const refused: QueryKey[][] = [
+    [k('PatientID', 'LO', '*?')],
+    [k('PatientID', 'LO', 'P?')],
+    [k('PatientID', 'LO', 'P1\\P2')],
+    [k('PatientID', 'LO', 'P1'), k('PatientName', 'PN', 'Doe*')],
+    [k('StudyInstanceUID', 'UI', '1.2.3.*')],
+    [k('StudyInstanceUID', 'UI', '1.2.3.1'), k('StudyDate', 'DA', '20240101-20241231')],
+  ];
+  for (const keys of refused) {
+    const level = keys[0]?.keyword === 'PatientID' ? 'PATIENT' : 'STUDY';
+    assert.throws(
+      () => index.filesFor(level === 'PATIENT' ? 'patient' : 'study', level, keys),
+      (err: unknown) =>
+        err instanceof QueryError &&
+        err.status === 0xa900 &&
+        err.keyword !== undefined &&
+        err.message.startsWith(`retrieve key ${err.keyword}:`),
+      JSON.stringify(keys),
+    );
+  }
+  index.close();
+});
+
 test('upsert of a known instance updates it without double counting; first hierarchy wins', () => {
   const index = open();
   const before = index.counts();

@@ -15,9 +15,9 @@ import { auditOptionsFromConfig } from '../../node/audit.js';
 import { startClusterPrimary } from '../../node/cluster-primary.js';
 import { clusterWorkerRole } from '../../node/cluster-worker.js';
 import { WORKER_ENV } from '../../node/cluster-ipc.js';
+import { describeLooseMode, looseModes, OWNER_ONLY_UMASK } from '../../node/file-modes.js';
 import { type NodeOptions, startNode } from '../../node/node.js';
 import { onShutdownSignals } from '../../node/shutdown.js';
-import { createDevelopmentPki } from '../../tls/index.js';
 import type { TlsOptions } from '../../tls/types.js';
 import type { CliContext } from '../context.js';
 import { addTlsOptions, type CliTlsOptions, parsePort, readPassphraseFile } from '../options.js';
@@ -251,6 +251,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
   addTlsOptions(cmd, 'server');
   cmd.option('--no-require-peer-cert', 'make client certificates optional on the TLS listener');
   cmd.action(async (opts: ServeCliOptions) => {
+    // instances, index and keys: nothing this process creates is for group or others
+    process.umask(OWNER_ONLY_UMASK);
     const base = opts.config ? loadNodeConfig(opts.config) : defaultNodeConfig();
     const config = mergeConfig(base, overridesFrom(opts));
     const log = createLogger({ level: config.log.level, format: config.log.format });
@@ -258,10 +260,14 @@ export function registerServe(program: Command, ctx: CliContext): void {
     let tls: TlsOptions | undefined;
     let clientTls: TlsOptions | undefined;
     let devClient: TlsOptions | undefined;
+    let devPkiDir: string | undefined;
     if (tlsEnabled) {
       if (!config.tls.key && !config.tls.cert && !config.tls.pfx) {
         const pkiDir = resolve(opts.pki ?? './data/pki');
+        devPkiDir = pkiDir;
         const firstStart = !existsSync(join(pkiDir, 'ca.crt'));
+        // the PKI code (x509, ASN.1) is loaded only when the development PKI is used
+        const { createDevelopmentPki } = await import('../../tls/pki.js');
         const pki = await createDevelopmentPki(pkiDir);
         config.tls.key = pki.serverKey;
         config.tls.cert = pki.serverCertificate;
@@ -352,6 +358,19 @@ export function registerServe(program: Command, ctx: CliContext): void {
         { port: node.ports.tls },
         'TLS listener accepts clients without a certificate (tls.requirePeerCertificate false)',
       );
+    const storageDir = resolve(config.storage);
+    const checked = [storageDir, join(storageDir, 'index.db'), config.tls.key, config.tls.pfx];
+    if (audit.file) checked.push(audit.file);
+    if (devPkiDir)
+      checked.push(
+        devPkiDir,
+        ...['ca.key', 'server.key', 'client.key'].map((f) => join(devPkiDir as string, f)),
+      );
+    for (const loose of looseModes(checked.filter((p): p is string => p !== undefined))) {
+      const warning = describeLooseMode(loose);
+      ctx.stderr.write(`dicomnet serve: warning: ${warning}\n`);
+      log.warn({ path: loose.path, mode: loose.mode.toString(8) }, warning);
+    }
     log.info({ ports: node.ports, aet: config.aet }, 'node started');
     const signal = await stopped;
     log.info({ signal }, 'node stopped');
