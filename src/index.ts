@@ -13,6 +13,7 @@ export {
   AssociationAbortedError,
   AssociationRejectedError,
   NetworkError,
+  type NetworkErrorCode,
   PduParseError,
   type AssociationRejection,
 } from './network/index.js';

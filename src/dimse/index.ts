@@ -1,3 +1,4 @@
+/** The DIMSE layer's public surface: what services and the package index import from dimse/. */
 export {
   CommandField,
   type CommandFieldValue,

@@ -1,3 +1,4 @@
+/** Status codes (0000,0900): the one list of them, their categories and their names. */
 import { DicomnetError, type KindedError } from '../errors.js';
 import { hex4, serviceName } from './command-field.js';
 

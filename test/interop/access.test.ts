@@ -14,6 +14,13 @@ import { makeTestPki, type TestPki } from '../helpers/pki.js';
 import { makeStudy } from '../helpers/samples.js';
 import { type ServeProcess, startServe } from './node-helpers.js';
 
+/** Wait (up to 10 s) until the node's log matches `pattern`. */
+async function logged(node: ServeProcess, pattern: RegExp): Promise<void> {
+  const by = Date.now() + 10_000;
+  while (!pattern.test(node.stderr()) && Date.now() < by) await new Promise((r) => setTimeout(r, 50));
+  assert.match(node.stderr(), pattern);
+}
+
 const skip = hasDcmtk() ? false : 'DCMTK is not installed';
 
 interface AuditRecord {
@@ -166,8 +173,8 @@ describe('access control of dicomnet serve, with DCMTK peers', { skip }, () => {
     assert.deepEqual(files(destDir), [], 'nothing was moved');
     // movescu proposes C-FIND beside C-MOVE: one record names both
     await expectRefusals('MOVER2', 1, 'find, move', /^access\.unknownPeers$/);
-    assert.match(
-      serve.stderr(),
+    await logged(
+      serve,
       /no presentation context left: C-FIND, C-MOVE are not allowed for MOVER2 \(unknown peer/,
     );
   });
@@ -333,8 +340,12 @@ describe('access control of dicomnet serve, with DCMTK peers', { skip }, () => {
   });
 
   test('an anonymous TLS client is refused (client certificates are required)', async () => {
-    const anonymous = await run('echoscu', ['+tla', '-aec', 'DICOMNET', '127.0.0.1', String(tlsPort)]);
+    const anonymous = await run('echoscu', [
+      ...['+tla', '+cf', pki.caCert, '-aet', 'ANON', '-aec', 'DICOMNET', '127.0.0.1', String(tlsPort)],
+    ]);
     assert.notEqual(anonymous.code, 0);
+    // the node's log line may reach the pipe a moment after the client has exited
+    await logged(serve, /sent no certificate, but one is required/);
     const cli = await runCli([
       'echo',
       '--tls',

@@ -11,6 +11,7 @@ import {
   type NodeConfigOverrides,
 } from '../../node/config.js';
 import { auditOptionsFromConfig } from '../../node/audit.js';
+import { describeLooseMode, looseModes, OWNER_ONLY_UMASK } from '../../node/file-modes.js';
 import { startNode } from '../../node/node.js';
 import { onShutdownSignals } from '../../node/shutdown.js';
 import type { TlsOptions } from '../../tls/types.js';
@@ -215,6 +216,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
   addTlsOptions(cmd, 'server');
   cmd.option('--no-require-peer-cert', 'make client certificates optional on the TLS listener');
   cmd.action(async (opts: ServeCliOptions) => {
+    // instances, index and keys: nothing this process creates is for group or others
+    process.umask(OWNER_ONLY_UMASK);
     const base = opts.config ? loadNodeConfig(opts.config) : defaultNodeConfig();
     const config = mergeConfig(base, overridesFrom(opts));
     const log = createLogger({ level: config.log.level, format: config.log.format });
@@ -222,9 +225,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
     let tls: TlsOptions | undefined;
     let clientTls: TlsOptions | undefined;
     let devClient: TlsOptions | undefined;
+    let devPkiDir: string | undefined;
     if (tlsEnabled) {
       if (!config.tls.key && !config.tls.cert && !config.tls.pfx) {
         const pkiDir = resolve(opts.pki ?? './data/pki');
+        devPkiDir = pkiDir;
         const firstStart = !existsSync(join(pkiDir, 'ca.crt'));
         // the PKI code (x509, ASN.1) is loaded only when the development PKI is used
         const { createDevelopmentPki } = await import('../../tls/pki.js');
@@ -306,6 +311,19 @@ export function registerServe(program: Command, ctx: CliContext): void {
         { port: node.ports.tls },
         'TLS listener accepts clients without a certificate (tls.requirePeerCertificate false)',
       );
+    const storageDir = resolve(config.storage);
+    const checked = [storageDir, join(storageDir, 'index.db'), config.tls.key, config.tls.pfx];
+    if (audit.file) checked.push(audit.file);
+    if (devPkiDir)
+      checked.push(
+        devPkiDir,
+        ...['ca.key', 'server.key', 'client.key'].map((f) => join(devPkiDir as string, f)),
+      );
+    for (const loose of looseModes(checked.filter((p): p is string => p !== undefined))) {
+      const warning = describeLooseMode(loose);
+      ctx.stderr.write(`dicomnet serve: warning: ${warning}\n`);
+      log.warn({ path: loose.path, mode: loose.mode.toString(8) }, warning);
+    }
     log.info({ ports: node.ports, aet: config.aet }, 'node started');
     const signal = await stopped;
     log.info({ signal }, 'node stopped');
