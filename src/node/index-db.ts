@@ -324,16 +324,15 @@ export class SqliteIndex implements Index {
   /** {@link Index.upsertInstance} on the event loop (bulk loads, benchmarks). */
   upsertInstanceSync(record: InstanceRecord): { created: boolean } {
     checkRecord(record);
-    return this.#upsert(record);
-  }
-
-  #upsert(record: InstanceRecord): { created: boolean } {
-    return this.db.transaction((r: InstanceRecord) => {
+    const upsert = this.db.transaction((r: InstanceRecord) => {
       const existing = this.#s.instanceByUid.get(r.sopInstanceUid);
       if (existing) this.#removeRows(existing);
       this.#insertRows(r);
       return { created: existing === undefined };
-    })(record);
+    });
+    // IMMEDIATE takes the write lock before the first read: a writer in another process (serve
+    // --workers) makes this one wait (busy_timeout) instead of failing SQLITE_BUSY on the upgrade
+    return upsert.immediate(record);
   }
 
   flush(): Promise<void> {
@@ -475,12 +474,13 @@ export class SqliteIndex implements Index {
 
   /** {@link Index.removeInstance} on the event loop. */
   removeInstanceSync(sopInstanceUid: string): StoredInstance | undefined {
-    return this.db.transaction((uid: string) => {
+    const remove = this.db.transaction((uid: string) => {
       const row = this.#s.instanceByUid.get(uid);
       if (!row) return undefined;
       this.#removeRows(row);
       return toStored(row);
-    })(sopInstanceUid);
+    });
+    return remove.immediate(sopInstanceUid);
   }
 
   async getInstance(sopInstanceUid: string): Promise<StoredInstance | undefined> {
