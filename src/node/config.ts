@@ -192,6 +192,12 @@ export interface NodeConfig {
   worklistDir?: string;
   log: { level: NodeLogLevel; format: NodeLogFormat };
   audit: NodeAuditConfig;
+  /**
+   * Worker processes serving associations (default 1: the node is one process); `auto` =
+   * one per available core. They share the ports, the storage directory and the index;
+   * the limits hold for the node as a whole (docs/scaling.md).
+   */
+  workers: number | 'auto';
 }
 
 /** Services of peers not listed under `peers` (DESIGN.md "Access control"). */
@@ -219,6 +225,7 @@ export interface NodeConfigOverrides {
   peers?: Record<string, PeerConfig>;
   limits?: Partial<NodeLimits>;
   worklistDir?: string;
+  workers?: number | 'auto';
   log?: Partial<NodeConfig['log']>;
   /** `syslog` replaces the configured collector's host and port only. */
   audit?: {
@@ -272,6 +279,7 @@ export function defaultNodeConfig(): NodeConfig {
     },
     log: { level: 'info', format: 'json' },
     audit: { fsync: 'batch' },
+    workers: 1,
   };
 }
 
@@ -419,6 +427,7 @@ const TOP_LEVEL = [
   'worklistDir',
   'log',
   'audit',
+  'workers',
 ] as const;
 
 function parseTls(c: Checker, raw: unknown, base: NodeTlsConfig): NodeTlsConfig {
@@ -638,6 +647,8 @@ function parseWith(c: Checker, raw: unknown, base: NodeConfig): NodeConfig {
     };
   }
   out.audit = parseAudit(c, r.audit, base.audit);
+  if (r.workers !== undefined)
+    out.workers = r.workers === 'auto' ? 'auto' : c.integer('workers', r.workers, 1, 1024);
   if (out.port !== null && out.port === out.tlsPort) c.fail('tlsPort', `must differ from port ${out.port}`);
   return out;
 }

@@ -313,12 +313,15 @@ export class SqliteIndex implements Index {
     ] as const)
       if (typeof uid !== 'string' || uid.trim() === '')
         throw new IndexError(`index: instance record has no ${name}`);
-    return this.db.transaction((r: InstanceRecord) => {
+    const upsert = this.db.transaction((r: InstanceRecord) => {
       const existing = this.#s.instanceByUid.get(r.sopInstanceUid);
       if (existing) this.#removeRows(existing);
       this.#insertRows(r);
       return { created: existing === undefined };
-    })(record);
+    });
+    // IMMEDIATE takes the write lock before the first read: a writer in another process (serve
+    // --workers) makes this one wait (busy_timeout) instead of failing SQLITE_BUSY on the upgrade
+    return upsert.immediate(record);
   }
 
   flush(): Promise<void> {
@@ -455,12 +458,13 @@ export class SqliteIndex implements Index {
   }
 
   removeInstance(sopInstanceUid: string): StoredInstance | undefined {
-    return this.db.transaction((uid: string) => {
+    const remove = this.db.transaction((uid: string) => {
       const row = this.#s.instanceByUid.get(uid);
       if (!row) return undefined;
       this.#removeRows(row);
       return toStored(row);
-    })(sopInstanceUid);
+    });
+    return remove.immediate(sopInstanceUid);
   }
 
   getInstance(sopInstanceUid: string): StoredInstance | undefined {
