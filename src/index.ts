@@ -13,6 +13,7 @@ export {
   AssociationAbortedError,
   AssociationRejectedError,
   NetworkError,
+  type NetworkErrorCode,
   PduParseError,
   type AssociationRejection,
 } from './network/index.js';
@@ -85,12 +86,15 @@ export { CommandField, type CommandSet, Priority } from './dimse/index.js';
 // data layer
 export {
   type BulkDataRef,
+  type BulkDataResolver,
   type DataElement,
   Dataset,
   type DicomJson,
   datasetFromJson,
   datasetFromKeywords,
   datasetToJson,
+  fileBulkDataResolver,
+  type FromJsonOptions,
   decodeDataset,
   encodeDataset,
   encodeFileMetaInformation,

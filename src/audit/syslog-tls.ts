@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { constants } from 'node:crypto';
 import { connect, createSecureContext, type TLSSocket } from 'node:tls';
 import { type Logger, silentLogger } from '../log.js';
 import { AuditConfigError } from './errors.js';
@@ -255,6 +256,8 @@ export class SyslogTlsSender {
         ...this.#tls,
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2',
+        // a collector has no reason to renegotiate (TLS 1.2); refuse it as the node's contexts do
+        secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
       });
     } catch (err) {
       this.#failed(err, false);

@@ -36,3 +36,15 @@ export async function connectFromCli(
     log.info({ secureLink: assoc.secureLink }, `secure link: ${formatSecureLink(assoc.secureLink)}`);
   return assoc;
 }
+
+/**
+ * End an association after a command failed: released when the failure left it in order
+ * (the peer answered with a failure status, or never accepted the context the command
+ * needed), aborted otherwise. A refusal then prints only its own line.
+ */
+export async function endAfterFailure(assoc: Association, err: unknown): Promise<void> {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ERR_NO_PRESENTATION_CONTEXT' || code === 'ERR_DIMSE_STATUS')
+    await assoc.release().catch(() => assoc.abort());
+  else assoc.abort();
+}

@@ -15,7 +15,7 @@ function doneOf(p: RetrieveProgress): number {
 
 /**
  * A bar (sub-operations done / total, failures, ETA) on a terminal; elsewhere one plain
- * `status 0xFF00: remaining …` line per response; nothing when quiet. The total is
+ * `status 0xFF00: remaining …` line per response that carries counts; nothing when quiet. The total is
  * learnt from the first response that carries counts.
  */
 export function createRetrieveProgress(
@@ -24,7 +24,13 @@ export function createRetrieveProgress(
 ): RetrieveProgressDisplay {
   if (quiet) return { update: () => undefined, stop: () => undefined };
   if (!out.isTTY) {
-    return { update: (p) => out.write(`${formatRetrieve(p)}\n`), stop: () => undefined };
+    return {
+      // a response without counts (a refusal, say) is the error line's to report
+      update: (p) => {
+        if (p.remaining !== undefined || p.completed !== undefined) out.write(`${formatRetrieve(p)}\n`);
+      },
+      stop: () => undefined,
+    };
   }
   let bar: cliProgress.SingleBar | undefined;
   return {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { Association, RetrieveProgress } from '../services/client.js';
+import { endAfterFailure } from './connect.js';
 import type { CliContext } from './context.js';
 import {
   addCommonNetworkOptions,
@@ -50,7 +51,7 @@ export function defineRetrieveCommand(
   return addTlsOptions(cmd, 'client');
 }
 
-/** Run a retrieve on `assoc` with progress output, print the outcome, release (abort on failure). */
+/** Run a retrieve on `assoc` with progress output, print the outcome, release (see {@link endAfterFailure} on failure). */
 export async function runRetrieve(
   ctx: CliContext,
   assoc: Association,
@@ -65,7 +66,7 @@ export async function runRetrieve(
     ctx.stdout.write(`${label} done: ${formatRetrieve(result)}\n`);
   } catch (err) {
     progress.stop();
-    assoc.abort();
+    await endAfterFailure(assoc, err);
     throw err;
   }
   await assoc.release();

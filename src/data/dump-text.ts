@@ -2,6 +2,7 @@ import { decodeText } from './charset.js';
 import { type DataElement, type Dataset, decodeNumbers, isBulkRef, isEncapsulated } from './dataset.js';
 import { lookupTag } from './dictionary.js';
 import type { Part10Header } from './part10.js';
+import { lookupPrivateTag } from './private-dictionary.js';
 import { isPrivateCreator, isPrivateTag, type Tag } from './tag.js';
 import { transferSyntaxLayout } from './transfer-syntax.js';
 import { isSingleValuedTextVR, isStringVR, usesCharacterSet } from './vr.js';
@@ -13,9 +14,15 @@ function lowerTag(tag: Tag): string {
   return `(${h(tag >>> 16)},${h(tag & 0xffff)})`;
 }
 
-function keywordFor(tag: Tag): string {
+function keywordFor(ds: Dataset, tag: Tag): string {
   if (isPrivateCreator(tag)) return 'PrivateCreator';
-  if (isPrivateTag(tag)) return 'Unknown Tag & Data';
+  if (isPrivateTag(tag)) {
+    // a well-known private creator's element: its name from the private dictionary, as dcmdump
+    const group = tag >>> 16;
+    const creator = (tag & 0xffff) >= 0x1000 ? ds.getString(((group << 16) | ((tag >>> 8) & 0xff)) >>> 0) : undefined;
+    const entry = creator ? lookupPrivateTag(group, creator, tag & 0xff) : undefined;
+    return entry?.name ?? 'Unknown Tag & Data';
+  }
   if ((tag & 0xffff) === 0) return lookupTag(tag)?.keyword ?? 'GenericGroupLength';
   return lookupTag(tag)?.keyword ?? 'Unknown Tag & Data';
 }
@@ -73,7 +80,7 @@ function valueText(ds: Dataset, el: DataElement): { text: string; vm: number; le
 
 function dumpDataset(ds: Dataset, depth: number, out: string[]): void {
   for (const el of ds) {
-    const keyword = keywordFor(el.tag);
+    const keyword = keywordFor(ds, el.tag);
     const tagText = lowerTag(el.tag);
     const v = el.value;
     if (Array.isArray(v)) {

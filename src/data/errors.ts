@@ -13,6 +13,8 @@ export type DicomParseErrorCode =
   | 'ERR_UNKNOWN_TRANSFER_SYNTAX'
   | 'ERR_BAD_VALUE'
   | 'ERR_BAD_JSON'
+  /** A DICOM JSON BulkDataURI that no resolver was given for, or that the resolver refused. */
+  | 'ERR_BULK_URI_REFUSED'
   | 'ERR_UNKNOWN_KEYWORD'
   | 'ERR_DEFLATE';
 

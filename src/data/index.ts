@@ -28,9 +28,12 @@ export { dumpDatasetText, dumpFileText } from './dump-text.js';
 export { DicomParseError, type DicomParseErrorCode } from './errors.js';
 export { type ParseEvent, parseEvents } from './events.js';
 export {
+  type BulkDataResolver,
   datasetFromJson,
   datasetToJson,
+  fileBulkDataResolver,
   fileBulkDataUri,
+  type FromJsonOptions,
   type JsonAttribute,
   type JsonDataset,
   type JsonDataset as DicomJson,
@@ -79,4 +82,5 @@ export {
   transferSyntaxLayout,
 } from './transfer-syntax.js';
 export { isVR, type VR, VRS } from './vr.js';
+export { type ValidationFinding, validateDataset } from './validate.js';
 export { datasetChunks, encodeDataset, encodeDatasetStream, encodedLength, type Layout } from './writer.js';

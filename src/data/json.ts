@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve as resolvePath } from 'node:path';
 import { decodeText } from './charset.js';
 import {
   type BulkDataRef,
@@ -200,6 +202,52 @@ function fail(key: string, cause: string): never {
 /** Largest value length an element can declare (0xFFFFFFFF means undefined length). */
 const MAX_VALUE_LENGTH = 0xfffffffe;
 
+/**
+ * What a BulkDataURI stands for: a bulk reference (read when the data set is written) or the
+ * bytes themselves. Throw (a {@link DicomParseError} with `ERR_BULK_URI_REFUSED` is
+ * conventional) to refuse the URI.
+ */
+export type BulkDataResolver = (uri: string, vr: VR, key: string) => BulkDataRef | Buffer;
+
+/** Options of {@link datasetFromJson}. */
+export interface FromJsonOptions {
+  /**
+   * How BulkDataURIs are resolved. Without a resolver every BulkDataURI is refused
+   * (`ERR_BULK_URI_REFUSED`): a URI in untrusted JSON could name any file the process can
+   * read. {@link fileBulkDataResolver} resolves the `file://` URIs of {@link fileBulkDataUri}
+   * within one directory.
+   */
+  bulkData?: BulkDataResolver;
+}
+
+function refuseUri(key: string, why: string): never {
+  throw new DicomParseError('ERR_BULK_URI_REFUSED', `DICOM JSON attribute ${key}: BulkDataURI refused: ${why}`);
+}
+
+/**
+ * A resolver of the `file://PATH?offset=N&length=N` URIs {@link datasetToJson} writes, for
+ * files under `baseDir` only: any other URI, a path outside the directory (`..`, a symbolic
+ * link leading out) or a missing file is refused with `ERR_BULK_URI_REFUSED`.
+ */
+export function fileBulkDataResolver(baseDir: string): BulkDataResolver {
+  let root: string | undefined;
+  return (uri, _vr, key) => {
+    const ref = parseBulkUri(uri, key);
+    if (ref === undefined) refuseUri(key, 'not a file:// URI with an offset and length');
+    root ??= realpathSync(resolvePath(baseDir));
+    let real: string;
+    try {
+      real = realpathSync(resolvePath(root, ref.file));
+    } catch (err) {
+      refuseUri(key, `cannot resolve ${ref.file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    const inside = relative(root, real);
+    if (inside === '' || inside.startsWith('..') || isAbsolute(inside))
+      refuseUri(key, `${ref.file} is outside ${root}`);
+    return { ...ref, file: real };
+  };
+}
+
 function parseBulkUri(uri: string, key: string): BulkDataRef | undefined {
   const m = /^file:\/\/(.*)\?offset=(\d+)&length=(\d+)$/.exec(uri);
   if (!m) return undefined;
@@ -262,9 +310,14 @@ function bigValue(v: unknown, vr: 'SV' | 'UV', key: string): bigint {
 
 /**
  * Build a data set from its DICOM JSON model (PS3.18 F.2). Text is stored as UTF-8 unless ASCII
- * (with (0008,0005) `ISO_IR 192` added when the model names no character set).
+ * (with (0008,0005) `ISO_IR 192` added when the model names no character set). A BulkDataURI
+ * is refused unless `options.bulkData` resolves it.
  */
-export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
+export function datasetFromJson(obj: unknown, options: FromJsonOptions = {}): Dataset {
+  return fromJson(obj, options, undefined);
+}
+
+function fromJson(obj: unknown, options: FromJsonOptions, parent: Dataset | undefined): Dataset {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     throw new DicomParseError('ERR_BAD_JSON', 'DICOM JSON data set must be an object');
   }
@@ -291,8 +344,9 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
       continue;
     }
     if (attr.BulkDataURI !== undefined) {
-      const ref = typeof attr.BulkDataURI === 'string' ? parseBulkUri(attr.BulkDataURI, key) : undefined;
-      ds.set(tag, ref ?? Buffer.alloc(0), vr);
+      if (typeof attr.BulkDataURI !== 'string') fail(key, 'BulkDataURI is not a string');
+      if (options.bulkData === undefined) refuseUri(key, 'no resolver was given (URIs are not followed by default)');
+      ds.set(tag, options.bulkData(attr.BulkDataURI, vr, key), vr);
       continue;
     }
     const values = attr.Value ?? [];
@@ -305,7 +359,7 @@ export function datasetFromJson(obj: unknown, parent?: Dataset): Dataset {
     if (vr === 'SQ') {
       ds.set(
         tag,
-        values.map((item) => datasetFromJson(item, ds)),
+        values.map((item) => fromJson(item, options, ds)),
         'SQ',
       );
       continue;

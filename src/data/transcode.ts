@@ -89,8 +89,9 @@ class ReEncoder implements ParseHandler {
   }
 
   sequenceEnd(): void {
-    this.layouts.pop();
+    // in the sequence's own layout: a UN sequence is delimited in implicit VR little endian too
     this.out.push(elementHeader(Tags.SequenceDelimitationItem, 'UN', 0, this.layout));
+    this.layouts.pop();
   }
 
   itemStart(): void {

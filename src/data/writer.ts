@@ -178,7 +178,7 @@ function* elementChunks(el: DataElement, layout: Layout): Generator<Buffer> {
       const undef = el.undefinedLength !== false;
       yield elementHeader(el.tag, 'UN', undef ? UNDEFINED : itemsLength(v, inner), layout);
       yield* itemChunks(v, inner);
-      if (undef) yield delimiter(Tags.SequenceDelimitationItem, 0, little);
+      if (undef) yield delimiter(Tags.SequenceDelimitationItem, 0, true);
       return;
     }
     const undef = el.undefinedLength !== false;

@@ -1,3 +1,4 @@
+/** The command set (PS3.7 9.3, group 0000) as plain data, and its Implicit VR Little Endian codec. */
 import { hex4 } from './command-field.js';
 import { DimseMalformedCommandError, DimseUsageError } from './errors.js';
 

@@ -1,3 +1,4 @@
+/** The typed errors of the DIMSE layer, one class per kind of failure, each with a stable `code`. */
 import { DicomnetError, type KindedError } from '../errors.js';
 
 /**
@@ -56,5 +57,14 @@ export class DimseUsageError extends DicomnetError implements KindedError {
 
   constructor(code: DimseUsageErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
+  }
+}
+
+/** The reason an incoming request's signal is aborted on C-CANCEL-RQ. */
+export class DimseRequestCancelled extends DicomnetError implements KindedError {
+  readonly kind = 'dimse' as const;
+
+  constructor(readonly messageId: number) {
+    super('ERR_DIMSE_CANCELLED', `the peer cancelled message ${messageId} (C-CANCEL-RQ)`);
   }
 }

@@ -1,3 +1,4 @@
+/** Sending one DIMSE message: its command and data set cut into PDVs of the peer's size, read with backpressure. */
 import type { Readable } from 'node:stream';
 import type { AssociationChannel, Pdv } from '../network/channel.js';
 

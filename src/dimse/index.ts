@@ -1,3 +1,4 @@
+/** The DIMSE layer's public surface: what services and the package index import from dimse/. */
 export {
   CommandField,
   type CommandFieldValue,
@@ -16,21 +17,21 @@ export {
   NO_DATASET,
   type UnknownCommandElement,
 } from './command-set.js';
-export {
-  DimseEndpoint,
-  type DimseEndpointOptions,
-  type DimseRequest,
-  DimseRequestCancelled,
-  type IncomingMessage,
-  type OutgoingMessage,
-  type RequestContext,
-  type RequestHandler,
-} from './endpoint.js';
+export { DimseEndpoint, type DimseEndpointOptions } from './endpoint.js';
+export type {
+  DimseRequest,
+  IncomingMessage,
+  OutgoingMessage,
+  RequestContext,
+  RequestHandler,
+} from './messages.js';
+export { responseTo } from './responses.js';
 export {
   DimseChannelClosedError,
   DimseMalformedCommandError,
   DimseProtocolError,
   type DimseProtocolErrorCode,
+  DimseRequestCancelled,
   DimseUsageError,
   type DimseUsageErrorCode,
 } from './errors.js';

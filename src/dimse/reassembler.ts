@@ -1,4 +1,6 @@
+/** Receiving DIMSE messages: PDVs joined into command sets and data sets, a data set sent to memory, a sink or nowhere. */
 import type { Writable } from 'node:stream';
+import { toError } from '../errors.js';
 import type { Pdv } from '../network/channel.js';
 import { commandFieldName } from './command-field.js';
 import { type CommandSet, decodeCommandSet } from './command-set.js';
@@ -93,7 +95,7 @@ export class MessageReassembler {
     try {
       this.step(pdv);
     } catch (err) {
-      this.close(err instanceof Error ? err : new Error(String(err)));
+      this.close(toError(err));
       throw err;
     }
   }
@@ -194,7 +196,7 @@ export class MessageReassembler {
     try {
       sink = this.options.chooseSink?.(command, contextId);
     } catch (err) {
-      return new DiscardTarget(err instanceof Error ? err : new Error(String(err)));
+      return new DiscardTarget(toError(err));
     }
     if (sink === 'discard') return new DiscardTarget();
     return sink ? new SinkTarget(sink, this.gate, this.copy) : new MemoryTarget(this.maxBuffered, this.copy);

@@ -1,3 +1,4 @@
+/** Status codes (0000,0900): the one list of them, their categories and their names. */
 import { DicomnetError, type KindedError } from '../errors.js';
 import { hex4, serviceName } from './command-field.js';
 
@@ -152,10 +153,14 @@ export function describeStatus(code: number, commandField?: number): string {
   return `Unknown ${statusCategory(code)} status`;
 }
 
+/** Statuses that refuse a request for who asked (Not authorized, Move Destination unknown). */
+const ACCESS_REFUSALS = new Set([0x0124, 0xa801]);
+
 /**
  * A DIMSE response carried a status that is not success. `status` is the raw code,
  * `commandField` the request (or response) field it answered.
  */
+
 export class DimseStatusError extends DicomnetError implements KindedError {
   readonly kind = 'dimse' as const;
   readonly status: number;
@@ -172,9 +177,13 @@ export class DimseStatusError extends DicomnetError implements KindedError {
           ? 'was cancelled'
           : 'failed';
     const comment = errorComment ? `: ${errorComment}` : '';
+    // an access refusal with its reason reads as one: "C-MOVE refused: DEST is not … (0xA801)"
+    const accessRefusal = errorComment && ACCESS_REFUSALS.has(status);
     super(
       'ERR_DIMSE_STATUS',
-      `${serviceName(commandField)} ${verb}: status 0x${hex4(status)} (${describeStatus(status, commandField)})${comment}`,
+      accessRefusal
+        ? `${serviceName(commandField)} refused: ${errorComment} (0x${hex4(status)})`
+        : `${serviceName(commandField)} ${verb}: status 0x${hex4(status)} (${describeStatus(status, commandField)})${comment}`,
     );
     this.status = status;
     this.commandField = commandField;

@@ -1,3 +1,4 @@
+/** The acceptor side of negotiation: answer an A-ASSOCIATE-RQ per the policy (contexts, roles, identity, windows) with an AC or an RJ. */
 import type { Duplex } from 'node:stream';
 import { toError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';

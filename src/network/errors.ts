@@ -1,3 +1,4 @@
+/** The typed errors of the upper layer (PDU parsing, transport, rejection, abort), each with a stable `code`. */
 import { DicomnetError, type KindedError } from '../errors.js';
 import { describeAbortReason, describeAbortSource, describeRejectReason } from './pdu/reasons.js';
 
@@ -35,9 +36,34 @@ export class PduParseError extends DicomnetError implements KindedError {
   }
 }
 
+/** Stable codes of {@link NetworkError}. */
+export type NetworkErrorCode =
+  // connecting and listening
+  | 'ERR_CONNECTION_REFUSED'
+  | 'ERR_CONNECT_TIMEOUT'
+  | 'ERR_CONNECT_FAILED'
+  | 'ERR_HOST_NOT_FOUND'
+  | 'ERR_HOST_UNREACHABLE'
+  | 'ERR_ADDRESS_IN_USE'
+  | 'ERR_ADDRESS_NOT_AVAILABLE'
+  | 'ERR_PORT_NOT_PERMITTED'
+  // an association that ended or is not there
+  | 'ERR_CONNECTION_CLOSED'
+  | 'ERR_CONNECTION_RESET'
+  | 'ERR_ASSOCIATION_CLOSED'
+  | 'ERR_ASSOCIATION_TIMEOUT'
+  | 'ERR_ASSOCIATION_NOT_OPEN'
+  | 'ERR_NOT_ASSOCIATED'
+  | 'ERR_RELEASE_PENDING';
+
 /** Transport-level failure: connection refused, reset, timed out, closed early. */
 export class NetworkError extends DicomnetError implements KindedError {
   readonly kind = 'network' as const;
+  declare readonly code: NetworkErrorCode;
+
+  constructor(code: NetworkErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
 }
 
 /** The peer (or its provider) answered A-ASSOCIATE-RQ with A-ASSOCIATE-RJ. */

@@ -1,3 +1,4 @@
+/** The upper layer's public surface: what other layers and the package index import from network/. */
 export type {
   AssociationChannel,
   ChannelCloseReason,
@@ -9,6 +10,7 @@ export {
   AssociationAbortedError,
   AssociationRejectedError,
   NetworkError,
+  type NetworkErrorCode,
   PduParseError,
   type PduParseErrorCode,
 } from './errors.js';

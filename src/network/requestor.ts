@@ -1,3 +1,4 @@
+/** The requestor side of negotiation: build the A-ASSOCIATE-RQ, send it, and read what was agreed from the A-ASSOCIATE-AC. */
 import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { toError, UsageError } from '../errors.js';

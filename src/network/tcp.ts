@@ -1,3 +1,4 @@
+/** Opening a plain TCP connection to a peer, with a timeout and an error that names the cause. */
 import { connect, type Socket } from 'node:net';
 import { NetworkError } from './errors.js';
 

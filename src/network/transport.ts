@@ -1,3 +1,4 @@
+/** Opening an association as requestor over TCP or TLS: connect, handshake, then negotiate. */
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';

@@ -51,3 +51,21 @@ export function isDicomJsonObject(value: unknown): value is DicomJsonObject {
   }
   return true;
 }
+
+/**
+ * The tag path (`00400100[0].00420011`) of the first attribute in `obj` with a BulkDataURI,
+ * items of sequences included, or undefined. The node never resolves a URI from data it
+ * reads (it would read whatever file the URI names), so such items are refused.
+ */
+export function bulkDataUriPath(obj: DicomJsonObject, prefix = ''): string | undefined {
+  for (const [tag, attribute] of Object.entries(obj)) {
+    if (attribute.BulkDataURI !== undefined) return `${prefix}${tag}`;
+    if (!Array.isArray(attribute.Value)) continue;
+    for (const [i, item] of attribute.Value.entries()) {
+      if (!isDicomJsonObject(item)) continue;
+      const inner = bulkDataUriPath(item, `${prefix}${tag}[${i}].`);
+      if (inner !== undefined) return inner;
+    }
+  }
+  return undefined;
+}

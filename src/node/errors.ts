@@ -35,10 +35,18 @@ export class QueryError extends DicomnetError implements KindedError {
   readonly kind = 'dimse' as const;
   /** The keyword of the offending key, when one key is to blame. */
   readonly keyword: string | undefined;
+  /** The failure status to answer, when not the service's default (0xC000). */
+  readonly status: number | undefined;
 
-  constructor(code: 'ERR_QUERY_INVALID' | 'ERR_QUERY_TOO_MANY_RESULTS', message: string, keyword?: string) {
+  constructor(
+    code: 'ERR_QUERY_INVALID' | 'ERR_QUERY_TOO_MANY_RESULTS',
+    message: string,
+    keyword?: string,
+    status?: number,
+  ) {
     super(code, message);
     this.keyword = keyword;
+    this.status = status;
   }
 }
 

@@ -28,6 +28,7 @@ export { ConfigError, IndexError, QueryError, StorageError, type StorageErrorCod
 export {
   INDEX_FILE,
   type Index,
+  type IndexCounts,
   type InstanceRecord,
   type QueryMatch,
   type RetrieveItem,
@@ -35,9 +36,13 @@ export {
   type SqliteIndexOptions,
   type StoredInstance,
 } from './index-db.js';
+export { PG_MIGRATIONS, PgIndex, type PgIndexOptions } from './index-pg.js';
 export {
+  compileMatcher,
   dicomWildcardToGlob,
   dicomWildcardToRegExp,
+  MAX_WILDCARD_ALTERNATIVES,
+  MAX_WILDCARD_CHARS,
   type Matcher,
   matchesValues,
   normalizeDate,
@@ -46,7 +51,9 @@ export {
   normalizeTime,
   parseMatcher,
   type QueryKey,
+  type ValuesTest,
 } from './matching.js';
+export { matchWildcard } from './wildcard.js';
 export {
   MPPS_ERROR_NO_LONGER_UPDATABLE,
   type MppsRecord,

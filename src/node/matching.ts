@@ -1,4 +1,5 @@
 import { QueryError } from './errors.js';
+import { matchWildcard } from './wildcard.js';
 
 /**
  * One key of a C-FIND / C-MOVE / C-GET identifier as plain values.
@@ -34,6 +35,32 @@ const WILDCARD_VRS = new Set(['AE', 'CS', 'LO', 'LT', 'PN', 'SH', 'ST', 'UC', 'U
 const TRAILING_SPACE_ONLY_VRS = new Set(['PN', 'LT', 'ST', 'UT', 'UC']);
 const INTEGER_VRS = new Set(['IS', 'SS', 'US', 'SL', 'UL', 'SV', 'UV']);
 const DECIMAL_VRS = new Set(['DS', 'FL', 'FD']);
+
+/**
+ * Most characters one value of a key may hold, per VR (PS3.5 Table 6.2-1; PN: per component
+ * group). DA, TM and DT values are bounded by their syntax; UC, UR and UT have no maximum.
+ */
+const MAX_VALUE_CHARS: Readonly<Record<string, number>> = {
+  AE: 16,
+  AS: 4,
+  CS: 16,
+  DS: 16,
+  IS: 12,
+  LO: 64,
+  LT: 10240,
+  PN: 64,
+  SH: 16,
+  ST: 1024,
+  UI: 64,
+};
+
+/**
+ * Most characters of one wildcard pattern, whatever its VR (the LO and PN maximum), and most
+ * wildcard alternatives in one key. With them one stored value costs at most
+ * 16 × 65 × (its length + 1) matcher steps.
+ */
+export const MAX_WILDCARD_CHARS = 64;
+export const MAX_WILDCARD_ALTERNATIVES = 16;
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -184,6 +211,37 @@ function rangeOf(key: QueryKey, vr: string, from: string, to: string): MatchAlte
   return { kind: 'range', lower, upper };
 }
 
+/** A refusal naming the key and the bound, never the value (it may be PHI). */
+function tooLong(key: QueryKey, vr: string, why: string): QueryError {
+  return new QueryError('ERR_QUERY_INVALID', `query key ${key.keyword} (${vr}): ${why}`, key.keyword);
+}
+
+function charCount(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+/** Refuse a value longer than its VR allows (PS3.5 6.2), checked on each value of a list. */
+function checkLengths(key: QueryKey, vr: string, values: readonly string[]): void {
+  const max = MAX_VALUE_CHARS[vr];
+  if (max === undefined) return;
+  for (const value of values) {
+    const parts = vr === 'PN' ? value.split('=') : [value];
+    for (const part of parts) {
+      // a UTF-16 length within the bound is a code point count within it too
+      if (part.length <= max) continue;
+      const n = charCount(part);
+      if (n > max)
+        throw tooLong(
+          key,
+          vr,
+          `a value of ${n} characters is longer than the ${max} its VR allows${vr === 'PN' ? ' per component group' : ''}`,
+        );
+    }
+  }
+}
+
 /** True when the DICOM pattern has a `*` or `?` that makes it a wildcard match. */
 function hasWildcard(value: string): boolean {
   return value.includes('*') || value.includes('?');
@@ -199,10 +257,12 @@ export function parseMatcher(key: QueryKey, vr: string = key.vr): Matcher {
   if (raw === '') return { kind: 'universal' };
   if (raw === '""') return { kind: 'empty' };
   if (vr === 'SQ') throw invalid(key, 'sequence matching takes its keys in items');
+  const values = raw.split('\\');
+  checkLengths(key, vr, values);
   // A lone '*' (or '**'…) is universal matching (C.2.2.2.4), also for values that are absent.
   if (/^\*+$/.test(raw) && WILDCARD_VRS.has(vr)) return { kind: 'universal' };
-  const values = raw.split('\\');
   const alternatives: MatchAlternative[] = [];
+  let wildcards = 0;
   for (const one of values) {
     const v = TRAILING_SPACE_ONLY_VRS.has(vr) ? one.replace(/ +$/, '') : one.trim();
     if (v === '') continue;
@@ -221,9 +281,15 @@ export function parseMatcher(key: QueryKey, vr: string = key.vr): Matcher {
       alternatives.push({ kind: 'exact', value: Number(v) });
     } else if (WILDCARD_VRS.has(vr)) {
       const norm = vr === 'PN' ? normalizePersonName(v) : v;
-      alternatives.push(
-        hasWildcard(norm) ? { kind: 'wildcard', pattern: norm } : { kind: 'exact', value: norm },
-      );
+      if (!hasWildcard(norm)) {
+        alternatives.push({ kind: 'exact', value: norm });
+        continue;
+      }
+      if (charCount(norm) > MAX_WILDCARD_CHARS)
+        throw tooLong(key, vr, `a wildcard pattern may hold at most ${MAX_WILDCARD_CHARS} characters`);
+      if (++wildcards > MAX_WILDCARD_ALTERNATIVES)
+        throw tooLong(key, vr, `at most ${MAX_WILDCARD_ALTERNATIVES} wildcard values per key`);
+      alternatives.push({ kind: 'wildcard', pattern: norm });
     } else {
       alternatives.push({ kind: 'exact', value: v });
     }
@@ -242,7 +308,11 @@ export function dicomWildcardToGlob(pattern: string): string {
   return pattern.replace(/\[/g, '[[]');
 }
 
-/** Reference translation of a DICOM wildcard pattern to a whole-string regular expression. */
+/**
+ * Translation of a DICOM wildcard pattern to a whole-string regular expression.
+ * @deprecated A reference for tests only: the expression backtracks, and `*?*?…x` takes
+ * exponential time. Match with {@link matchWildcard}, which is linear in pattern × value.
+ */
 export function dicomWildcardToRegExp(pattern: string): RegExp {
   let source = '';
   for (const ch of pattern) {
@@ -257,7 +327,31 @@ export function dicomWildcardToRegExp(pattern: string): RegExp {
  * SQL condition for `expr` under `matcher`, pushing bound parameters onto `params`
  * (values never enter the SQL text). Returns undefined for universal matching.
  */
-export function matcherToSql(expr: string, matcher: Matcher, params: unknown[]): string | undefined {
+/** SQL dialect a condition is written for: SQLite (GLOB) or PostgreSQL (LIKE). */
+export type SqlDialect = 'sqlite' | 'postgres';
+
+/**
+ * Translate a DICOM wildcard pattern to a PostgreSQL LIKE pattern (default escape `\`):
+ * `%`, `_` and `\` are escaped, then `*` becomes `%` and `?` becomes `_`. LIKE is
+ * case-sensitive and, on the index's `COLLATE "C"` columns, compares bytes as GLOB does.
+ */
+export function dicomWildcardToLike(pattern: string): string {
+  let out = '';
+  for (const ch of pattern) {
+    if (ch === '*') out += '%';
+    else if (ch === '?') out += '_';
+    else if (ch === '%' || ch === '_' || ch === '\\') out += `\\${ch}`;
+    else out += ch;
+  }
+  return out;
+}
+
+export function matcherToSql(
+  expr: string,
+  matcher: Matcher,
+  params: unknown[],
+  dialect: SqlDialect = 'sqlite',
+): string | undefined {
   if (matcher.kind === 'universal') return undefined;
   if (matcher.kind === 'empty') return `(${expr} IS NULL OR ${expr} = '')`;
   const exact: (string | number)[] = [];
@@ -268,8 +362,13 @@ export function matcherToSql(expr: string, matcher: Matcher, params: unknown[]):
   params.push(...exact);
   for (const alt of matcher.alternatives) {
     if (alt.kind === 'wildcard') {
-      ors.push(`${expr} GLOB ?`);
-      params.push(dicomWildcardToGlob(alt.pattern));
+      if (dialect === 'postgres') {
+        ors.push(`${expr} LIKE ?`);
+        params.push(dicomWildcardToLike(alt.pattern));
+      } else {
+        ors.push(`${expr} GLOB ?`);
+        params.push(dicomWildcardToGlob(alt.pattern));
+      }
     } else if (alt.kind === 'range') {
       const parts: string[] = [];
       if (alt.lower !== undefined) {
@@ -286,32 +385,47 @@ export function matcherToSql(expr: string, matcher: Matcher, params: unknown[]):
   return ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`;
 }
 
+/** The test of one attribute's stored values against a matcher, see {@link compileMatcher}. */
+export type ValuesTest = (stored: readonly string[]) => boolean;
+
 /**
- * Evaluate a matcher against the stored values of one attribute in memory (worklist
- * items, tests). `stored` are raw DICOM string values; a multi-valued attribute matches
- * when any value does.
+ * Compile a matcher for in-memory matching (worklist items): exact values go into a set,
+ * wildcards use {@link matchWildcard}. `stored` are raw DICOM string values; a multi-valued
+ * attribute matches when any value does.
+ */
+export function compileMatcher(matcher: Matcher): ValuesTest {
+  if (matcher.kind === 'universal') return () => true;
+  if (matcher.kind === 'empty') return (stored) => stored.every((s) => s.trim() === '');
+  const { vr } = matcher;
+  const numeric = INTEGER_VRS.has(vr) || DECIMAL_VRS.has(vr);
+  const exact = new Set<string | number>();
+  const patterns: string[] = [];
+  const ranges: { lower?: string; upper?: string }[] = [];
+  for (const alt of matcher.alternatives) {
+    if (alt.kind === 'exact') exact.add(alt.value);
+    else if (alt.kind === 'wildcard') patterns.push(alt.pattern);
+    else ranges.push(alt);
+  }
+  return (stored) => {
+    for (const s of stored) {
+      if (s.trim() === '') continue;
+      const norm = numeric ? Number(s) : normalizeForMatching(vr, s);
+      if (norm === undefined) continue;
+      if (exact.has(norm)) return true;
+      if (typeof norm !== 'string') continue;
+      for (const pattern of patterns) if (matchWildcard(pattern, norm)) return true;
+      for (const { lower, upper } of ranges)
+        if ((lower === undefined || norm >= lower) && (upper === undefined || norm <= upper)) return true;
+    }
+    return false;
+  };
+}
+
+/**
+ * Evaluate a matcher against the stored values of one attribute in memory (tests; the
+ * worklist compiles its keys once with {@link compileMatcher}). `stored` are raw DICOM
+ * string values; a multi-valued attribute matches when any value does.
  */
 export function matchesValues(matcher: Matcher, stored: readonly string[]): boolean {
-  if (matcher.kind === 'universal') return true;
-  const present = stored.filter((s) => s.trim() !== '');
-  if (matcher.kind === 'empty') return present.length === 0;
-  const { vr } = matcher;
-  for (const s of present) {
-    const norm = INTEGER_VRS.has(vr) || DECIMAL_VRS.has(vr) ? Number(s) : normalizeForMatching(vr, s);
-    if (norm === undefined) continue;
-    for (const alt of matcher.alternatives) {
-      if (alt.kind === 'exact' && norm === alt.value) return true;
-      if (
-        alt.kind === 'wildcard' &&
-        typeof norm === 'string' &&
-        dicomWildcardToRegExp(alt.pattern).test(norm)
-      )
-        return true;
-      if (alt.kind === 'range' && typeof norm === 'string') {
-        if ((alt.lower === undefined || norm >= alt.lower) && (alt.upper === undefined || norm <= alt.upper))
-          return true;
-      }
-    }
-  }
-  return false;
+  return compileMatcher(matcher)(stored);
 }

@@ -1,5 +1,5 @@
 import { QueryError } from './errors.js';
-import { matcherToSql, parseMatcher, type QueryKey } from './matching.js';
+import { matcherToSql, parseMatcher, type QueryKey, type SqlDialect } from './matching.js';
 import {
   depth,
   INDEXED_ATTRIBUTES,
@@ -84,6 +84,7 @@ function conditions(
   params: unknown[],
   options: FindOptions = {},
 ): string[] {
+  const dialect = options.dialect ?? 'sqlite';
   const where: string[] = [];
   const combined = options.combinedDateTime ? combinedStudyDateTime(keys, params) : undefined;
   if (combined !== undefined) where.push(combined);
@@ -98,12 +99,12 @@ function conditions(
         where.push("NOT EXISTS (SELECT 1 FROM series mx WHERE mx.study_fk = st.pk AND mx.modality <> '')");
         continue;
       }
-      const inner = matcherToSql('mx.modality', matcher, params);
+      const inner = matcherToSql('mx.modality', matcher, params, dialect);
       if (inner !== undefined)
         where.push(`EXISTS (SELECT 1 FROM series mx WHERE mx.study_fk = st.pk AND ${inner})`);
       continue;
     }
-    const condition = matcherToSql(attribute.match ?? attribute.select, matcher, params);
+    const condition = matcherToSql(attribute.match ?? attribute.select, matcher, params, dialect);
     if (condition !== undefined) where.push(condition);
   }
   return where;
@@ -117,6 +118,8 @@ export interface FindOptions {
    * to 2024-01-07 18:00, not "10:00-18:00 on each of those days".
    */
   combinedDateTime?: boolean;
+  /** The SQL dialect to write (default SQLite). */
+  dialect?: SqlDialect;
 }
 
 /**
@@ -207,6 +210,35 @@ export function buildFindQuery(
   return { sql, pageSql, params, columns };
 }
 
+/** "Identifier does not match SOP Class" (PS3.4 C.4.2.1.5, C.4.3.1.4). */
+const IDENTIFIER_DOES_NOT_MATCH = 0xa900;
+
+/**
+ * The keys of a C-MOVE / C-GET identifier select by single values or lists of UIDs, never by
+ * wildcards or ranges (PS3.4 C.4.2.2.1, C.4.3.2.1): a wildcard is refused with 0xA900 on every
+ * key (an empty value, the key not used, is fine), and the Patient ID holds one value. The
+ * message names the key, never its value.
+ */
+function checkRetrieveKey(key: QueryKey): void {
+  if (CONTROL_KEYWORDS.has(key.keyword) || key.items !== undefined) return;
+  const value = key.value.trim();
+  if (value === '') return;
+  const refuse = (why: string) =>
+    new QueryError(
+      'ERR_QUERY_INVALID',
+      `retrieve key ${key.keyword}: ${why} (PS3.4 C.4.2.2.1)`,
+      key.keyword,
+      IDENTIFIER_DOES_NOT_MATCH,
+    );
+  if (value.includes('*') || value.includes('?'))
+    throw refuse('wildcards are not allowed in a C-MOVE / C-GET identifier');
+  const vr = INDEXED_ATTRIBUTES.get(key.keyword)?.vr ?? key.vr;
+  if ((vr === 'DA' || vr === 'TM') && value.includes('-'))
+    throw refuse('ranges are not allowed in a C-MOVE / C-GET identifier');
+  if (key.keyword === UNIQUE_KEY.PATIENT && value.includes('\\'))
+    throw refuse('a C-MOVE / C-GET identifier holds one Patient ID');
+}
+
 /**
  * SQL listing the instances a C-MOVE / C-GET at `level` designates. The unique key of
  * the level must be given with a value (PS3.4 C.4.2.2.1): a retrieve never means "everything".
@@ -215,8 +247,10 @@ export function buildRetrieveQuery(
   model: QueryModel,
   level: QueryLevel,
   keys: readonly QueryKey[],
+  dialect: SqlDialect = 'sqlite',
 ): BuiltQuery {
   checkLevel(model, level);
+  for (const key of keys) checkRetrieveKey(key);
   const uniqueKeyword = UNIQUE_KEY[level];
   const unique = keys.find((k) => k.keyword === uniqueKeyword);
   if (unique === undefined || unique.value.trim() === '' || unique.value.trim() === '*')
@@ -226,11 +260,13 @@ export function buildRetrieveQuery(
       uniqueKeyword,
     );
   const params: unknown[] = [];
-  const where = conditions(model, level, keys, params);
+  const where = conditions(model, level, keys, params, { dialect });
+  // quoted aliases: PostgreSQL folds unquoted ones to lower case
   const sql =
-    'SELECT i.path AS path, i.sop_class_uid AS sopClassUid, i.sop_uid AS sopInstanceUid,' +
-    ' i.transfer_syntax AS transferSyntaxUid, st.study_uid AS studyInstanceUid, se.series_uid AS seriesInstanceUid,' +
-    ' p.patient_id AS patientId, p.issuer AS issuerOfPatientId, p.patient_name AS patientName' +
+    'SELECT i.path AS "path", i.sop_class_uid AS "sopClassUid", i.sop_uid AS "sopInstanceUid",' +
+    ' i.transfer_syntax AS "transferSyntaxUid", st.study_uid AS "studyInstanceUid",' +
+    ' se.series_uid AS "seriesInstanceUid", p.patient_id AS "patientId", p.issuer AS "issuerOfPatientId",' +
+    ' p.patient_name AS "patientName"' +
     ` FROM ${fromClause('IMAGE')}` +
     (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
     ' ORDER BY i.pk';

@@ -75,7 +75,7 @@ export interface QueryServiceOptions {
 /** Failure 0xA700 "Out of resources": the query matched more than the node returns. */
 export class QueryResultsExceeded extends QueryError {
   /** Carried to the C-FIND response by the server. */
-  readonly status = Status.OutOfResources;
+  override readonly status = Status.OutOfResources;
   constructor(readonly maxResults: number) {
     super('ERR_QUERY_TOO_MANY_RESULTS', `more than ${maxResults} matches (limits.maxQueryResults)`);
   }
@@ -90,7 +90,7 @@ export class QueryResultsExceeded extends QueryError {
 export function findHandler(options: QueryServiceOptions) {
   const { index, audit, activity } = options;
   const max = options.maxResults !== undefined && options.maxResults > 0 ? options.maxResults : Infinity;
-  return function* find(query: Dataset, ctx: RequestContext): Iterable<Dataset> {
+  return async function* find(query: Dataset, ctx: RequestContext): AsyncIterable<Dataset> {
     const peer = ctx.association;
     const model = modelOf(ctx.sopClassUid);
     const keys = queryKeysOf(query);
@@ -101,9 +101,9 @@ export function findHandler(options: QueryServiceOptions) {
     let failure: unknown;
     let complete = false;
     try {
-      let matches: Iterable<Dataset>;
+      let matches: Iterable<Dataset> | AsyncIterable<Dataset>;
       if (model === 'worklist') {
-        matches = index.findWorklist(keys).map((item) => datasetFromJson(item));
+        matches = (await index.findWorklist(keys)).map((item) => datasetFromJson(item));
       } else {
         level = levelOf(query);
         const lvl = level;
@@ -111,7 +111,7 @@ export function findHandler(options: QueryServiceOptions) {
           datasetFromKeywords({ ...match, QueryRetrieveLevel: lvl }),
         );
       }
-      for (const match of matches) {
+      for await (const match of matches) {
         if (sent >= max) throw new QueryResultsExceeded(max);
         sent++;
         yield match;
@@ -137,12 +137,16 @@ export function findHandler(options: QueryServiceOptions) {
   };
 }
 
-function* map<T, U>(items: Iterable<T>, fn: (item: T) => U): Generator<U> {
-  for (const item of items) yield fn(item);
+async function* map<T, U>(items: AsyncIterable<T>, fn: (item: T) => U): AsyncGenerator<U> {
+  for await (const item of items) yield fn(item);
 }
 
 /** The stored files a C-MOVE / C-GET identifier designates. */
-export function retrieveItems(index: Index, query: Dataset, sopClassUid: string): RetrieveItem[] {
+export async function retrieveItems(
+  index: Index,
+  query: Dataset,
+  sopClassUid: string,
+): Promise<RetrieveItem[]> {
   const model = modelOf(sopClassUid);
   if (model === 'worklist') throw new QueryError('ERR_QUERY_INVALID', 'the worklist model has no retrieve');
   return index.filesFor(model, levelOf(query), flat(queryKeysOf(query)));

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Database, Statement } from 'better-sqlite3';
 import {
+  bulkDataUriPath,
   type DicomJsonAttribute,
   type DicomJsonObject,
   isDicomJsonObject,
@@ -9,13 +10,14 @@ import {
   tagAndVrOf,
 } from './dicom-json.js';
 import { ConfigError, QueryError } from './errors.js';
-import { type Matcher, matchesValues, parseMatcher, type QueryKey } from './matching.js';
+import { compileMatcher, type Matcher, parseMatcher, type QueryKey, type ValuesTest } from './matching.js';
 
 interface CompiledKey {
   keyword: string;
   tag: string;
   vr: string;
   matcher: Matcher;
+  test: ValuesTest;
   /** Sub-keys of a sequence key (undefined: not a sequence, or the whole sequence is wanted). */
   items?: CompiledKey[];
 }
@@ -32,11 +34,13 @@ function compile(keys: readonly QueryKey[]): CompiledKey[] {
     const { tag } = known;
     const vr = known.vr ?? key.vr;
     if (vr === 'SQ') {
-      const compiled: CompiledKey = { keyword: key.keyword, tag, vr, matcher: { kind: 'universal' } };
+      const matcher: Matcher = { kind: 'universal' };
+      const compiled: CompiledKey = { keyword: key.keyword, tag, vr, matcher, test: compileMatcher(matcher) };
       if (key.items && key.items.length > 0) compiled.items = compile(key.items);
       return compiled;
     }
-    return { keyword: key.keyword, tag, vr, matcher: parseMatcher(key, vr) };
+    const matcher = parseMatcher(key, vr);
+    return { keyword: key.keyword, tag, vr, matcher, test: compileMatcher(matcher) };
   });
 }
 
@@ -51,7 +55,7 @@ function matchItem(item: DicomJsonObject, keys: readonly CompiledKey[]): boolean
       if (!seq.some((sub) => matchItem(sub, key.items as CompiledKey[]))) return false;
       continue;
     }
-    if (!matchesValues(key.matcher, stringValues(attribute))) return false;
+    if (!key.test(stringValues(attribute))) return false;
   }
   return true;
 }
@@ -80,8 +84,23 @@ export interface Worklist {
   add(id: string, item: DicomJsonObject, source?: string): void;
   remove(id: string): boolean;
   loadDirectory(dir: string): number;
-  find(keys: readonly QueryKey[]): DicomJsonObject[];
+  find(keys: readonly QueryKey[]): Promise<DicomJsonObject[]>;
   count(): number;
+}
+
+/** Items read per page of a worklist C-FIND. */
+const PAGE_ITEMS = 256;
+/** Longest the matching of one C-FIND runs before it lets other work on the event loop. */
+const SLICE_MS = 2;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Refuse an item that names a BulkDataURI (the node never resolves one): `where` names it. */
+function checkNoBulkData(item: DicomJsonObject, where: string): string | undefined {
+  const path = bulkDataUriPath(item);
+  return path === undefined
+    ? undefined
+    : `${where}: attribute ${path} has a BulkDataURI; the node never resolves URIs from data it loads (put the value inline)`;
 }
 
 /**
@@ -92,7 +111,7 @@ export interface Worklist {
 export class WorklistStore implements Worklist {
   readonly #db: Database;
   readonly #insert: Statement<[string, string, string | null, string]>;
-  readonly #all: Statement<[], { json: string }>;
+  readonly #page: Statement<[number, number], { pk: number; json: string }>;
 
   constructor(db: Database) {
     this.#db = db;
@@ -100,13 +119,15 @@ export class WorklistStore implements Worklist {
       'INSERT INTO worklist_item (item_id, json, source, added_at) VALUES (?, ?, ?, ?)' +
         ' ON CONFLICT (item_id) DO UPDATE SET json = excluded.json, source = excluded.source, added_at = excluded.added_at',
     );
-    this.#all = db.prepare('SELECT json FROM worklist_item ORDER BY pk');
+    this.#page = db.prepare('SELECT pk, json FROM worklist_item WHERE pk > ? ORDER BY pk LIMIT ?');
   }
 
   /** Add or replace one item under `id`. */
   add(id: string, item: DicomJsonObject, source?: string): void {
     if (!isDicomJsonObject(item))
       throw new QueryError('ERR_QUERY_INVALID', `worklist item ${id}: not a DICOM JSON object`);
+    const refused = checkNoBulkData(item, `worklist item ${id}`);
+    if (refused !== undefined) throw new QueryError('ERR_QUERY_INVALID', refused);
     this.#insert.run(id, JSON.stringify(item), source ?? null, new Date().toISOString());
   }
 
@@ -117,7 +138,9 @@ export class WorklistStore implements Worklist {
 
   /**
    * Replace every item previously loaded from `dir` with the `*.json` files in it (each one
-   * DICOM JSON object or an array of them). Returns the number of items loaded.
+   * DICOM JSON object or an array of them). Returns the number of items loaded. A file that
+   * is not valid JSON, or holds an item that is not a DICOM JSON object or names a
+   * BulkDataURI, is a {@link ConfigError} naming the file, and nothing is replaced.
    */
   loadDirectory(dir: string): number {
     const source = resolve(dir);
@@ -138,10 +161,10 @@ export class WorklistStore implements Worklist {
       }
       const items = Array.isArray(parsed) ? parsed : [parsed];
       items.forEach((item, i) => {
-        if (!isDicomJsonObject(item))
-          throw new ConfigError(
-            `worklist ${file}${Array.isArray(parsed) ? `[${i}]` : ''}: not a DICOM JSON object`,
-          );
+        const where = `worklist ${file}${Array.isArray(parsed) ? `[${i}]` : ''}`;
+        if (!isDicomJsonObject(item)) throw new ConfigError(`${where}: not a DICOM JSON object`);
+        const refused = checkNoBulkData(item, where);
+        if (refused !== undefined) throw new ConfigError(refused);
         entries.push([Array.isArray(parsed) ? `${name}#${i}` : name, item]);
       });
     }
@@ -158,16 +181,28 @@ export class WorklistStore implements Worklist {
    * C-FIND on the Modality Worklist model: the items matching every key, each reduced to
    * the requested keys (plus SpecificCharacterSet). A sequence key with `items` matches
    * when one of its items matches all the sub-keys. Throws {@link QueryError} on a
-   * malformed key or an unknown keyword.
+   * malformed key or an unknown keyword (rejects at once, before any item is read).
+   * Items are read in pages and the matching gives the event loop back every
+   * {@link SLICE_MS} ms, so a long worklist never stalls other associations.
    */
-  find(keys: readonly QueryKey[]): DicomJsonObject[] {
+  async find(keys: readonly QueryKey[]): Promise<DicomJsonObject[]> {
     const compiled = compile(keys);
     const out: DicomJsonObject[] = [];
-    for (const row of this.#all.all()) {
-      const item = JSON.parse(row.json) as DicomJsonObject;
-      if (matchItem(item, compiled)) out.push(project(item, compiled));
+    let after = 0;
+    let sliceStart = performance.now();
+    for (;;) {
+      const page = this.#page.all(after, PAGE_ITEMS);
+      if (page.length === 0) return out;
+      for (const row of page) {
+        const item = JSON.parse(row.json) as DicomJsonObject;
+        if (matchItem(item, compiled)) out.push(project(item, compiled));
+        if (performance.now() - sliceStart >= SLICE_MS) {
+          await yieldToEventLoop();
+          sliceStart = performance.now();
+        }
+      }
+      after = (page[page.length - 1] as { pk: number }).pk;
     }
-    return out;
   }
 
   /** Number of items. */

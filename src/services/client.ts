@@ -20,6 +20,7 @@ import { silentLogger } from '../log.js';
 import type { AssociationChannel, NegotiatedAssociation, NegotiatedContext } from '../network/index.js';
 import { openAssociation, type OpenAssociationOptions } from '../network/transport.js';
 import type { SecureLinkInfo } from '../tls/types.js';
+import { serviceLabel, serviceOfAbstractSyntax } from './authorization.js';
 import { ServiceError } from './errors.js';
 import { defaultContexts, type ProposedContext } from './presentation.js';
 import { findSopClass, getSopClass, moveSopClass, type QueryModel } from './sop-classes.js';
@@ -317,15 +318,18 @@ export class Association {
     const onAbort = () => request.cancel();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let last: RetrieveProgress = { status: Status.Success };
+    let errorComment: string | undefined;
     try {
       for await (const rsp of request) {
         last = progressOf(rsp.command);
+        errorComment = rsp.command.errorComment;
         options.onProgress?.(last);
       }
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
-    if (statusCategory(last.status) !== 'cancel') assertSuccess({ ...command, status: last.status }, field);
+    if (statusCategory(last.status) !== 'cancel')
+      assertSuccess({ ...command, status: last.status, errorComment }, field);
     return last;
   }
 
@@ -337,7 +341,7 @@ export class Association {
     }
     throw new ServiceError(
       'ERR_NO_PRESENTATION_CONTEXT',
-      `no accepted presentation context for ${abstractSyntax} (the peer rejected it or it was not proposed)`,
+      notAcceptedMessage(this.negotiated, abstractSyntax),
     );
   }
 
@@ -350,6 +354,29 @@ export class Association {
 }
 
 const SOP_VERIFICATION = '1.2.840.10008.1.1';
+
+/** PS3.8 Table 9-18: why the acceptor rejected a presentation context. */
+const CONTEXT_RESULTS: Record<number, string> = {
+  1: 'user rejection',
+  2: 'no reason given (provider rejection)',
+  3: 'abstract syntax not supported',
+  4: 'transfer syntaxes not supported',
+};
+
+/**
+ * One line naming why a service cannot be used on this association, e.g.
+ * `C-FIND not accepted by DICOMNET: presentation context rejected (user rejection)`.
+ */
+function notAcceptedMessage(negotiated: NegotiatedAssociation, abstractSyntax: string): string {
+  const service = serviceOfAbstractSyntax(abstractSyntax);
+  const what = service ? `${serviceLabel(service)} (${abstractSyntax})` : abstractSyntax;
+  const results = [...negotiated.contexts.values()]
+    .filter((c) => c.abstractSyntax === abstractSyntax)
+    .map((c) => CONTEXT_RESULTS[c.result] ?? `result ${c.result}`);
+  if (results.length === 0) return `no presentation context for ${what} was proposed`;
+  const label = service ? serviceLabel(service) : abstractSyntax;
+  return `${label} not accepted by ${negotiated.calledAet}: presentation context rejected (${[...new Set(results)].join(', ')})`;
+}
 
 function toDataset(query: Query): Dataset {
   return isKeywordRecord(query) ? datasetFromKeywords(query) : query;

@@ -17,10 +17,14 @@ export const UNCOMPRESSED_TRANSFER_SYNTAXES: readonly string[] = [
   TransferSyntax.ImplicitVRLittleEndian,
 ];
 
-/** Verification, Q/R (patient and study root FIND/MOVE/GET), worklist, commitment and MPPS. */
-export function serviceContexts(): ProposedContext[] {
+/**
+ * Verification, Q/R (patient and study root FIND/MOVE/GET), worklist, commitment and MPPS;
+ * `only` narrows them to these abstract syntaxes (a requestor proposing just what it will
+ * use does not make the acceptor refuse — and audit — services it never meant to ask for).
+ */
+export function serviceContexts(only?: readonly string[]): ProposedContext[] {
   const ts = [...UNCOMPRESSED_TRANSFER_SYNTAXES];
-  return [
+  const all = [
     SopClass.Verification,
     SopClass.StudyRootFind,
     SopClass.PatientRootFind,
@@ -31,7 +35,10 @@ export function serviceContexts(): ProposedContext[] {
     SopClass.ModalityWorklistFind,
     SopClass.StorageCommitmentPushModel,
     SopClass.ModalityPerformedProcedureStep,
-  ].map((abstractSyntax) => ({ abstractSyntax, transferSyntaxes: ts }));
+  ];
+  return all
+    .filter((uid) => only === undefined || only.includes(uid))
+    .map((abstractSyntax) => ({ abstractSyntax, transferSyntaxes: [...ts] }));
 }
 
 /** Storage contexts with SCU and SCP role, for C-GET sub-operations and plain C-STORE alike. */

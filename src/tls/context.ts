@@ -1,4 +1,5 @@
 /** Building OpenSSL secure contexts from resolved credentials and a resolved profile. */
+import { constants } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { TlsCredentials } from './credentials.js';
 import { TlsError } from './errors.js';
@@ -17,6 +18,10 @@ export function secureContextOptions(creds: TlsCredentials, resolved: ResolvedPr
     honorCipherOrder: true,
     // DHE suites (bcp195-nd, bcp195) need DH parameters; 'auto' picks well-known groups
     dhparam: 'auto',
+    // TLS 1.2 renegotiation, either side: each one costs the server a full handshake, and our
+    // acceptor builds its TLSSocket itself, so Node's own renegotiation limit never applies.
+    // DICOM peers have no need for it; TLS 1.3 has none.
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
   };
   if (creds.key && creds.cert) {
     options.key = creds.key;

@@ -14,6 +14,7 @@ import {
   encodeDataset,
   encodeFileMetaInformation,
   encodeText,
+  fileBulkDataResolver,
   readPart10,
   TransferSyntax,
 } from '../../src/data/index.js';
@@ -43,7 +44,14 @@ describe('fuzz regressions', () => {
     const json = {
       '00000000': { vr: 'AE', BulkDataURI: 'file:///nonexistent/x?offset=1&length=99999999999' },
     };
-    assert.throws(() => datasetFromJson(json), { name: 'DicomParseError', code: 'ERR_BAD_JSON' });
+    // the range is checked by the file resolver before any path is looked at (without a
+    // resolver every BulkDataURI is refused)
+    const bulkData = fileBulkDataResolver(dir);
+    assert.throws(() => datasetFromJson(json, { bulkData }), {
+      name: 'DicomParseError',
+      code: 'ERR_BAD_JSON',
+    });
+    assert.throws(() => datasetFromJson(json), { name: 'DicomParseError', code: 'ERR_BULK_URI_REFUSED' });
     assert.throws(
       () => datasetFromJson({ '00100010': { vr: 'OB', BulkDataURI: 'file://%E0%A4%A?offset=0&length=2' } }),
       DicomParseError,

@@ -8,6 +8,7 @@ import type { FuzzTarget } from './harness.js';
 import { jsonTargets } from './json.js';
 import { part10Targets } from './part10.js';
 import { pduTargets } from './pdu.js';
+import { wildcardTargets } from './wildcard.js';
 
 export { installWatchdogBuffer } from './harness.js';
 export type { FuzzOutcome, FuzzParams, FuzzTarget } from './harness.js';
@@ -21,6 +22,7 @@ export const ALL_TARGETS: readonly FuzzTarget[] = [
   ...jsonTargets,
   ...charsetTargets,
   ...configTargets,
+  ...wildcardTargets,
 ];
 
 /** Targets whose decoder name contains one of the filters (all when none is given). */

@@ -99,6 +99,7 @@ describe('serve limits in the config file', () => {
       maxAssociateRqLength: 1024 * 1024,
       maxBufferedDatasetBytes: 16 * 1024 * 1024,
       maxDatasetDepth: 32,
+      maxQueryResults: 100_000,
       timeoutSeconds: 30,
       idleTimeoutSeconds: 300,
       idleEvictSeconds: 30,

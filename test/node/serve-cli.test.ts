@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -9,6 +9,13 @@ import { connect } from '../../src/services/client.js';
 import { binEntry, checkoutRoot, cliEntry, runCli, runShell } from '../helpers/cli.js';
 import { dcmtkEnv, freePort, hasDcmtk, run } from '../helpers/dcmtk.js';
 import { makeStudy } from '../helpers/samples.js';
+
+/** Wait (up to 10 s) until the node's log matches `pattern`. */
+async function logged(node: ServeProcess, pattern: RegExp): Promise<void> {
+  const by = Date.now() + 10_000;
+  while (!pattern.test(node.stderr()) && Date.now() < by) await new Promise((r) => setTimeout(r, 50));
+  assert.match(node.stderr(), pattern);
+}
 
 const skip = hasDcmtk() ? false : 'DCMTK is not installed';
 
@@ -99,6 +106,93 @@ describe('dicomnet serve as `npm start` runs it: defaults, development PKI, grac
     const own = await runCli(['echo', '--aec', 'DICOMNET', '127.0.0.1', String(strict.port)]);
     assert.equal(own.code, 0, own.stderr);
     await strict.node.stop('SIGTERM');
+  });
+
+  test('defaults: plain listener on 127.0.0.1 only, TLS on every interface requiring client certificates, files owner-only; --plain-host opens it with a warning', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'dicomnet-defaults-'));
+    const port = await freePort();
+    const tlsPort = await freePort();
+    const node = await startServe(['--port', String(port), '--tls-port', String(tlsPort)], {
+      cwd,
+      waitPort: tlsPort,
+    });
+    running.push(node);
+    const listening = (p: number) =>
+      spawnSync('ss', ['-ltnH'], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .map((l) => l.trim().split(/\s+/)[3] ?? '')
+        .filter((local) => local.endsWith(`:${p}`));
+    assert.deepEqual(listening(port), [`127.0.0.1:${port}`], 'the plain listener is on loopback only');
+    assert.ok(
+      listening(tlsPort).every((local) =>
+        ['*', '0.0.0.0', '[::]'].includes(local.slice(0, local.lastIndexOf(':'))),
+      ),
+      `the TLS listener is on every interface: ${listening(tlsPort).join(' ')}`,
+    );
+    assert.ok(listening(tlsPort).length > 0);
+    const out = node.stdout();
+    assert.match(
+      out,
+      new RegExp(
+        `plain DICOM on 127\\.0\\.0\\.1:${port} \\(unauthenticated, unencrypted: this machine only\\)`,
+      ),
+    );
+    assert.match(
+      out,
+      new RegExp(`DICOM over TLS on port ${tlsPort} \\(all interfaces\\), client certificates required`),
+    );
+    assert.match(out, /unknown peers \(no client certificate\) +echo, store\n/);
+    // an anonymous TLS client is refused; the printed echo line (dev client certificate) works
+    const ca = join(cwd, 'data', 'pki', 'ca.crt');
+    const anonymous = await run('echoscu', [
+      '+tla',
+      '+cf',
+      ca,
+      '-aec',
+      'DICOMNET',
+      '127.0.0.1',
+      String(tlsPort),
+    ]);
+    assert.notEqual(anonymous.code, 0, anonymous.stdout);
+    // the node's log line may reach the pipe a moment after the client has exited
+    await logged(node, /sent no certificate, but one is required/);
+    const echo = await runShell(echoLine(out), { cwd: tmpdir() });
+    assert.equal(echo.code, 0, echo.stderr);
+    // owner-only: the storage, the index, the PKI directory and keys
+    for (const dir of ['data', 'data/pki', 'data/storage'])
+      assert.equal(statSync(join(cwd, dir)).mode & 0o777, 0o700, dir);
+    for (const file of [
+      'data/pki/ca.key',
+      'data/pki/server.key',
+      'data/pki/client.key',
+      'data/pki/ca.crt',
+      'data/storage/index.db',
+    ])
+      assert.equal(statSync(join(cwd, file)).mode & 0o777, 0o600, file);
+    assert.doesNotMatch(node.stderr(), /group or others can read it/);
+    assert.equal(await node.stop('SIGTERM'), 0);
+
+    // a looser mode found at start is warned about; --plain-host opens the plain port, with a warning
+    chmodSync(join(cwd, 'data', 'storage'), 0o755);
+    const open = await startServe(
+      ['--port', String(port), '--tls-port', String(tlsPort), '--plain-host', '0.0.0.0'],
+      { cwd, waitPort: tlsPort },
+    );
+    running.push(open);
+    assert.deepEqual(listening(port), [`0.0.0.0:${port}`]);
+    assert.match(
+      open.stderr(),
+      new RegExp(
+        `warning: plain DICOM listener on 0\\.0\\.0\\.0:${port} is open to the network: it is unauthenticated and unencrypted`,
+      ),
+    );
+    assert.match(
+      open.stderr(),
+      new RegExp(
+        `directory ${join(cwd, 'data', 'storage')} has mode 755: group or others can read it; chmod 700`,
+      ),
+    );
+    assert.equal(await open.stop('SIGTERM'), 0);
   });
 
   test('SIGTERM during a transfer: no new associations, the running one finishes, exit 0', async () => {

@@ -92,7 +92,7 @@ function spsKeys(overrides: Record<string, string>) {
   return Object.entries({ ...base, ...overrides }).map(([kw, v]) => k(kw, vrs[kw] ?? 'LO', v));
 }
 
-test('worklist: loaded from a directory, matched on sequence keys, projected to the requested keys', (t) => {
+test('worklist: loaded from a directory, matched on sequence keys, projected to the requested keys', async (t) => {
   const { dir, cleanup } = tempRoot();
   t.after(cleanup);
   const wl = join(dir, 'worklist');
@@ -105,7 +105,7 @@ test('worklist: loaded from a directory, matched on sequence keys, projected to 
   assert.equal(index.worklist.loadDirectory(wl), 3, 'reloading replaces, does not duplicate');
   assert.equal(index.worklist.count(), 3);
 
-  const ctToday = index.findWorklist([
+  const ctToday = await index.findWorklist([
     k('PatientName', 'PN'),
     k(
       'ScheduledProcedureStepSequence',
@@ -130,13 +130,13 @@ test('worklist: loaded from a directory, matched on sequence keys, projected to 
       ],
     },
   });
-  const ids = (keys: QueryKey[]) =>
-    index.findWorklist([k('PatientID', 'LO'), ...keys]).map((m) => m['00100020']?.Value?.[0]);
-  assert.deepEqual(ids([]), ['W1', 'W2', 'W3']);
-  assert.deepEqual(ids([k('PatientName', 'PN', '*oe^*')]), ['W1', 'W2', 'W3']);
-  assert.deepEqual(ids([k('PatientName', 'PN', 'roe*')]), ['W2']);
+  const ids = async (keys: QueryKey[]) =>
+    (await index.findWorklist([k('PatientID', 'LO'), ...keys])).map((m) => m['00100020']?.Value?.[0]);
+  assert.deepEqual(await ids([]), ['W1', 'W2', 'W3']);
+  assert.deepEqual(await ids([k('PatientName', 'PN', '*oe^*')]), ['W1', 'W2', 'W3']);
+  assert.deepEqual(await ids([k('PatientName', 'PN', 'roe*')]), ['W2']);
   assert.deepEqual(
-    ids([
+    await ids([
       k(
         'ScheduledProcedureStepSequence',
         'SQ',
@@ -147,15 +147,18 @@ test('worklist: loaded from a directory, matched on sequence keys, projected to 
     ['W1', 'W3'],
   );
   assert.deepEqual(
-    ids([k('ScheduledProcedureStepSequence', 'SQ', '', spsKeys({ ScheduledStationAETitle: 'CT*' }))]),
+    await ids([k('ScheduledProcedureStepSequence', 'SQ', '', spsKeys({ ScheduledStationAETitle: 'CT*' }))]),
     ['W1', 'W3'],
   );
-  assert.deepEqual(ids([k('AccessionNumber', 'SH', 'A2\\A3')]), ['W2', 'W3']);
+  assert.deepEqual(await ids([k('AccessionNumber', 'SH', 'A2\\A3')]), ['W2', 'W3']);
   // A requested key the item lacks comes back empty.
-  const withMissing = index.findWorklist([k('AccessionNumber', 'SH', 'A1'), k('PatientBirthDate', 'DA')]);
+  const withMissing = await index.findWorklist([
+    k('AccessionNumber', 'SH', 'A1'),
+    k('PatientBirthDate', 'DA'),
+  ]);
   assert.deepEqual(withMissing[0]?.['00100030'], { vr: 'DA' });
-  assert.throws(() => index.findWorklist([k('NoSuchKeyword', 'LO', 'x')]), QueryError);
-  assert.throws(
+  await assert.rejects(() => index.findWorklist([k('NoSuchKeyword', 'LO', 'x')]), QueryError);
+  await assert.rejects(
     () =>
       index.findWorklist([
         k('ScheduledProcedureStepSequence', 'SQ', '', spsKeys({ ScheduledProcedureStepStartDate: '2024x' })),
@@ -241,5 +244,33 @@ test('MPPS N-SET: updates while IN PROGRESS, frozen after COMPLETED/DISCONTINUED
     { vr: 'SH', Value: ['PPS-1'] },
     'N-CREATE attributes kept',
   );
+  index.close();
+});
+
+test('worklist: an item naming a BulkDataURI is refused at load time, naming the file and the attribute', (t) => {
+  const { dir, cleanup } = tempRoot();
+  t.after(cleanup);
+  const index = new SqliteIndex(':memory:');
+  const leak: DicomJsonObject = {
+    ...(ITEMS[0] as DicomJsonObject),
+    '00400100': {
+      vr: 'SQ',
+      Value: [
+        { '00420011': { vr: 'OB', BulkDataURI: 'file:///etc/ssl/private/server.key?offset=0&length=1704' } },
+      ],
+    },
+  };
+  writeFileSync(join(dir, 'good.json'), JSON.stringify(ITEMS[1]));
+  writeFileSync(join(dir, 'leak.json'), JSON.stringify([ITEMS[0], leak]));
+  assert.throws(
+    () => index.worklist.loadDirectory(dir),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.message.includes(join(dir, 'leak.json[1]')) &&
+      err.message.includes('00400100[0].00420011') &&
+      /BulkDataURI/.test(err.message),
+  );
+  assert.equal(index.worklist.count(), 0, 'nothing of the directory is loaded');
+  assert.throws(() => index.worklist.add('api', leak), { name: 'QueryError', message: /BulkDataURI/ });
   index.close();
 });

@@ -7,6 +7,7 @@ import {
   readBulkData,
   readPart10,
   Tags,
+  validateDataset,
 } from '../../data/index.js';
 import { UsageError } from '../../errors.js';
 import type { CliContext } from '../context.js';
@@ -20,7 +21,11 @@ export function registerDump(program: Command, ctx: CliContext): void {
     .description('print a DICOM file like dcmdump, or its DICOM JSON model (PS3.18 F.2) with --json')
     .argument('<file>', 'DICOM file (Part 10, or a bare data set)')
     .option('--json', 'print the DICOM JSON model of the data set (one JSON object)')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .option(
+      '--validate',
+      'list, per element, what breaks the encoding rules of PS3.5 (VR, VM, length, characters)',
+    )
+    .action(async (file: string, opts: { json?: boolean; validate?: boolean }) => {
       try {
         if (!statSync(file).isFile()) throw new UsageError('ERR_NOT_A_FILE', `dump: ${file} is not a file`);
       } catch (err) {
@@ -38,6 +43,18 @@ export function registerDump(program: Command, ctx: CliContext): void {
         keepPartial: !opts.json,
       });
       for (const w of parsed.warnings) ctx.stderr.write(`dicomnet: warning: ${file}: ${w}\n`);
+      if (opts.validate) {
+        // a report, not a refusal: what could be read is checked, then a parse error (exit 2)
+        const findings = [...validateDataset(parsed.meta), ...validateDataset(parsed.dataset)];
+        for (const f of findings) ctx.stdout.write(`${f.path} ${f.vr}: ${f.message}\n`);
+        ctx.stdout.write(
+          findings.length === 0
+            ? 'no encoding problems found\n'
+            : `${findings.length} encoding problem(s) found\n`,
+        );
+        if (parsed.error) throw parsed.error;
+        return;
+      }
       if (opts.json) {
         const json = datasetToJson(parsed.dataset, {
           bulkDataUri: (ref, el) => (el.tag === Tags.PixelData ? fileBulkDataUri(ref) : undefined),

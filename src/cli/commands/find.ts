@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { serviceContexts } from '../../services/presentation.js';
-import type { QueryModel } from '../../services/sop-classes.js';
-import { connectFromCli } from '../connect.js';
+import { findSopClass, type QueryModel, SopClass } from '../../services/sop-classes.js';
+import { connectFromCli, endAfterFailure } from '../connect.js';
 import type { CliContext } from '../context.js';
 import {
   addCommonNetworkOptions,
@@ -29,13 +29,19 @@ export function registerFind(program: Command, ctx: CliContext): void {
     ) => {
       const log = loggerFromCli(opts);
       const query = queryFromCli(opts);
-      const assoc = await connectFromCli(host, port, opts, log, serviceContexts());
+      const assoc = await connectFromCli(
+        host,
+        port,
+        opts,
+        log,
+        serviceContexts([SopClass.Verification, findSopClass(opts.model)]),
+      );
       try {
         for await (const match of assoc.find(query, { model: opts.model })) {
           ctx.stdout.write(`${JSON.stringify(match)}\n`);
         }
       } catch (err) {
-        assoc.abort();
+        await endAfterFailure(assoc, err);
         throw err;
       }
       await assoc.release();

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Status } from '../../dimse/index.js';
 import { commonStorageContexts, serviceContexts } from '../../services/presentation.js';
+import { getSopClass, SopClass } from '../../services/sop-classes.js';
 import { connectFromCli } from '../connect.js';
 import type { CliContext } from '../context.js';
 import { loggerFromCli } from '../options.js';
@@ -18,7 +19,10 @@ export function registerGet(program: Command, ctx: CliContext): void {
     const model = retrieveModel(opts.model);
     const query = queryFromCli({ ...opts, model });
     await mkdir(opts.out, { recursive: true });
-    const contexts = [...serviceContexts(), ...commonStorageContexts({ scpRole: true })];
+    const contexts = [
+      ...serviceContexts([SopClass.Verification, getSopClass(model)]),
+      ...commonStorageContexts({ scpRole: true }),
+    ];
     const assoc = await connectFromCli(host, port, opts, log, contexts, {
       tempDir: join(opts.out, '.incoming'),
       onStore: async (instance) => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { serviceContexts } from '../../services/presentation.js';
+import { moveSopClass, SopClass } from '../../services/sop-classes.js';
 import { connectFromCli } from '../connect.js';
 import type { CliContext } from '../context.js';
 import { loggerFromCli } from '../options.js';
@@ -14,7 +15,13 @@ export function registerMove(program: Command, ctx: CliContext): void {
     const log = loggerFromCli(opts);
     const model = retrieveModel(opts.model);
     const query = queryFromCli({ ...opts, model });
-    const assoc = await connectFromCli(host, port, opts, log, serviceContexts());
+    const assoc = await connectFromCli(
+      host,
+      port,
+      opts,
+      log,
+      serviceContexts([SopClass.Verification, moveSopClass(model)]),
+    );
     await runRetrieve(ctx, assoc, 'C-MOVE', opts.quiet, (onProgress) =>
       assoc.move(query, opts.dest, { model, onProgress }),
     );

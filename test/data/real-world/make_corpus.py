@@ -234,3 +234,20 @@ body = (
     + im(0x43, 0x1001, struct.pack("<h", -7))
 )
 part10("private-implicit.dcm", body, IMPLICIT_LE, sop_of(12))
+
+# -- 9. values that break PS3.5 (for dump --validate, dciodvfy as the second opinion) -----------
+body = (
+    ids(13)
+    + ex(8, 0x20, "DA", b"2024-1-2")
+    + ex(8, 0x30, "TM", b"25:61:00")
+    + ex(8, 0x60, "CS", b"ct-scan ")
+    + ex(8, 0x1030, "LO", pad(b"A" * 70))
+    + ex(0x10, 0x10, "PN", pad(b"Doe^John\x01"))
+    + ex(0x10, 0x1010, "AS", b"42Y ")
+    + ex(0x18, 0x50, "DS", b"1,5 ")
+    + ex(0x20, 0x0D, "UI", pad(b"1.2.840.01.abc", b"\0"))
+    + ex(0x20, 0x13, "IS", b"12.5")
+    + ex(0x28, 0x10, "US", struct.pack("<2H", 2, 3))
+    + ex(0x28, 0x30, "DS", b"0.5 ")
+)
+part10("invalid-values.dcm", body, EXPLICIT_LE, sop_of(13))
