@@ -32,6 +32,7 @@ interface ServeCliOptions extends CliTlsOptions {
   plainHost?: string;
   pki?: string;
   worklist?: string;
+  index?: string;
   clientKey?: string;
   clientCert?: string;
   duplicates?: 'keep' | 'replace' | 'reject';
@@ -87,6 +88,7 @@ function overridesFrom(opts: ServeCliOptions): NodeConfigOverrides {
   if (opts.host) o.host = opts.host;
   if (opts.plainHost) o.plainHost = opts.plainHost;
   if (opts.worklist) o.worklistDir = opts.worklist;
+  if (opts.index) o.indexUrl = opts.index;
   if (opts.duplicates) o.duplicates = opts.duplicates;
   if (opts.workers !== undefined) o.workers = opts.workers;
   const tls: NodeConfigOverrides['tls'] = {};
@@ -209,6 +211,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
       'certificate for associations to TLS peers (default: the server certificate)',
     )
     .option('--worklist <dir>', 'directory of DICOM JSON Modality Worklist items (loaded at start)')
+    .option(
+      '--index <url>',
+      'Q/R index in PostgreSQL (postgres://USER@HOST:PORT/DB; needs the optional package pg); default SQLite in the storage directory',
+    )
     .addOption(
       new Option('--duplicates <policy>', 'a second instance with a stored SOP Instance UID').choices([
         'keep',
@@ -308,6 +314,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       peers: config.peers,
       accept: config.accept,
       worklistDir: config.worklistDir,
+      indexUrl: config.index?.url,
       limits: config.limits,
       logger: log,
       audit,
