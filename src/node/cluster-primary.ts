@@ -19,7 +19,8 @@ import { type AuditOptions, AuditTrail, createAuditSinks, studyCounts } from './
 import { type ToPrimary, type ToWorker, WORKER_ENV, workerTempSubdir } from './cluster-ipc.js';
 import type { NodeLimits } from './config.js';
 import type { ConsistencySummary } from './consistency.js';
-import { SqliteIndex } from './index-db.js';
+import { type Index, SqliteIndex } from './index-db.js';
+import { PgIndex } from './index-pg.js';
 import { RefusalFolder } from './refusal-audit.js';
 import { startupCheck } from './startup-check.js';
 import { FileStorage, INCOMING_DIR } from './storage.js';
@@ -35,6 +36,8 @@ export interface ClusterPrimaryOptions {
   /** Address of the plain listener (default 127.0.0.1, as a single-process node). */
   plainHost?: string;
   storageDir: string;
+  /** The Q/R index URL (postgres://…); absent = SQLite in `storageDir`. */
+  indexUrl?: string;
   worklistDir?: string;
   limits: NodeLimits;
   audit?: AuditOptions;
@@ -78,7 +81,10 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
   const storage = new FileStorage(options.storageDir);
 
   // once, before any worker receives into the directory
-  const index = new SqliteIndex(options.storageDir);
+  const index: Index =
+    options.indexUrl === undefined
+      ? new SqliteIndex(options.storageDir)
+      : await PgIndex.open(options.indexUrl, { localDir: options.storageDir, log });
   let consistency: ConsistencySummary;
   let worklistItems = 0;
   try {
@@ -88,7 +94,7 @@ export async function startClusterPrimary(options: ClusterPrimaryOptions): Promi
       log.info({ worklistDir: options.worklistDir, items: worklistItems }, 'worklist loaded');
     }
   } finally {
-    index.close();
+    await index.close();
   }
 
   const admission = new ConnectionAdmission({

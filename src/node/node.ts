@@ -40,6 +40,7 @@ import type { ConsistencySummary } from './consistency.js';
 import type { NodeClusterRole } from './cluster-worker.js';
 import { noConsistencyCheck, startupCheck } from './startup-check.js';
 import { type Index, SqliteIndex } from './index-db.js';
+import { PgIndex, redactUrl } from './index-pg.js';
 import { type CommitmentDelivery, StorageCommitmentScp } from './service-commitment.js';
 import type { CommitmentResult } from './commitment.js';
 import { peerTlsOptions } from './peer-tls.js';
@@ -75,6 +76,11 @@ export interface NodeOptions {
   /** Reject calling AE titles not bound to a certificate identity. */
   requireBoundAeTitles?: boolean;
   storageDir: string;
+  /**
+   * The Q/R index: absent = SQLite in `storageDir`; a `postgres://USER@HOST:PORT/DB` URL =
+   * PostgreSQL (optional package `pg`), which several nodes sharing `storageDir` can use.
+   */
+  indexUrl?: string;
   duplicates?: DuplicatePolicy;
   /** Accept any Called AE Title (default true); false answers only to `aet`. */
   acceptAnyCalledAet?: boolean;
@@ -145,7 +151,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const inFlight = new InFlight();
   const track = <T>(fn: () => Promise<T>) => inFlight.run(fn);
   const storage = new FileStorage(options.storageDir);
-  const index = new SqliteIndex(options.storageDir);
+  const index: Index =
+    options.indexUrl === undefined
+      ? new SqliteIndex(options.storageDir)
+      : await PgIndex.open(options.indexUrl, { localDir: options.storageDir, log });
+  if (options.indexUrl !== undefined) log.info({ index: redactUrl(options.indexUrl) }, 'index: PostgreSQL');
   const consistency = options.cluster ? noConsistencyCheck() : await startupCheck(storage, index, log);
   let worklistItems = 0;
   if (options.worklistDir && !options.cluster) {
@@ -194,12 +204,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     }
   };
 
-  const retrieve = (
+  const retrieve = async (
     query: Parameters<typeof retrieveItems>[1],
     ctx: RequestContext,
     destination?: string,
-  ): RetrieveFiles => {
-    const items = retrieveItems(index, query, ctx.sopClassUid);
+  ): Promise<RetrieveFiles> => {
+    const items = await retrieveItems(index, query, ctx.sopClassUid);
     return {
       files: items.map((i) => i.path),
       // counted and audited once the sub-operations are done: the instances sent, not those selected
@@ -251,7 +261,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         port: peer.port,
         calledAet: ctx.destination,
         tls: peerTlsOptions(peer, options.clientTls),
-        ...retrieve(query, ctx, ctx.destination),
+        ...(await retrieve(query, ctx, ctx.destination)),
       };
     },
     get: async (query, ctx) => retrieve(query, ctx, ctx.association.callingAet),
@@ -363,7 +373,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     }
   } catch (err) {
     await server.close(0);
-    index.close();
+    await index.close();
     await audit.close(0);
     throw err;
   }
@@ -403,7 +413,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         if (!(await inFlight.idle(Math.max(graceMs, 5_000))))
           log.warn({ running: inFlight.running }, 'closing the index with operations still running');
         if (!options.cluster) audit.applicationActivity('stop');
-        index.close();
+        await index.close();
         await audit.close(Math.max(1_000, Math.min(graceMs, 5_000)));
       })();
       return closing;

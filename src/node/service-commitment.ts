@@ -177,7 +177,7 @@ export class StorageCommitmentScp {
     peer: ServerAssociation,
   ): Promise<void> {
     const { index } = this.options;
-    const result = index.checkCommitment(request.references, (path) => existsSync(path));
+    const result = await index.checkCommitment(request.references, (path) => existsSync(path));
     this.#persist(() => index.commitments.decided(request.transactionUid, result));
     const { command, dataset } = this.#reportMessage(request.transactionUid, result);
     let delivery: CommitmentDelivery | undefined;
@@ -235,7 +235,7 @@ export class StorageCommitmentScp {
       this.#inFlight.add(p.transactionUid);
       try {
         await this.options.track(async () => {
-          const result = p.result ?? index.checkCommitment(p.references, (path) => existsSync(path));
+          const result = p.result ?? (await index.checkCommitment(p.references, (path) => existsSync(path)));
           if (!p.result) this.#persist(() => index.commitments.decided(p.transactionUid, result));
           const { command, dataset } = this.#reportMessage(p.transactionUid, result);
           const delivery = await this.reportOnNewAssociation(

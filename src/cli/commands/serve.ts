@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { UsageError } from '../../errors.js';
 import { createLogger, type LogFormat, type Logger } from '../../log.js';
 import {
   defaultNodeConfig,
@@ -32,6 +33,7 @@ interface ServeCliOptions extends CliTlsOptions {
   plainHost?: string;
   pki?: string;
   worklist?: string;
+  index?: string;
   clientKey?: string;
   clientCert?: string;
   duplicates?: 'keep' | 'replace' | 'reject';
@@ -87,6 +89,7 @@ function overridesFrom(opts: ServeCliOptions): NodeConfigOverrides {
   if (opts.host) o.host = opts.host;
   if (opts.plainHost) o.plainHost = opts.plainHost;
   if (opts.worklist) o.worklistDir = opts.worklist;
+  if (opts.index) o.indexUrl = opts.index;
   if (opts.duplicates) o.duplicates = opts.duplicates;
   if (opts.workers !== undefined) o.workers = opts.workers;
   const tls: NodeConfigOverrides['tls'] = {};
@@ -209,6 +212,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
       'certificate for associations to TLS peers (default: the server certificate)',
     )
     .option('--worklist <dir>', 'directory of DICOM JSON Modality Worklist items (loaded at start)')
+    .option(
+      '--index <url>',
+      'Q/R index in PostgreSQL (postgres://USER@HOST:PORT/DB; needs the optional package pg); default SQLite in the storage directory',
+    )
     .addOption(
       new Option('--duplicates <policy>', 'a second instance with a stored SOP Instance UID').choices([
         'keep',
@@ -286,6 +293,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
             ].join('\n'),
           );
       }
+      if (config.tls.requirePeerCertificate && config.tls.ca.length === 0 && !config.tls.pfx)
+        throw new UsageError(
+          'ERR_USAGE',
+          'serve requires client certificates on its TLS listener: give --ca (the CA that issues them), or --no-require-peer-cert to make them optional',
+        );
       tls = serverTls(config, opts);
     }
     // explicit client credentials win; else the dev PKI's client pair; else the server's own
@@ -308,6 +320,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       peers: config.peers,
       accept: config.accept,
       worklistDir: config.worklistDir,
+      indexUrl: config.index?.url,
       limits: config.limits,
       logger: log,
       audit,
