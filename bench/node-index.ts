@@ -18,7 +18,7 @@ function arg(name: string, fallback: number): number {
 
 /** Every match of a C-FIND (the index streams them). */
 function findAll(index: SqliteIndex, ...args: Parameters<SqliteIndex['find']>): QueryMatch[] {
-  return [...index.find(...args)];
+  return [...index.findSync(...args)];
 }
 
 const SMOKE = process.env.BENCH_SMOKE === '1';
@@ -127,12 +127,12 @@ function main(): void {
     const t0 = performance.now();
     let n = 0;
     for (const r of records()) {
-      index.upsertInstance(r);
+      index.upsertInstanceSync(r);
       n++;
     }
     const buildMs = performance.now() - t0;
     console.log(
-      `built ${n} instances (${JSON.stringify(index.counts())}) in ${(buildMs / 1000).toFixed(1)} s:` +
+      `built ${n} instances (${JSON.stringify(index.countsSync())}) in ${(buildMs / 1000).toFixed(1)} s:` +
         ` ${Math.round(n / (buildMs / 1000))} upserts/s, one transaction each, synchronous=NORMAL, WAL`,
     );
     index.db.pragma('optimize');
@@ -216,7 +216,7 @@ function main(): void {
       {
         name: 'MOVE   filesFor study',
         run: () =>
-          index.filesFor('study', 'STUDY', [
+          index.filesForSync('study', 'STUDY', [
             { keyword: 'StudyInstanceUID', vr: 'UI', value: `1.2.826.0.1.3680043.10.1.${randomPatient()}.1` },
           ]).length,
       },
@@ -257,7 +257,7 @@ function queryRss(): void {
   try {
     const index = new SqliteIndex(root);
     const batch = index.db.transaction((rs: InstanceRecord[]) => {
-      for (const r of rs) index.upsertInstance(r);
+      for (const r of rs) index.upsertInstanceSync(r);
     });
     let pending: InstanceRecord[] = [];
     for (const r of records(RSS_PATIENTS)) {
@@ -268,7 +268,7 @@ function queryRss(): void {
       }
     }
     batch(pending);
-    const { instances } = index.counts();
+    const { instances } = index.countsSync();
     index.close();
     const child = spawnSync(
       process.execPath,

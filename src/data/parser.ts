@@ -302,12 +302,15 @@ export class DatasetParser {
    * The VR a UN value of a known tag is read with (PS3.5 6.2.2: a UN whose tag the dictionary
    * knows), when its length allows it; undefined keeps UN.
    */
-  private knownVRForUN(h: ElementHeader): VR | undefined {
+  private knownVRForUN(h: ElementHeader, little: boolean): VR | undefined {
     if ((h.tag & 0x10000) !== 0 || (h.tag & 0xffff) === 0) return undefined;
     const frame = this.stack[this.stack.length - 1]!;
     const vr = this.implicitVRAt(frame, h.tag);
     if (vr === 'UN') return undefined;
+    // a sequence inside UN is implicit VR little endian in any transfer syntax; other values
+    // are taken as they are only where UN bytes and the VR's bytes are in the same order
     if (vr === 'SQ') return h.length <= MAX_UN_SEQUENCE && h.length <= this.threshold ? 'SQ' : undefined;
+    if (!little) return undefined;
     const word = binaryWordSize(vr);
     return word > 1 && h.length % word !== 0 ? undefined : vr;
   }
@@ -549,8 +552,8 @@ export class DatasetParser {
         this.handler.sequenceStart(h);
         continue;
       }
-      if (vr === 'UN' && little && !unknownVR) {
-        const known = this.knownVRForUN(h);
+      if (vr === 'UN' && !unknownVR) {
+        const known = this.knownVRForUN(h, little);
         if (known !== undefined) {
           h.vr = known;
           h.encodedVR = 'UN';

@@ -24,7 +24,12 @@ export interface CommitmentResult {
 /** What a commitment check needs to know about a stored instance. */
 export interface CommittedInstanceLookup {
   /** The stored SOP Class UID and file of an instance, or undefined if it is not stored. */
-  lookup(sopInstanceUid: string): { sopClassUid: string; path: string } | undefined;
+  lookup(
+    sopInstanceUid: string,
+  ):
+    | Promise<{ sopClassUid: string; path: string } | undefined>
+    | { sopClassUid: string; path: string }
+    | undefined;
 }
 
 /**
@@ -32,14 +37,14 @@ export interface CommittedInstanceLookup {
  * 0x0112 no such object instance; stored under another SOP Class → 0x0119 class/instance
  * conflict; with `fileExists`, an indexed instance whose file is gone → 0x0110.
  */
-export function checkCommitment(
+export async function checkCommitment(
   index: CommittedInstanceLookup,
   refs: readonly CommitmentReference[],
   fileExists?: (path: string) => boolean,
-): CommitmentResult {
+): Promise<CommitmentResult> {
   const result: CommitmentResult = { success: [], failed: [] };
   for (const ref of refs) {
-    const stored = index.lookup(ref.sopInstanceUid);
+    const stored = await index.lookup(ref.sopInstanceUid);
     const plain = { sopClassUid: ref.sopClassUid, sopInstanceUid: ref.sopInstanceUid };
     if (stored === undefined)
       result.failed.push({ ...plain, reason: CommitmentFailureReason.NoSuchObjectInstance });

@@ -190,8 +190,19 @@ export interface NodeConfig {
   limits: NodeLimits;
   /** Directory of DICOM JSON worklist items; absent = no worklist. */
   worklistDir?: string;
+  /**
+   * Where the Q/R index lives: absent = SQLite in the storage directory; `url`
+   * `postgres://USER@HOST:PORT/DB` = PostgreSQL (needs the optional package `pg`).
+   */
+  index?: { url?: string };
   log: { level: NodeLogLevel; format: NodeLogFormat };
   audit: NodeAuditConfig;
+  /**
+   * Worker processes serving associations (default 1: the node is one process); `auto` =
+   * one per available core. They share the ports, the storage directory and the index;
+   * the limits hold for the node as a whole (docs/scaling.md).
+   */
+  workers: number | 'auto';
 }
 
 /** Services of peers not listed under `peers` (DESIGN.md "Access control"). */
@@ -219,6 +230,9 @@ export interface NodeConfigOverrides {
   peers?: Record<string, PeerConfig>;
   limits?: Partial<NodeLimits>;
   worklistDir?: string;
+  /** Index URL (`postgres://…`); replaces the configured one. */
+  indexUrl?: string;
+  workers?: number | 'auto';
   log?: Partial<NodeConfig['log']>;
   /** `syslog` replaces the configured collector's host and port only. */
   audit?: {
@@ -272,6 +286,7 @@ export function defaultNodeConfig(): NodeConfig {
     },
     log: { level: 'info', format: 'json' },
     audit: { fsync: 'batch' },
+    workers: 1,
   };
 }
 
@@ -417,9 +432,22 @@ const TOP_LEVEL = [
   'peers',
   'limits',
   'worklistDir',
+  'index',
   'log',
   'audit',
+  'workers',
 ] as const;
+
+/** `index: { url }`: a PostgreSQL URL (`postgres://` or `postgresql://`), or absent for SQLite. */
+function parseIndex(c: Checker, raw: unknown): { url?: string } {
+  const i = c.object('index', raw);
+  c.known('index', i, ['url']);
+  if (i.url === undefined || i.url === null) return {};
+  const url = c.string('index.url', i.url);
+  if (!/^postgres(ql)?:\/\/[^\s]+$/.test(url))
+    c.fail('index.url', 'must be a postgres://USER@HOST:PORT/DB URL', url.replace(/:[^:@/]*@/, ':***@'));
+  return { url };
+}
 
 function parseTls(c: Checker, raw: unknown, base: NodeTlsConfig): NodeTlsConfig {
   if (raw === undefined || raw === null) return base;
@@ -629,6 +657,7 @@ function parseWith(c: Checker, raw: unknown, base: NodeConfig): NodeConfig {
   if (r.peers !== undefined) out.peers = parsePeers(c, r.peers);
   out.limits = parseLimits(c, r.limits, base.limits);
   if (r.worklistDir !== undefined) out.worklistDir = c.path('worklistDir', r.worklistDir);
+  if (r.index !== undefined && r.index !== null) out.index = parseIndex(c, r.index);
   if (r.log !== undefined && r.log !== null) {
     const l = c.object('log', r.log);
     c.known('log', l, ['level', 'format']);
@@ -638,6 +667,8 @@ function parseWith(c: Checker, raw: unknown, base: NodeConfig): NodeConfig {
     };
   }
   out.audit = parseAudit(c, r.audit, base.audit);
+  if (r.workers !== undefined)
+    out.workers = r.workers === 'auto' ? 'auto' : c.integer('workers', r.workers, 1, 1024);
   if (out.port !== null && out.port === out.tlsPort) c.fail('tlsPort', `must differ from port ${out.port}`);
   return out;
 }
@@ -707,6 +738,9 @@ export function mergeConfig(config: NodeConfig, overrides: NodeConfigOverrides):
   raw.access = { ...config.access, ...defined(overrides.access) };
   if (overrides.peers !== undefined) raw.peers = { ...config.peers, ...overrides.peers };
   raw.audit = mergeAudit(config.audit, overrides.audit);
+  delete raw.indexUrl;
+  if (overrides.indexUrl !== undefined) raw.index = { url: overrides.indexUrl };
+  else if (config.index === undefined) delete raw.index;
   for (const key of ['host', 'worklistDir'] as const) if (raw[key] === undefined) delete raw[key];
   const tls = raw.tls as Record<string, unknown>;
   for (const key of ['key', 'cert', 'pfx', 'passphraseFile'] as const)

@@ -90,18 +90,21 @@ export async function checkConsistency(options: ConsistencyOptions): Promise<Con
 
   const files = new Set((await listInstanceFiles(root)).map((f) => resolve(f)));
   const indexed = new Set<string>();
-  for (const instance of index.allInstances()) {
+  for await (const instance of index.allInstances()) {
     const path = resolve(instance.path);
     indexed.add(path);
     if (files.has(path)) continue;
     summary.missingFiles.push(instance);
-    if (options.removeMissingRows !== false && index.removeInstance(instance.sopInstanceUid) !== undefined)
+    if (
+      options.removeMissingRows !== false &&
+      (await index.removeInstance(instance.sopInstanceUid)) !== undefined
+    )
       summary.rowsRemoved++;
   }
 
   for (const path of files) {
     if (indexed.has(path)) continue;
-    const other = index.getInstance(basename(path, INSTANCE_EXTENSION));
+    const other = await index.getInstance(basename(path, INSTANCE_EXTENSION));
     if (other !== undefined && resolve(other.path) !== path) {
       await storage.remove(path).catch(() => undefined);
       summary.supersededRemoved.push(path);
@@ -113,14 +116,14 @@ export async function checkConsistency(options: ConsistencyOptions): Promise<Con
     }
     try {
       const record = await options.reindex(path);
-      const known = record === undefined ? undefined : index.getInstance(record.sopInstanceUid);
+      const known = record === undefined ? undefined : await index.getInstance(record.sopInstanceUid);
       if (record === undefined) summary.orphanFiles.push(path);
       else if (known !== undefined && resolve(known.path) !== path) {
         // named otherwise than its SOP Instance UID, which is indexed with another file
         await storage.remove(path).catch(() => undefined);
         summary.supersededRemoved.push(path);
       } else {
-        index.upsertInstance(record);
+        await index.upsertInstance(record);
         summary.reindexed++;
       }
     } catch (err) {

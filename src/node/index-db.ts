@@ -4,12 +4,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type BetterSqlite3Type from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';
-import {
-  type CommitmentReference,
-  type CommitmentResult,
-  type CommittedInstanceLookup,
-  checkCommitment,
-} from './commitment.js';
+import { type CommitmentReference, type CommitmentResult, checkCommitment } from './commitment.js';
 import { type CommitmentLog, CommitmentLogStore } from './commitment-log.js';
 import type { DicomJsonObject } from './dicom-json.js';
 import { IndexError, QueryError, MissingDependencyError } from './errors.js';
@@ -99,10 +94,13 @@ export interface RetrieveItem {
 export type QueryMatch = Record<string, string>;
 
 /**
- * The Q/R index of a storage node. The SQLite implementation is {@link SqliteIndex};
- * a shared deployment would put the same contract on PostgreSQL.
+ * The Q/R index of a storage node: patient / study / series / instance rows behind the
+ * C-FIND, C-MOVE / C-GET and storage commitment services. Two implementations:
+ * {@link SqliteIndex} (the default, in the storage directory) and `PgIndex` (PostgreSQL,
+ * shared by several nodes). Every instance operation is asynchronous; the SQLite one answers
+ * at once. Worklist, MPPS and the commitment log are node-local stores, in SQLite for both.
  */
-export interface Index extends CommittedInstanceLookup {
+export interface Index {
   /** Modality Worklist items (scheduled procedure steps). */
   readonly worklist: Worklist;
   /** Modality Performed Procedure Steps. */
@@ -113,17 +111,19 @@ export interface Index extends CommittedInstanceLookup {
    * Insert or update one instance and its patient/study/series, in one transaction. The
    * change is visible at once; {@link Index.flush} makes it durable.
    */
-  upsertInstance(record: InstanceRecord): { created: boolean };
+  upsertInstance(record: InstanceRecord): Promise<{ created: boolean }>;
   /**
    * Resolves once every change committed before the call is on stable storage. Concurrent
    * callers share one fsync (group commit), which runs off the event loop.
    */
   flush(): Promise<void>;
   /** Remove an instance (and parents it leaves empty); returns what was removed. */
-  removeInstance(sopInstanceUid: string): StoredInstance | undefined;
-  getInstance(sopInstanceUid: string): StoredInstance | undefined;
+  removeInstance(sopInstanceUid: string): Promise<StoredInstance | undefined>;
+  getInstance(sopInstanceUid: string): Promise<StoredInstance | undefined>;
   /** True when the instance is indexed (and, if given, under that SOP Class). */
-  hasInstance(sopInstanceUid: string, sopClassUid?: string): boolean;
+  hasInstance(sopInstanceUid: string, sopClassUid?: string): Promise<boolean>;
+  /** The stored SOP Class UID and file of an instance (storage commitment). */
+  lookup(sopInstanceUid: string): Promise<{ sopClassUid: string; path: string } | undefined>;
   /**
    * C-FIND on the patient or study root model (see {@link buildFindQuery} for the rules).
    * The keys are checked at the call (a bad key throws {@link QueryError} at once); the
@@ -135,19 +135,29 @@ export interface Index extends CommittedInstanceLookup {
     level: QueryLevel,
     keys: readonly QueryKey[],
     options?: FindOptions,
-  ): Iterable<QueryMatch>;
+  ): AsyncIterable<QueryMatch>;
   /** The instances a C-MOVE / C-GET designates. */
-  filesFor(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): RetrieveItem[];
+  filesFor(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): Promise<RetrieveItem[]>;
   /** Every indexed instance, in insertion order, read in pages (safe to modify the index meanwhile). */
-  allInstances(): Iterable<StoredInstance>;
+  allInstances(): AsyncIterable<StoredInstance>;
   /** Storage commitment check of a list of references. */
   checkCommitment(
     refs: readonly CommitmentReference[],
     fileExists?: (path: string) => boolean,
-  ): CommitmentResult;
+  ): Promise<CommitmentResult>;
+  /** Number of rows per level (status output, tests). */
+  counts(): Promise<IndexCounts>;
   /** Modality Worklist C-FIND (gives the event loop back while it matches). */
   findWorklist(keys: readonly QueryKey[]): Promise<DicomJsonObject[]>;
-  close(): void;
+  close(): Promise<void>;
+}
+
+/** Rows per level of an index. */
+export interface IndexCounts {
+  patients: number;
+  studies: number;
+  series: number;
+  instances: number;
 }
 
 export interface SqliteIndexOptions {
@@ -184,19 +194,22 @@ interface InstanceRow {
 
 type Param = string | number | null;
 
-function text(value: string | undefined): string | null {
+/** A trimmed text value, or NULL when absent or empty. */
+export function text(value: string | undefined): string | null {
   if (value === undefined || value === null) return null;
   const trimmed = String(value).trim();
   return trimmed === '' ? null : trimmed;
 }
 
-function integer(value: string | number | undefined): number | null {
+/** An integer value (IS), or NULL. */
+export function integer(value: string | number | undefined): number | null {
   if (value === undefined || value === null || value === '') return null;
   const n = typeof value === 'number' ? value : Number(String(value).trim());
   return Number.isInteger(n) ? n : null;
 }
 
-function dateText(value: string | undefined): string | null {
+/** A date as stored (YYYYMMDD when it parses), or NULL. */
+export function dateText(value: string | undefined): string | null {
   const t = text(value);
   if (t === null) return null;
   return normalizeDate(t) ?? t;
@@ -304,21 +317,22 @@ export class SqliteIndex implements Index {
     this.commitments = new CommitmentLogStore(this.db);
   }
 
-  upsertInstance(record: InstanceRecord): { created: boolean } {
-    for (const [name, uid] of [
-      ['studyInstanceUid', record.studyInstanceUid],
-      ['seriesInstanceUid', record.seriesInstanceUid],
-      ['sopInstanceUid', record.sopInstanceUid],
-      ['sopClassUid', record.sopClassUid],
-    ] as const)
-      if (typeof uid !== 'string' || uid.trim() === '')
-        throw new IndexError(`index: instance record has no ${name}`);
-    return this.db.transaction((r: InstanceRecord) => {
+  async upsertInstance(record: InstanceRecord): Promise<{ created: boolean }> {
+    return this.upsertInstanceSync(record);
+  }
+
+  /** {@link Index.upsertInstance} on the event loop (bulk loads, benchmarks). */
+  upsertInstanceSync(record: InstanceRecord): { created: boolean } {
+    checkRecord(record);
+    const upsert = this.db.transaction((r: InstanceRecord) => {
       const existing = this.#s.instanceByUid.get(r.sopInstanceUid);
       if (existing) this.#removeRows(existing);
       this.#insertRows(r);
       return { created: existing === undefined };
-    })(record);
+    });
+    // IMMEDIATE takes the write lock before the first read: a writer in another process (serve
+    // --workers) makes this one wait (busy_timeout) instead of failing SQLITE_BUSY on the upgrade
+    return upsert.immediate(record);
   }
 
   flush(): Promise<void> {
@@ -454,26 +468,37 @@ export class SqliteIndex implements Index {
     }
   }
 
-  removeInstance(sopInstanceUid: string): StoredInstance | undefined {
-    return this.db.transaction((uid: string) => {
+  async removeInstance(sopInstanceUid: string): Promise<StoredInstance | undefined> {
+    return this.removeInstanceSync(sopInstanceUid);
+  }
+
+  /** {@link Index.removeInstance} on the event loop. */
+  removeInstanceSync(sopInstanceUid: string): StoredInstance | undefined {
+    const remove = this.db.transaction((uid: string) => {
       const row = this.#s.instanceByUid.get(uid);
       if (!row) return undefined;
       this.#removeRows(row);
       return toStored(row);
-    })(sopInstanceUid);
+    });
+    return remove.immediate(sopInstanceUid);
   }
 
-  getInstance(sopInstanceUid: string): StoredInstance | undefined {
+  async getInstance(sopInstanceUid: string): Promise<StoredInstance | undefined> {
+    return this.getInstanceSync(sopInstanceUid);
+  }
+
+  /** {@link Index.getInstance} on the event loop. */
+  getInstanceSync(sopInstanceUid: string): StoredInstance | undefined {
     const row = this.#s.instanceByUid.get(sopInstanceUid);
     return row ? toStored(row) : undefined;
   }
 
-  hasInstance(sopInstanceUid: string, sopClassUid?: string): boolean {
+  async hasInstance(sopInstanceUid: string, sopClassUid?: string): Promise<boolean> {
     const row = this.#s.instanceClass.get(sopInstanceUid);
     return row !== undefined && (sopClassUid === undefined || row.sop_class_uid === sopClassUid);
   }
 
-  lookup(sopInstanceUid: string): { sopClassUid: string; path: string } | undefined {
+  async lookup(sopInstanceUid: string): Promise<{ sopClassUid: string; path: string } | undefined> {
     const row = this.#s.instanceClass.get(sopInstanceUid);
     return row ? { sopClassUid: row.sop_class_uid, path: row.path } : undefined;
   }
@@ -481,7 +506,7 @@ export class SqliteIndex implements Index {
   checkCommitment(
     refs: readonly CommitmentReference[],
     fileExists?: (path: string) => boolean,
-  ): CommitmentResult {
+  ): Promise<CommitmentResult> {
     return checkCommitment(this, refs, fileExists);
   }
 
@@ -516,6 +541,27 @@ export class SqliteIndex implements Index {
     level: QueryLevel,
     keys: readonly QueryKey[],
     options?: FindOptions,
+  ): AsyncIterable<QueryMatch> {
+    const query = buildFindQuery(model, level, keys, options);
+    this.#statement(query.pageSql);
+    const pages = () => this.#pages(query);
+    return {
+      [Symbol.asyncIterator]: () => {
+        const it = pages();
+        return {
+          next: async () => it.next(),
+          return: async () => it.return(undefined),
+        };
+      },
+    };
+  }
+
+  /** {@link Index.find} on the event loop (tests, benchmarks). */
+  findSync(
+    model: QueryModel,
+    level: QueryLevel,
+    keys: readonly QueryKey[],
+    options?: FindOptions,
   ): Iterable<QueryMatch> {
     const query = buildFindQuery(model, level, keys, options);
     this.#statement(query.pageSql);
@@ -535,12 +581,22 @@ export class SqliteIndex implements Index {
     }
   }
 
-  filesFor(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): RetrieveItem[] {
+  async filesFor(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): Promise<RetrieveItem[]> {
+    return this.filesForSync(model, level, keys);
+  }
+
+  /** {@link Index.filesFor} on the event loop. */
+  filesForSync(model: QueryModel, level: QueryLevel, keys: readonly QueryKey[]): RetrieveItem[] {
     const query = buildRetrieveQuery(model, level, keys);
     return this.#run(query.sql, query.params) as RetrieveItem[];
   }
 
-  *allInstances(): Iterable<StoredInstance> {
+  async *allInstances(): AsyncIterable<StoredInstance> {
+    yield* this.allInstancesSync();
+  }
+
+  /** {@link Index.allInstances} on the event loop. */
+  *allInstancesSync(): Iterable<StoredInstance> {
     let after = 0;
     for (;;) {
       const page = this.#s.instancePage.all(after);
@@ -550,8 +606,12 @@ export class SqliteIndex implements Index {
     }
   }
 
+  async counts(): Promise<IndexCounts> {
+    return this.countsSync();
+  }
+
   /** Number of rows per level (status output, tests). */
-  counts(): { patients: number; studies: number; series: number; instances: number } {
+  countsSync(): IndexCounts {
     return this.db
       .prepare(
         'SELECT (SELECT count(*) FROM patient) AS patients, (SELECT count(*) FROM study) AS studies,' +
@@ -564,7 +624,12 @@ export class SqliteIndex implements Index {
     return this.worklist.find(keys);
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    this.closeSync();
+  }
+
+  /** {@link Index.close} on the event loop. */
+  closeSync(): void {
     const wal = this.#wal;
     this.#wal = undefined;
     void wal?.then((h) => h.close()).catch(() => undefined);
@@ -576,6 +641,18 @@ export class SqliteIndex implements Index {
       this.db.close();
     }
   }
+}
+
+/** Refuse a record without the UIDs that place it (an {@link IndexError} naming the field). */
+export function checkRecord(record: InstanceRecord): void {
+  for (const [name, uid] of [
+    ['studyInstanceUid', record.studyInstanceUid],
+    ['seriesInstanceUid', record.seriesInstanceUid],
+    ['sopInstanceUid', record.sopInstanceUid],
+    ['sopClassUid', record.sopClassUid],
+  ] as const)
+    if (typeof uid !== 'string' || uid.trim() === '')
+      throw new IndexError(`index: instance record has no ${name}`);
 }
 
 function indexFileOf(location: string): string {

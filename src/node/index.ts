@@ -28,6 +28,7 @@ export { ConfigError, IndexError, QueryError, StorageError, type StorageErrorCod
 export {
   INDEX_FILE,
   type Index,
+  type IndexCounts,
   type InstanceRecord,
   type QueryMatch,
   type RetrieveItem,
@@ -35,6 +36,7 @@ export {
   type SqliteIndexOptions,
   type StoredInstance,
 } from './index-db.js';
+export { PG_MIGRATIONS, PgIndex, type PgIndexOptions } from './index-pg.js';
 export {
   compileMatcher,
   dicomWildcardToGlob,

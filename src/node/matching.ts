@@ -327,7 +327,31 @@ export function dicomWildcardToRegExp(pattern: string): RegExp {
  * SQL condition for `expr` under `matcher`, pushing bound parameters onto `params`
  * (values never enter the SQL text). Returns undefined for universal matching.
  */
-export function matcherToSql(expr: string, matcher: Matcher, params: unknown[]): string | undefined {
+/** SQL dialect a condition is written for: SQLite (GLOB) or PostgreSQL (LIKE). */
+export type SqlDialect = 'sqlite' | 'postgres';
+
+/**
+ * Translate a DICOM wildcard pattern to a PostgreSQL LIKE pattern (default escape `\`):
+ * `%`, `_` and `\` are escaped, then `*` becomes `%` and `?` becomes `_`. LIKE is
+ * case-sensitive and, on the index's `COLLATE "C"` columns, compares bytes as GLOB does.
+ */
+export function dicomWildcardToLike(pattern: string): string {
+  let out = '';
+  for (const ch of pattern) {
+    if (ch === '*') out += '%';
+    else if (ch === '?') out += '_';
+    else if (ch === '%' || ch === '_' || ch === '\\') out += `\\${ch}`;
+    else out += ch;
+  }
+  return out;
+}
+
+export function matcherToSql(
+  expr: string,
+  matcher: Matcher,
+  params: unknown[],
+  dialect: SqlDialect = 'sqlite',
+): string | undefined {
   if (matcher.kind === 'universal') return undefined;
   if (matcher.kind === 'empty') return `(${expr} IS NULL OR ${expr} = '')`;
   const exact: (string | number)[] = [];
@@ -338,8 +362,13 @@ export function matcherToSql(expr: string, matcher: Matcher, params: unknown[]):
   params.push(...exact);
   for (const alt of matcher.alternatives) {
     if (alt.kind === 'wildcard') {
-      ors.push(`${expr} GLOB ?`);
-      params.push(dicomWildcardToGlob(alt.pattern));
+      if (dialect === 'postgres') {
+        ors.push(`${expr} LIKE ?`);
+        params.push(dicomWildcardToLike(alt.pattern));
+      } else {
+        ors.push(`${expr} GLOB ?`);
+        params.push(dicomWildcardToGlob(alt.pattern));
+      }
     } else if (alt.kind === 'range') {
       const parts: string[] = [];
       if (alt.lower !== undefined) {

@@ -1,5 +1,4 @@
-import { stat } from 'node:fs/promises';
-import { readPart10 } from '../data/index.js';
+import { join } from 'node:path';
 import { Status } from '../dimse/index.js';
 import { errorKind } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
@@ -37,8 +36,11 @@ import {
 import type { NodeAcceptConfig, NodeAccessConfig, NodeLimits, PeerConfig } from './config.js';
 import { serverLimits } from './limits.js';
 import { RefusalFolder } from './refusal-audit.js';
-import { type ConsistencySummary, checkConsistency } from './consistency.js';
+import type { ConsistencySummary } from './consistency.js';
+import type { NodeClusterRole } from './cluster-worker.js';
+import { noConsistencyCheck, startupCheck } from './startup-check.js';
 import { type Index, SqliteIndex } from './index-db.js';
+import { PgIndex, redactUrl } from './index-pg.js';
 import { type CommitmentDelivery, StorageCommitmentScp } from './service-commitment.js';
 import type { CommitmentResult } from './commitment.js';
 import { peerTlsOptions } from './peer-tls.js';
@@ -51,7 +53,7 @@ import {
   studiesOf,
   transferredItems,
 } from './service-query.js';
-import { instanceRecordOf, storeHandler } from './service-store.js';
+import { storeHandler } from './service-store.js';
 import { InFlight } from './shutdown.js';
 import { type DuplicatePolicy, FileStorage } from './storage.js';
 
@@ -74,6 +76,11 @@ export interface NodeOptions {
   /** Reject calling AE titles not bound to a certificate identity. */
   requireBoundAeTitles?: boolean;
   storageDir: string;
+  /**
+   * The Q/R index: absent = SQLite in `storageDir`; a `postgres://USER@HOST:PORT/DB` URL =
+   * PostgreSQL (optional package `pg`), which several nodes sharing `storageDir` can use.
+   */
+  indexUrl?: string;
   duplicates?: DuplicatePolicy;
   /** Accept any Called AE Title (default true); false answers only to `aet`. */
   acceptAnyCalledAet?: boolean;
@@ -99,6 +106,11 @@ export interface NodeOptions {
    * 0 = only once at start).
    */
   commitmentRetryMs?: number;
+  /**
+   * This process is one worker of a `serve --workers N` cluster: its primary did the start-up
+   * check, holds the listeners, the association slots and the audit sinks.
+   */
+  cluster?: NodeClusterRole;
   /** Called after each storage commitment report attempt. */
   onCommitmentReport?: (report: {
     transactionUid: string;
@@ -130,41 +142,23 @@ function describe(err: unknown): string {
 /** Start `dicomnet serve`: storage, index, consistency check, listeners. */
 export async function startNode(options: NodeOptions): Promise<RunningNode> {
   const log = options.logger ?? silentLogger();
-  const audit = new AuditTrail(log, options.aet, createAuditSinks(options.audit, log));
+  const audit = new AuditTrail(
+    log,
+    options.aet,
+    options.cluster ? options.cluster.auditSinks : createAuditSinks(options.audit, log),
+  );
   const activity = new ActivityTracker();
   const inFlight = new InFlight();
   const track = <T>(fn: () => Promise<T>) => inFlight.run(fn);
   const storage = new FileStorage(options.storageDir);
-  const index = new SqliteIndex(options.storageDir);
-  const consistency = await checkConsistency({
-    storage,
-    index,
-    reindex: async (path) => {
-      const { dataset, transferSyntaxUid } = await readPart10(path, { bulkDataThreshold: 4096 });
-      return instanceRecordOf(dataset, { path, size: (await stat(path)).size, transferSyntaxUid });
-    },
-  });
-  const repaired =
-    consistency.tempFilesRemoved +
-    consistency.rowsRemoved +
-    consistency.reindexed +
-    consistency.orphanFiles.length +
-    consistency.supersededRemoved.length;
-  if (repaired > 0) {
-    log.warn(
-      {
-        tempFilesRemoved: consistency.tempFilesRemoved,
-        rowsRemoved: consistency.rowsRemoved,
-        reindexed: consistency.reindexed,
-        orphanFiles: consistency.orphanFiles,
-        supersededRemoved: consistency.supersededRemoved.length,
-        reindexFailures: consistency.reindexFailures,
-      },
-      'storage consistency check repaired or found problems',
-    );
-  }
+  const index: Index =
+    options.indexUrl === undefined
+      ? new SqliteIndex(options.storageDir)
+      : await PgIndex.open(options.indexUrl, { localDir: options.storageDir, log });
+  if (options.indexUrl !== undefined) log.info({ index: redactUrl(options.indexUrl) }, 'index: PostgreSQL');
+  const consistency = options.cluster ? noConsistencyCheck() : await startupCheck(storage, index, log);
   let worklistItems = 0;
-  if (options.worklistDir) {
+  if (options.worklistDir && !options.cluster) {
     worklistItems = index.worklist.loadDirectory(options.worklistDir);
     log.info({ worklistDir: options.worklistDir, items: worklistItems }, 'worklist loaded');
   }
@@ -180,6 +174,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     isOpen: (info) => activity.isOpen(info.id),
     track,
     onReport: options.onCommitmentReport,
+    // another worker may still be sending a report it has just been asked for
+    firstAttemptGraceMs: options.cluster ? 10 * 60_000 : undefined,
     mayReceiveReports: (aet) => {
       const decision = decideAccess(access, {
         callingAet: aet,
@@ -208,12 +204,12 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     }
   };
 
-  const retrieve = (
+  const retrieve = async (
     query: Parameters<typeof retrieveItems>[1],
     ctx: RequestContext,
     destination?: string,
-  ): RetrieveFiles => {
-    const items = retrieveItems(index, query, ctx.sopClassUid);
+  ): Promise<RetrieveFiles> => {
+    const items = await retrieveItems(index, query, ctx.sopClassUid);
     return {
       files: items.map((i) => i.path),
       // counted and audited once the sub-operations are done: the instances sent, not those selected
@@ -265,7 +261,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         port: peer.port,
         calledAet: ctx.destination,
         tls: peerTlsOptions(peer, options.clientTls),
-        ...retrieve(query, ctx, ctx.destination),
+        ...(await retrieve(query, ctx, ctx.destination)),
       };
     },
     get: async (query, ctx) => retrieve(query, ctx, ctx.association.callingAet),
@@ -288,7 +284,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     maxPduLength: options.maxPduLength,
     idleTimeoutMs: options.idleTimeoutMs,
     ...(options.limits ? serverLimits(options.limits) : {}),
-    tempDir: storage.tempDir(),
+    tempDir: options.cluster ? join(storage.tempDir(), options.cluster.tempSubdir) : storage.tempDir(),
+    associationSlots: options.cluster?.slots,
     storageAcceptance: options.accept,
     logger: log,
   });
@@ -359,30 +356,40 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
   const ports: RunningNode['ports'] = {};
   try {
-    if (options.port !== false) {
-      ports.plain = (
-        await server.listen({ port: options.port, host: options.plainHost ?? '127.0.0.1', secure: false })
-      ).port;
-    }
-    if (options.tlsPort !== false) {
-      ports.tls = (await server.listen({ port: options.tlsPort, host: options.host, secure: true })).port;
+    if (options.cluster) {
+      if (options.tlsPort !== false) await server.prepareTls();
+      options.cluster.serve((socket, secure, endPending) =>
+        server.serveConnection(socket, secure, endPending),
+      );
+    } else {
+      if (options.port !== false) {
+        ports.plain = (
+          await server.listen({ port: options.port, host: options.plainHost ?? '127.0.0.1', secure: false })
+        ).port;
+      }
+      if (options.tlsPort !== false) {
+        ports.tls = (await server.listen({ port: options.tlsPort, host: options.host, secure: true })).port;
+      }
     }
   } catch (err) {
     await server.close(0);
-    index.close();
+    await index.close();
     await audit.close(0);
     throw err;
   }
-  audit.applicationActivity('start', { ...ports, storage: storage.root });
+  // a cluster's primary audits the node's start and stop, once
+  if (!options.cluster) audit.applicationActivity('start', { ...ports, storage: storage.root });
   if (consistency.rowsRemoved > 0)
     audit.instancesDeleted(
       studyCounts(consistency.missingFiles),
       'instance files missing at start-up: their index rows were removed',
     );
-  // reports a previous run could not deliver
-  void commitment.retryPending();
-  const retryMs = options.commitmentRetryMs ?? 60_000;
-  if (retryMs > 0) commitment.startRetries(retryMs);
+  // reports a previous run could not deliver; in a cluster, one worker runs the queue
+  if (!options.cluster || options.cluster.leader) {
+    void commitment.retryPending();
+    const retryMs = options.commitmentRetryMs ?? 60_000;
+    if (retryMs > 0) commitment.startRetries(retryMs);
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -405,8 +412,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         // Sockets are gone; commits already started finish (the file and row stay consistent).
         if (!(await inFlight.idle(Math.max(graceMs, 5_000))))
           log.warn({ running: inFlight.running }, 'closing the index with operations still running');
-        audit.applicationActivity('stop');
-        index.close();
+        if (!options.cluster) audit.applicationActivity('stop');
+        await index.close();
         await audit.close(Math.max(1_000, Math.min(graceMs, 5_000)));
       })();
       return closing;

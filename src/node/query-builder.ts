@@ -1,5 +1,5 @@
 import { QueryError } from './errors.js';
-import { matcherToSql, parseMatcher, type QueryKey } from './matching.js';
+import { matcherToSql, parseMatcher, type QueryKey, type SqlDialect } from './matching.js';
 import {
   depth,
   INDEXED_ATTRIBUTES,
@@ -84,6 +84,7 @@ function conditions(
   params: unknown[],
   options: FindOptions = {},
 ): string[] {
+  const dialect = options.dialect ?? 'sqlite';
   const where: string[] = [];
   const combined = options.combinedDateTime ? combinedStudyDateTime(keys, params) : undefined;
   if (combined !== undefined) where.push(combined);
@@ -98,12 +99,12 @@ function conditions(
         where.push("NOT EXISTS (SELECT 1 FROM series mx WHERE mx.study_fk = st.pk AND mx.modality <> '')");
         continue;
       }
-      const inner = matcherToSql('mx.modality', matcher, params);
+      const inner = matcherToSql('mx.modality', matcher, params, dialect);
       if (inner !== undefined)
         where.push(`EXISTS (SELECT 1 FROM series mx WHERE mx.study_fk = st.pk AND ${inner})`);
       continue;
     }
-    const condition = matcherToSql(attribute.match ?? attribute.select, matcher, params);
+    const condition = matcherToSql(attribute.match ?? attribute.select, matcher, params, dialect);
     if (condition !== undefined) where.push(condition);
   }
   return where;
@@ -117,6 +118,8 @@ export interface FindOptions {
    * to 2024-01-07 18:00, not "10:00-18:00 on each of those days".
    */
   combinedDateTime?: boolean;
+  /** The SQL dialect to write (default SQLite). */
+  dialect?: SqlDialect;
 }
 
 /**
@@ -244,6 +247,7 @@ export function buildRetrieveQuery(
   model: QueryModel,
   level: QueryLevel,
   keys: readonly QueryKey[],
+  dialect: SqlDialect = 'sqlite',
 ): BuiltQuery {
   checkLevel(model, level);
   for (const key of keys) checkRetrieveKey(key);
@@ -256,11 +260,13 @@ export function buildRetrieveQuery(
       uniqueKeyword,
     );
   const params: unknown[] = [];
-  const where = conditions(model, level, keys, params);
+  const where = conditions(model, level, keys, params, { dialect });
+  // quoted aliases: PostgreSQL folds unquoted ones to lower case
   const sql =
-    'SELECT i.path AS path, i.sop_class_uid AS sopClassUid, i.sop_uid AS sopInstanceUid,' +
-    ' i.transfer_syntax AS transferSyntaxUid, st.study_uid AS studyInstanceUid, se.series_uid AS seriesInstanceUid,' +
-    ' p.patient_id AS patientId, p.issuer AS issuerOfPatientId, p.patient_name AS patientName' +
+    'SELECT i.path AS "path", i.sop_class_uid AS "sopClassUid", i.sop_uid AS "sopInstanceUid",' +
+    ' i.transfer_syntax AS "transferSyntaxUid", st.study_uid AS "studyInstanceUid",' +
+    ' se.series_uid AS "seriesInstanceUid", p.patient_id AS "patientId", p.issuer AS "issuerOfPatientId",' +
+    ' p.patient_name AS "patientName"' +
     ` FROM ${fromClause('IMAGE')}` +
     (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
     ' ORDER BY i.pk';

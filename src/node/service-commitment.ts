@@ -48,6 +48,13 @@ export interface StorageCommitmentOptions {
   /** Connect timeout for the new-association path (ms). */
   timeoutMs?: number;
   /**
+   * Retries leave a report never attempted yet alone for this long after its request (ms):
+   * in a cluster, the worker that took the request may be sending it right now, and only
+   * a report whose first attempt failed (or that is this old) is the retry queue's.
+   * Default: none (one process sees every attempt in flight).
+   */
+  firstAttemptGraceMs?: number;
+  /**
    * Before a report goes to a peer on a new association: undefined when the peer may
    * receive it, else why not (the access policy; e.g. its `allow` no longer has commitment).
    */
@@ -170,7 +177,7 @@ export class StorageCommitmentScp {
     peer: ServerAssociation,
   ): Promise<void> {
     const { index } = this.options;
-    const result = index.checkCommitment(request.references, (path) => existsSync(path));
+    const result = await index.checkCommitment(request.references, (path) => existsSync(path));
     this.#persist(() => index.commitments.decided(request.transactionUid, result));
     const { command, dataset } = this.#reportMessage(request.transactionUid, result);
     let delivery: CommitmentDelivery | undefined;
@@ -219,12 +226,16 @@ export class StorageCommitmentScp {
       return 0;
     }
     let delivered = 0;
+    const grace = this.options.firstAttemptGraceMs;
+    const freshSince = grace ? new Date(Date.now() - grace).toISOString() : undefined;
     for (const p of pending) {
       if (this.#inFlight.has(p.transactionUid)) continue;
+      // not attempted yet and recent: the process that took the request is sending it
+      if (freshSince && p.attempts === 0 && p.requestedAt > freshSince) continue;
       this.#inFlight.add(p.transactionUid);
       try {
         await this.options.track(async () => {
-          const result = p.result ?? index.checkCommitment(p.references, (path) => existsSync(path));
+          const result = p.result ?? (await index.checkCommitment(p.references, (path) => existsSync(path)));
           if (!p.result) this.#persist(() => index.commitments.decided(p.transactionUid, result));
           const { command, dataset } = this.#reportMessage(p.transactionUid, result);
           const delivery = await this.reportOnNewAssociation(

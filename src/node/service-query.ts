@@ -101,7 +101,7 @@ export function findHandler(options: QueryServiceOptions) {
     let failure: unknown;
     let complete = false;
     try {
-      let matches: Iterable<Dataset>;
+      let matches: Iterable<Dataset> | AsyncIterable<Dataset>;
       if (model === 'worklist') {
         matches = (await index.findWorklist(keys)).map((item) => datasetFromJson(item));
       } else {
@@ -111,7 +111,7 @@ export function findHandler(options: QueryServiceOptions) {
           datasetFromKeywords({ ...match, QueryRetrieveLevel: lvl }),
         );
       }
-      for (const match of matches) {
+      for await (const match of matches) {
         if (sent >= max) throw new QueryResultsExceeded(max);
         sent++;
         yield match;
@@ -137,12 +137,16 @@ export function findHandler(options: QueryServiceOptions) {
   };
 }
 
-function* map<T, U>(items: Iterable<T>, fn: (item: T) => U): Generator<U> {
-  for (const item of items) yield fn(item);
+async function* map<T, U>(items: AsyncIterable<T>, fn: (item: T) => U): AsyncGenerator<U> {
+  for await (const item of items) yield fn(item);
 }
 
 /** The stored files a C-MOVE / C-GET identifier designates. */
-export function retrieveItems(index: Index, query: Dataset, sopClassUid: string): RetrieveItem[] {
+export async function retrieveItems(
+  index: Index,
+  query: Dataset,
+  sopClassUid: string,
+): Promise<RetrieveItem[]> {
   const model = modelOf(sopClassUid);
   if (model === 'worklist') throw new QueryError('ERR_QUERY_INVALID', 'the worklist model has no retrieve');
   return index.filesFor(model, levelOf(query), flat(queryKeysOf(query)));

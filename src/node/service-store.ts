@@ -179,8 +179,8 @@ export function storeHandler(options: StoreServiceOptions) {
         tempSynced: true,
         // The SOP Instance UID decides, not the path the newcomer claims: an instance already
         // indexed is never taken over by one that says it belongs to another study or patient.
-        decide: () => {
-          const existing = index.getInstance(record.sopInstanceUid);
+        decide: async () => {
+          const existing = await index.getInstance(record.sopInstanceUid);
           if (existing === undefined) return { place: true };
           const decision = duplicateDecision(policy, existing, callingAet);
           if (!decision.place || existing.studyInstanceUid !== record.studyInstanceUid)
@@ -204,13 +204,13 @@ export function storeHandler(options: StoreServiceOptions) {
           // with concurrent stores): both the name and the row are durable before we answer.
           let indexed = false;
           try {
-            index.upsertInstance({ ...record, path: r.path });
+            await index.upsertInstance({ ...record, path: r.path });
             indexed = true;
             await Promise.all([placed, index.flush()]);
           } catch (err) {
             // no file without an index row, no row for a name that may not survive
             if (r.outcome === 'stored') {
-              if (indexed) safely(() => index.removeInstance(record.sopInstanceUid));
+              if (indexed) await index.removeInstance(record.sopInstanceUid).catch(() => undefined);
               await storage.remove(r.path).catch(() => undefined);
             } else if (!indexed && r.previousPath !== undefined && r.previousPath !== r.path) {
               // the row still names the earlier file: the new one goes
@@ -254,12 +254,4 @@ export function duplicateDecision(
   if (policy === 'replace' && existing.callingAet !== undefined && existing.callingAet === callingAet)
     return { place: true, replaces: existing.path };
   return { place: false, outcome: policy === 'reject' ? 'rejected' : 'kept-existing', path: existing.path };
-}
-
-function safely(fn: () => unknown): void {
-  try {
-    fn();
-  } catch {
-    // best effort: the startup consistency check removes a row whose file is gone
-  }
 }

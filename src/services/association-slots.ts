@@ -32,6 +32,12 @@ export interface SlotLease {
   release(): void;
 }
 
+/** A lease of an {@link AssociationSlots} pool, which a proxy in another process also reports to. */
+export interface PoolSlotLease extends SlotLease {
+  /** The activity as another process saw it: operations running, Date.now() of the last activity. */
+  report(running: number, at: number): void;
+}
+
 /** A refusal of a slot: why, in words. */
 export interface SlotRefusal {
   refused: string;
@@ -67,7 +73,7 @@ export class AssociationSlots implements AssociationSlotPool {
   }
 
   /** Take a slot for an association from `address`, evicting an idle one if the total is reached. */
-  acquire(address: string): SlotLease | SlotRefusal {
+  acquire(address: string): PoolSlotLease | SlotRefusal {
     const { maxAssociations, maxAssociationsPerAddress, idleEvictMs } = this.limits;
     const fromAddress = this.#byAddress.get(address) ?? 0;
     if (maxAssociationsPerAddress && fromAddress >= maxAssociationsPerAddress)
@@ -97,6 +103,10 @@ export class AssociationSlots implements AssociationSlotPool {
         slot.running += delta;
         slot.last = this.now();
       },
+      report: (running, at) => {
+        slot.running = running;
+        slot.last = at;
+      },
       evictable: (evict) => {
         slot.evict = evict;
       },
@@ -123,6 +133,6 @@ export class AssociationSlots implements AssociationSlotPool {
 }
 
 /** Whether an acquire answered a refusal. */
-export function isSlotRefusal(r: SlotLease | SlotRefusal): r is SlotRefusal {
+export function isSlotRefusal<L extends SlotLease>(r: L | SlotRefusal): r is SlotRefusal {
   return typeof (r as SlotRefusal).refused === 'string';
 }

@@ -398,12 +398,7 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
   /** Start listening; call again for a second port (e.g. plain 11112 and TLS 2762). */
   async listen(options: ListenOptions): Promise<{ port: number; address: string }> {
     const secure = options.secure ?? this.options.tls !== undefined;
-    if (secure && !this.options.tls) throw new Error('a secure listener needs the server tls options');
-    if (secure && !this.acceptor) {
-      this.acceptor = await createSecureAcceptor(this.options.tls as TlsOptions, this.log);
-      const watch = this.options.watchCredentials;
-      if (watch) this.stopWatching = this.acceptor.watchCredentials(watch === true ? {} : watch);
-    }
+    if (secure) await this.prepareTls();
     const server = createServer({ noDelay: true }, (socket) => this.onConnection(socket, secure));
     server.on('error', (err) => this.log.error({ err }, 'listener error'));
     await new Promise<void>((resolve, reject) => {
@@ -419,6 +414,25 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
     const address = typeof addr === 'object' && addr ? addr.address : String(addr);
     this.log.info({ port, address, secure }, 'listening');
     return { port, address };
+  }
+
+  /** Load the TLS credentials (done by the first secure {@link listen}; needed before {@link serveConnection} of a TLS socket). */
+  async prepareTls(): Promise<void> {
+    if (!this.options.tls) throw new Error('a secure listener needs the server tls options');
+    if (this.acceptor) return;
+    this.acceptor = await createSecureAcceptor(this.options.tls, this.log);
+    const watch = this.options.watchCredentials;
+    if (watch) this.stopWatching = this.acceptor.watchCredentials(watch === true ? {} : watch);
+  }
+
+  /**
+   * Serve a connection accepted elsewhere (a cluster primary accepts and hands sockets to its
+   * workers). The per-minute rate and the pending cap were applied by whoever accepted it;
+   * `endPending` is called once the connection stops being pending, as they count it.
+   */
+  serveConnection(socket: Socket, secure: boolean, endPending: () => void): void {
+    this.track(socket);
+    this.startServing(socket, secure, endPending);
   }
 
   /** Re-read the TLS key and certificates; new associations use them, running ones are untouched. */
@@ -457,11 +471,15 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
     return this.admission.pendingConnections;
   }
 
-  private onConnection(socket: Socket, secure: boolean): void {
+  private track(socket: Socket): void {
     socket.setNoDelay(true);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
+  }
+
+  private onConnection(socket: Socket, secure: boolean): void {
+    this.track(socket);
     const address = socket.remoteAddress ?? '?';
     let refused = this.admission.connectionArrived(address);
     let endPending: () => void = () => undefined;
@@ -478,6 +496,10 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
       socket.destroy();
       return;
     }
+    this.startServing(socket, secure, endPending);
+  }
+
+  private startServing(socket: Socket, secure: boolean, endPending: () => void): void {
     socket.once('close', endPending);
     this.serve(socket, secure, endPending).catch((err: unknown) => {
       endPending();

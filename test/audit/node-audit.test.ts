@@ -55,8 +55,8 @@ describe('the node library writes its audit trail to the configured file', { ski
         matches.push(m);
       assert.equal(matches.length, 1);
       await assoc.release();
-      const stored = node.index.allInstances();
-      const path = [...stored][0]?.path;
+      let path: string | undefined;
+      for await (const stored of node.index.allInstances()) path ??= stored.path;
       assert.ok(path);
       await node.close(2000);
       node = undefined;

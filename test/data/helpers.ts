@@ -10,6 +10,7 @@ export function plain(ds: Dataset): unknown[] {
         el.vr,
         el.undefinedLength !== false,
         v.map((item) => [item.undefinedLength, plain(item)]),
+        ...(el.encodedVR ? [el.encodedVR] : []),
       ];
     }
     if (isEncapsulated(v)) {
@@ -21,7 +22,7 @@ export function plain(ds: Dataset): unknown[] {
       ];
     }
     if (isBulkRef(v)) return [el.tag, el.vr, { ...v }];
-    return [el.tag, el.vr, v.toString('hex')];
+    return [el.tag, el.vr, v.toString('hex'), ...(el.encodedVR ? [el.encodedVR] : [])];
   });
 }
 

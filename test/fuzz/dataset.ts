@@ -12,13 +12,15 @@ import {
   DatasetBuilder,
   DatasetParser,
   DicomParseError,
+  datasetToJson,
   decodeDataset,
   encodeDataset,
   type ParseHandler,
   TransferSyntax,
   transferSyntaxLayout,
+  validateDataset,
 } from '../../src/data/index.js';
-import { buildDataset, datasetSpecs, SEQUENCE_TAGS } from '../helpers/dataset-arbitrary.js';
+import { buildDataset, datasetSpecs, realWorldModels, SEQUENCE_TAGS } from '../helpers/dataset-arbitrary.js';
 import { bytesFrom, expectTyped, type FuzzTarget, mutated, noteInput, target } from './harness.js';
 
 export const SYNTAXES = [
@@ -115,7 +117,73 @@ function cachedBomb(mib: number): Buffer {
   return b;
 }
 
+/**
+ * Inputs for the lenient paths (issue 18): data sets with UN sequences, item character sets and
+ * data-dependent VRs, mutated; explicit VR elements whose VR bytes are random; and UN values of
+ * a known SQ tag (re-read as a sequence when they are one) holding random or mutated bytes.
+ */
+function lenientInput(ts: string): fc.Arbitrary<Buffer> {
+  const layout = transferSyntaxLayout(ts);
+  const models = realWorldModels.map((m) => encodeDataset(m.dataset, ts));
+  const head = (tag: number, vr: string, length: number) => {
+    const b = Buffer.alloc(12);
+    const le = layout.littleEndian;
+    if (le) {
+      b.writeUInt16LE(tag >>> 16, 0);
+      b.writeUInt16LE(tag & 0xffff, 2);
+    } else {
+      b.writeUInt16BE(tag >>> 16, 0);
+      b.writeUInt16BE(tag & 0xffff, 2);
+    }
+    b.write(vr, 4, 'latin1');
+    if (le) b.writeUInt32LE(length, 8);
+    else b.writeUInt32BE(length, 8);
+    return b;
+  };
+  const badVR = fc
+    .tuple(fc.uint8Array({ minLength: 2, maxLength: 2 }), fc.uint8Array({ maxLength: 40 }), models)
+    .map(([vr, value, rest]) => {
+      const h = Buffer.alloc(8);
+      h.writeUInt16LE(0x0010, 0);
+      h.writeUInt16LE(0x0020, 2);
+      h[4] = vr[0]!;
+      h[5] = vr[1]!;
+      h.writeUInt16LE(value.length, 6);
+      return Buffer.concat([h, Buffer.from(value), rest]);
+    });
+  const unSequence = fc
+    .tuple(
+      fc.oneof(
+        mutated(models),
+        fc.uint8Array({ maxLength: 200 }).map((u) => Buffer.from(u)),
+      ),
+      fc.boolean(),
+    )
+    .map(([value, undefinedLength]) =>
+      Buffer.concat([head(SEQUENCE_TAGS[0]!, 'UN', undefinedLength ? 0xffffffff : value.length), value]),
+    );
+  return layout.explicitVR ? fc.oneof(mutated(models), badVR, unSequence) : mutated(models);
+}
+
 export const datasetTargets: FuzzTarget[] = [
+  ...SYNTAXES.map((ts) =>
+    target(
+      'dataset',
+      `${SHORT_NAME[ts]}: lenient paths (UN sequences, item character sets, bytes that are not a VR) decode or fail with DicomParseError`,
+      200,
+      () =>
+        fc.property(lenientInput(ts), (input) => {
+          noteInput(input);
+          const ds = expectTyped([DicomParseError], () => decodeDataset(input, ts), 4 * 1024 * 1024);
+          if (!ds) return;
+          const again = encodeDataset(ds, ts);
+          assert.ok(encodeDataset(decodeDataset(again, ts), ts).equals(again), 're-encoding is not stable');
+          // JSON and validation of whatever was read leniently never throw
+          datasetToJson(ds);
+          validateDataset(ds);
+        }),
+    ),
+  ),
   ...SYNTAXES.map((ts) =>
     target('dataset', `${SHORT_NAME[ts]}: valid data sets round-trip byte for byte`, 150, () =>
       fc.property(validDatasetBytes(ts), (bytes) => {

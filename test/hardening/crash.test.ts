@@ -224,10 +224,10 @@ describe('crash safety: SIGKILL during a stream of C-STOREs', { timeout: 150_000
       });
       assert.deepEqual(summary.missingFiles, [], 'no index row without its file');
       assert.deepEqual(summary.orphanFiles, [], 'no file without its index row');
-      const rows = [...index.allInstances()].map((i) => resolve(i.path)).sort();
+      const rows = [...index.allInstancesSync()].map((i) => resolve(i.path)).sort();
       assert.deepEqual(rows, treeFiles(storage), 'index rows and files agree');
       for (const sent of acknowledged.values()) {
-        const row = index.getInstance(sent.sopInstanceUid);
+        const row = index.getInstanceSync(sent.sopInstanceUid);
         assert.ok(row, `acknowledged ${sent.sopInstanceUid} is indexed`);
         assert.ok(existsSync(row.path), `acknowledged ${sent.sopInstanceUid} is present`);
         const { dataset } = await readPart10(row.path);

@@ -135,3 +135,76 @@ export function buildDataset(specs: DatasetSpec[], parent?: Dataset): Dataset {
   }
   return ds;
 }
+
+/**
+ * Data sets as modalities send them (issue 18): sequences encoded as UN (PS3.5 6.2.2: implicit
+ * VR little endian inside, a known SQ tag of defined or undefined length, a private one of
+ * undefined length), items with their own Specific Character Set and text in it, and values
+ * whose VR depends on Pixel Representation. `text` is what the items' PN values decode to.
+ */
+export interface RealWorldModel {
+  dataset: Dataset;
+  /** [sequence tag, item index, expected PatientName of that item]. */
+  names: [number, number, string][];
+}
+
+const CHARSETS: [string, string][] = [
+  ['ISO_IR 100', 'Müller^Jürgen=Ångström'],
+  ['ISO_IR 192', 'Wang^XiaoDong=王^小東'],
+  ['ISO_IR 144', 'Люкceмбypг^Ив'],
+  ['GB18030', 'Wang^XiaoDong=王^小东'],
+  ['', 'Plain^Ascii'],
+];
+
+export const realWorldModels: fc.Arbitrary<RealWorldModel> = fc
+  .record({
+    top: fc.constantFrom('ISO_IR 100', 'ISO_IR 192', ''),
+    itemSets: fc.array(fc.integer({ min: 0, max: CHARSETS.length - 1 }), { minLength: 1, maxLength: 3 }),
+    unKnown: fc.boolean(),
+    unDefined: fc.boolean(),
+    unPrivate: fc.boolean(),
+    pixelRep: fc.constantFrom(0, 1),
+    smallest: fc.integer({ min: -32768, max: 32767 }),
+    inner: datasetSpecs(3),
+  })
+  .map(({ top, itemSets, unKnown, unDefined, unPrivate, pixelRep, smallest, inner }) => {
+    const ds = new Dataset();
+    if (top) ds.set('SpecificCharacterSet', top, 'CS');
+    ds.set('PatientName', 'Top^Level');
+    // data-dependent VRs: US or SS by Pixel Representation, OW pixel data and LUT data
+    ds.set('BitsAllocated', 16).set('PixelRepresentation', pixelRep);
+    const signed = pixelRep === 1;
+    ds.set('SmallestImagePixelValue', signed ? smallest : smallest & 0xffff, signed ? 'SS' : 'US');
+    ds.set('PixelData', Buffer.from([1, 2, 3, 4]), 'OW');
+    const lut = new Dataset(ds)
+      .set('LUTDescriptor', [2, 0, 16], 'US')
+      .set('LUTData', Buffer.from([0, 0, 255, 255]), 'OW');
+    ds.set('VOILUTSequence', [lut]);
+    // items with their own character set (and one nested item that inherits it)
+    const names: [number, number, string][] = [];
+    const items = itemSets.map((k, i) => {
+      const [cs, name] = CHARSETS[k]!;
+      const item = new Dataset(ds);
+      if (cs) item.set('SpecificCharacterSet', cs, 'CS');
+      item.set('PatientName', name, 'PN');
+      item.set('OtherPatientIDsSequence', [new Dataset(item).set('PatientName', name, 'PN')]);
+      names.push([0x00101002, i, name]);
+      return item;
+    });
+    ds.setElement({ tag: 0x00101002, vr: 'SQ', value: items });
+    // a sequence encoded as UN
+    const unItems = [buildDataset(inner, ds)];
+    if (unKnown)
+      ds.setElement({
+        tag: 0x00081115,
+        vr: 'SQ',
+        encodedVR: 'UN',
+        value: unItems,
+        undefinedLength: !unDefined,
+      });
+    if (unPrivate) {
+      ds.set(0x00290010, 'ACME 1.0', 'LO');
+      ds.setElement({ tag: 0x00291010, vr: 'SQ', encodedVR: 'UN', value: [buildDataset(inner, ds)] });
+    }
+    return { dataset: ds, names };
+  });

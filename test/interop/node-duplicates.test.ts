@@ -29,9 +29,9 @@ function treeFiles(root: string): string[] {
 function indexState(storage: string, sopInstanceUid: string) {
   const index = new SqliteIndex(storage, { readonly: true });
   try {
-    const rows = [...index.allInstances()].map((i) => resolve(i.path)).sort();
+    const rows = [...index.allInstancesSync()].map((i) => resolve(i.path)).sort();
     assert.deepEqual(rows, treeFiles(storage), 'index rows and files must match');
-    const row = index.getInstance(sopInstanceUid);
+    const row = index.getInstanceSync(sopInstanceUid);
     const name = index.db
       .prepare(
         'SELECT p.patient_id AS id, p.patient_name AS name FROM instance i JOIN series se ON se.pk = i.series_fk' +

@@ -30,7 +30,7 @@ function treeFiles(root: string): string[] {
 function assertConsistent(storage: string): number {
   const index = new SqliteIndex(storage, { readonly: true });
   try {
-    const rows = [...index.allInstances()].map((i) => resolve(i.path)).sort();
+    const rows = [...index.allInstancesSync()].map((i) => resolve(i.path)).sort();
     assert.deepEqual(rows, treeFiles(storage), 'index rows and files must match');
     return rows.length;
   } finally {

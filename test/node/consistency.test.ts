@@ -19,7 +19,7 @@ test('startup check: sweeps .incoming, drops rows without files, reports and re-
   }));
   for (const loc of locs) {
     const { path } = await storage.write(Buffer.from(loc.sopInstanceUid), loc, 'keep');
-    index.upsertInstance(record({ ...loc, path }));
+    index.upsertInstanceSync(record({ ...loc, path }));
   }
   // Interrupted receptions: a temp file and a stray directory in .incoming.
   writeFileSync(join(storage.tempDir(), 'abc.part'), 'half');
@@ -50,10 +50,10 @@ test('startup check: sweeps .incoming, drops rows without files, reports and re-
     ['1.2.3.4.2'],
   );
   assert.equal(summary.rowsRemoved, 1);
-  assert.equal(index.hasInstance('1.2.3.4.2'), false);
+  assert.equal(await index.hasInstance('1.2.3.4.2'), false);
   assert.deepEqual(reindexed, [orphanA]);
   assert.equal(summary.reindexed, 1);
-  assert.equal(index.hasInstance('7.7'), true);
+  assert.equal(await index.hasInstance('7.7'), true);
   assert.deepEqual(summary.orphanFiles, [orphanB]);
   assert.deepEqual(summary.reindexFailures, [{ path: orphanB, error: 'not DICOM' }]);
   assert.ok(existsSync(join(dir, 'index.db')), 'index files untouched');
@@ -90,11 +90,13 @@ test('report-only mode keeps rows whose file is missing; a fresh root is consist
     reindexFailures: [],
     supersededRemoved: [],
   });
-  index.upsertInstance(record({ sopInstanceUid: '1.9', path: join(dir, '1.2.3.1', '1.2.3.1.1', '1.9.dcm') }));
+  index.upsertInstanceSync(
+    record({ sopInstanceUid: '1.9', path: join(dir, '1.2.3.1', '1.2.3.1.1', '1.9.dcm') }),
+  );
   const summary = await checkConsistency({ storage, index, removeMissingRows: false });
   assert.equal(summary.missingFiles.length, 1);
   assert.equal(summary.rowsRemoved, 0);
-  assert.equal(index.hasInstance('1.9'), true);
+  assert.equal(await index.hasInstance('1.9'), true);
 });
 
 test('startup check: a file whose SOP Instance UID is indexed with another file is removed, never re-indexed', async (t) => {
@@ -105,7 +107,7 @@ test('startup check: a file whose SOP Instance UID is indexed with another file 
   t.after(() => index.close());
   const first = { studyInstanceUid: '1.2.3', seriesInstanceUid: '1.2.3.4', sopInstanceUid: '1.2.3.4.5' };
   const { path } = await storage.write(Buffer.from('first'), first, 'keep');
-  index.upsertInstance(record({ ...first, patientId: 'FIRST', path }));
+  index.upsertInstanceSync(record({ ...first, patientId: 'FIRST', path }));
   // A duplicate claiming another study, left by a store that never got its row (or a replaced file).
   const claim = { ...first, studyInstanceUid: '9.9', seriesInstanceUid: '9.9.1' };
   const other = (await storage.write(Buffer.from('other'), claim, 'keep')).path;
@@ -123,7 +125,7 @@ test('startup check: a file whose SOP Instance UID is indexed with another file 
     assert.equal(asked, 0, 'the duplicate is not parsed for re-indexing');
     assert.deepEqual(summary.supersededRemoved, round === 0 ? [other] : []);
     assert.equal(existsSync(other), false);
-    assert.equal(index.getInstance(first.sopInstanceUid)?.studyInstanceUid, '1.2.3');
-    assert.equal(index.getInstance(first.sopInstanceUid)?.path, path);
+    assert.equal(index.getInstanceSync(first.sopInstanceUid)?.studyInstanceUid, '1.2.3');
+    assert.equal(index.getInstanceSync(first.sopInstanceUid)?.path, path);
   }
 });

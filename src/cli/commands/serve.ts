@@ -1,8 +1,9 @@
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { createLogger, type LogFormat } from '../../log.js';
+import { createLogger, type LogFormat, type Logger } from '../../log.js';
 import {
   defaultNodeConfig,
   loadNodeConfig,
@@ -11,8 +12,11 @@ import {
   type NodeConfigOverrides,
 } from '../../node/config.js';
 import { auditOptionsFromConfig } from '../../node/audit.js';
+import { startClusterPrimary } from '../../node/cluster-primary.js';
+import { clusterWorkerRole } from '../../node/cluster-worker.js';
+import { WORKER_ENV } from '../../node/cluster-ipc.js';
 import { describeLooseMode, looseModes, OWNER_ONLY_UMASK } from '../../node/file-modes.js';
-import { startNode } from '../../node/node.js';
+import { type NodeOptions, startNode } from '../../node/node.js';
 import { onShutdownSignals } from '../../node/shutdown.js';
 import type { TlsOptions } from '../../tls/types.js';
 import type { CliContext } from '../context.js';
@@ -28,6 +32,7 @@ interface ServeCliOptions extends CliTlsOptions {
   plainHost?: string;
   pki?: string;
   worklist?: string;
+  index?: string;
   clientKey?: string;
   clientCert?: string;
   duplicates?: 'keep' | 'replace' | 'reject';
@@ -36,6 +41,31 @@ interface ServeCliOptions extends CliTlsOptions {
   logFormat?: Exclude<LogFormat, 'line'>;
   auditFile?: string;
   auditSyslog?: { host: string; port?: number };
+  workers?: number | 'auto';
+}
+
+function parseWorkers(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024)
+    throw new InvalidArgumentError(
+      `expected a number of workers 1-1024 or "auto", got ${JSON.stringify(value)}`,
+    );
+  return n;
+}
+
+/**
+ * A worker's share of the limits it applies by itself (TLS handshakes, A-ASSOCIATE-RQ
+ * bytes), so that their sum over the workers stays within the node's; associations,
+ * connections per minute and pending connections are counted by the primary.
+ */
+function workerLimits(limits: NodeConfig['limits'], workers: number): NodeConfig['limits'] {
+  const share = (n: number, floor: number) => (n === 0 ? 0 : Math.max(floor, Math.floor(n / workers)));
+  return {
+    ...limits,
+    maxTlsHandshakes: share(limits.maxTlsHandshakes, 1),
+    maxPendingRequestBytes: share(limits.maxPendingRequestBytes, 64 * 1024),
+  };
 }
 
 function parseHostPort(value: string): { host: string; port?: number } {
@@ -58,7 +88,9 @@ function overridesFrom(opts: ServeCliOptions): NodeConfigOverrides {
   if (opts.host) o.host = opts.host;
   if (opts.plainHost) o.plainHost = opts.plainHost;
   if (opts.worklist) o.worklistDir = opts.worklist;
+  if (opts.index) o.indexUrl = opts.index;
   if (opts.duplicates) o.duplicates = opts.duplicates;
+  if (opts.workers !== undefined) o.workers = opts.workers;
   const tls: NodeConfigOverrides['tls'] = {};
   if (opts.key) tls.key = opts.key;
   if (opts.cert) tls.cert = opts.cert;
@@ -179,6 +211,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
       'certificate for associations to TLS peers (default: the server certificate)',
     )
     .option('--worklist <dir>', 'directory of DICOM JSON Modality Worklist items (loaded at start)')
+    .option(
+      '--index <url>',
+      'Q/R index in PostgreSQL (postgres://USER@HOST:PORT/DB; needs the optional package pg); default SQLite in the storage directory',
+    )
     .addOption(
       new Option('--duplicates <policy>', 'a second instance with a stored SOP Instance UID').choices([
         'keep',
@@ -207,6 +243,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option(
       '--audit-file <file>',
       'append-only audit trail, JSON lines ("off" disables; default STORAGE/audit.log)',
+    )
+    .option(
+      '--workers <n>',
+      'worker processes sharing the ports, storage and index ("auto" = one per core; default 1)',
+      parseWorkers,
     )
     .option(
       '--audit-syslog <host[:port]>',
@@ -239,16 +280,17 @@ export function registerServe(program: Command, ctx: CliContext): void {
         if (config.tls.ca.length === 0) config.tls.ca = [pki.caCertificate];
         clientTls = { key: pki.clientKey, cert: pki.clientCertificate, ca: [pki.caCertificate] };
         devClient = clientTls;
-        ctx.stdout.write(
-          [
-            `development PKI ${firstStart ? 'created' : 'reused'} in ${pkiDir} (for testing only)`,
-            `  CA certificate  ${pki.caCertificate}`,
-            `  CA SHA-256      ${pki.caFingerprint256}`,
-            `  server          ${pki.serverCertificate} (SAN localhost, 127.0.0.1, ${hostname()})`,
-            `  client          ${pki.clientCertificate} / ${pki.clientKey}`,
-            '',
-          ].join('\n'),
-        );
+        if (!cluster.isWorker)
+          ctx.stdout.write(
+            [
+              `development PKI ${firstStart ? 'created' : 'reused'} in ${pkiDir} (for testing only)`,
+              `  CA certificate  ${pki.caCertificate}`,
+              `  CA SHA-256      ${pki.caFingerprint256}`,
+              `  server          ${pki.serverCertificate} (SAN localhost, 127.0.0.1, ${hostname()})`,
+              `  client          ${pki.clientCertificate} / ${pki.clientKey}`,
+              '',
+            ].join('\n'),
+          );
       }
       tls = serverTls(config, opts);
     }
@@ -256,7 +298,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     if (opts.clientKey || opts.clientCert || (!clientTls && (config.tls.key || config.tls.pfx)))
       clientTls = clientTlsFrom(tls ?? serverTls(config, opts), opts);
     const audit = auditOptionsFromConfig(config, clientTls);
-    const starting = startNode({
+    const nodeOptions: NodeOptions = {
       aet: config.aet,
       port: config.port ?? false,
       tlsPort: tlsEnabled ? (config.tlsPort as number) : false,
@@ -272,15 +314,27 @@ export function registerServe(program: Command, ctx: CliContext): void {
       peers: config.peers,
       accept: config.accept,
       worklistDir: config.worklistDir,
+      indexUrl: config.index?.url,
       limits: config.limits,
       logger: log,
       audit,
-    });
+    };
+    const workers = config.workers === 'auto' ? availableParallelism() : config.workers;
+    if (cluster.isWorker) {
+      await runWorker(nodeOptions, workers, log);
+      return;
+    }
+    const starting =
+      workers > 1
+        ? startClusterPrimary({ ...nodeOptions, limits: config.limits, workers, logger: log })
+        : startNode(nodeOptions);
     // signals are handled from here on, so one that arrives during start-up stops the node cleanly
     const stopped = onShutdownSignals(starting, log, Math.max(0, opts.grace) * 1000);
     stopped.catch(() => undefined); // a start-up failure is reported by `await starting`
     const node = await starting;
-    const lines = [`dicomnet serve: AE ${config.aet}, storage ${resolve(config.storage)}`];
+    const lines = [
+      `dicomnet serve: AE ${config.aet}, storage ${resolve(config.storage)}${workers > 1 ? `, ${workers} worker processes` : ''}`,
+    ];
     if (node.ports.plain !== undefined)
       lines.push(
         `  plain DICOM on ${hostPort(config.plainHost, node.ports.plain)} (unauthenticated, unencrypted${isLoopback(config.plainHost) ? ': this machine only' : ''})`,
@@ -328,4 +382,45 @@ export function registerServe(program: Command, ctx: CliContext): void {
     const signal = await stopped;
     log.info({ signal }, 'node stopped');
   });
+}
+
+/**
+ * One worker of `serve --workers N`: the node without listeners, serving the connections
+ * its primary hands over, until the primary says stop (or is gone). Signals are the
+ * primary's to act on: Ctrl-C reaches the whole process group, and the primary drains
+ * every worker with one grace period.
+ */
+async function runWorker(options: NodeOptions, workers: number, log: Logger): Promise<void> {
+  const index = Number(process.env[WORKER_ENV] ?? 0);
+  const worker = clusterWorkerRole(index);
+  const ignore = (signal: NodeJS.Signals) =>
+    log.debug({ signal, worker: index }, 'signal left to the primary');
+  process.on('SIGINT', ignore);
+  process.on('SIGTERM', ignore);
+  let node: Awaited<ReturnType<typeof startNode>> | undefined;
+  let stop: { graceMs: number; abort: boolean } | undefined;
+  let stopped = false;
+  const finish = () => {
+    if (!node || !stop || stopped) return;
+    stopped = true;
+    const closing = node.close(stop.graceMs);
+    if (stop.abort) void node.close(0);
+    void closing.finally(() => process.exit(0));
+  };
+  worker.onStop((ms, abort) => {
+    if (stopped && abort) {
+      void node?.close(0);
+      return;
+    }
+    stop = { graceMs: abort ? 0 : ms, abort };
+    finish();
+  });
+  node = await startNode({
+    ...options,
+    limits: options.limits ? workerLimits(options.limits, workers) : undefined,
+    cluster: worker.role,
+  });
+  log.info({ worker: index, pid: process.pid }, 'worker started');
+  worker.ready();
+  finish();
 }
