@@ -358,4 +358,17 @@ describe('access control of dicomnet serve, with DCMTK peers', { skip }, () => {
     ]);
     assert.equal(cli.code, 4, cli.stderr);
   });
+
+  test('serve with its own key and certificate but no --ca does not start: client certificates need a CA', async () => {
+    const args = ['serve', '--storage', join(work, 'no-ca'), '--port', 'off'];
+    const refused = await runCli([
+      ...args,
+      ...['--tls-port', String(await freePort()), '--key', pki.server.key, '--cert', pki.server.cert],
+    ]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /requires client certificates on its TLS listener: give --ca .* or --no-require-peer-cert/,
+    );
+  });
 });

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { UsageError } from '../../errors.js';
 import { createLogger, type LogFormat, type Logger } from '../../log.js';
 import {
   defaultNodeConfig,
@@ -292,6 +293,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
             ].join('\n'),
           );
       }
+      if (config.tls.requirePeerCertificate && config.tls.ca.length === 0 && !config.tls.pfx)
+        throw new UsageError(
+          'ERR_USAGE',
+          'serve requires client certificates on its TLS listener: give --ca (the CA that issues them), or --no-require-peer-cert to make them optional',
+        );
       tls = serverTls(config, opts);
     }
     // explicit client credentials win; else the dev PKI's client pair; else the server's own
