@@ -368,7 +368,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   }
 
   private onTransportClosedIndication(ind: Extract<Indication, { kind: 'transport-closed' }>): void {
-    this.log.warn({ source: TRANSPORT_CLOSED_SOURCE, reason: 0, byPeer: ind.byPeer }, ind.message);
+    // info: the error reaches whoever waits on the association (the CLI prints it once)
+    this.log.info({ source: TRANSPORT_CLOSED_SOURCE, reason: 0, byPeer: ind.byPeer }, ind.message);
     this.finish(transportClosedReason(ind, this.transportError));
   }
 
