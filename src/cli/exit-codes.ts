@@ -31,6 +31,12 @@ export function exitCodeFor(err: unknown): ExitCodeValue {
 
 /** The one stderr line that names the cause of a failure. */
 export function describeError(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  if (!(err instanceof Error)) return String(err);
+  // the library names its options; the CLI user has --passphrase-file
+  if ((err as { code?: string }).code === 'ERR_TLS_KEY_PASSWORD')
+    return err.message.replace(
+      '(passphrase or onPrivateKeyPassword)',
+      '(give it with --passphrase-file FILE)',
+    );
+  return err.message;
 }

@@ -5,18 +5,18 @@ import { UsageError } from '../errors.js';
 import type { QueryModel } from '../services/sop-classes.js';
 
 /** `-k KEY[=VALUE]`, `-m MODEL` (and `-L LEVEL` for find). */
-export function addQueryOptions(cmd: Command, withLevel: boolean): Command {
+export function addQueryOptions(
+  cmd: Command,
+  withLevel: boolean,
+  models: readonly QueryModel[] = ['patient', 'study', 'worklist'],
+): Command {
   cmd
     .option(
       '-k <key=value>',
       'query key (keyword or gggg,eeee), repeatable',
       (v: string, prev: string[] = []) => [...prev, v],
     )
-    .addOption(
-      new Option('-m, --model <model>', 'information model')
-        .choices(['patient', 'study', 'worklist'])
-        .default('study'),
-    );
+    .addOption(new Option('-m, --model <model>', 'information model').choices([...models]).default('study'));
   if (withLevel)
     cmd.addOption(
       new Option('-L, --level <level>', 'query level').choices(['PATIENT', 'STUDY', 'SERIES', 'IMAGE']),

@@ -43,9 +43,10 @@ export function defineRetrieveCommand(
     .description(description)
     .argument('<host>', 'peer host name or address')
     .argument('<port>', 'peer port')
-    .requiredOption(...required)
+    .requiredOption(required[0], `${required[1]} (required)`)
     .option('-q, --quiet', 'no progress output');
-  addQueryOptions(cmd, false);
+  // a worklist is queried (find -m worklist), never retrieved
+  addQueryOptions(cmd, false, ['patient', 'study']);
   addCommonNetworkOptions(cmd);
   return addTlsOptions(cmd, 'client');
 }

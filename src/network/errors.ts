@@ -78,10 +78,12 @@ export class AssociationRejectedError extends DicomnetError implements KindedErr
     /** 1 service user, 2 service provider (ACSE), 3 service provider (presentation). */
     readonly source: number,
     readonly reason: number,
+    /** Appended to the message (e.g. a hint of what to try). */
+    detail?: string,
   ) {
     super(
       'ERR_ASSOCIATION_REJECTED',
-      `association rejected${result === 2 ? ' (transient)' : ''}: ${describeRejectReason(source, reason)} (reason ${reason})`,
+      `association rejected${result === 2 ? ' (transient)' : ''}: ${describeRejectReason(source, reason)} (reason ${reason})${detail ? `; ${detail}` : ''}`,
     );
   }
 }

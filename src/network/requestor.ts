@@ -1,4 +1,5 @@
 /** The requestor side of negotiation: build the A-ASSOCIATE-RQ, send it, and read what was agreed from the A-ASSOCIATE-AC. */
+import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { toError, UsageError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
@@ -201,6 +202,21 @@ export function negotiatedFromAc(rq: AssociateRqPdu, ac: AssociateAcPdu): Negoti
 }
 
 /**
+ * A plain connection closed by the peer right after our A-ASSOCIATE-RQ is what a TLS-only port
+ * does (it read our request as a broken ClientHello): say so, and how to try TLS.
+ */
+function plainHint(err: Error, stream: Duplex): Error {
+  if (stream instanceof TLSSocket || !(err instanceof NetworkError)) return err;
+  if (!['ERR_CONNECTION_CLOSED', 'ERR_CONNECTION_RESET', 'ERR_ASSOCIATION_CLOSED'].includes(err.code))
+    return err;
+  return new NetworkError(
+    err.code,
+    `${err.message} right after our A-ASSOCIATE-RQ: the port may expect TLS (try --tls, or the tls option)`,
+    { cause: err },
+  );
+}
+
+/**
  * Negotiate an association as requestor over an already connected stream
  * (a `net.Socket`, a `tls.TLSSocket`, any Duplex).
  *
@@ -246,7 +262,7 @@ export function requestAssociation(
       hardMaxPduLength: params.hardMaxPduLength,
       artimTimeoutMs: timeoutMs,
       idleTimeoutMs: params.idleTimeoutMs,
-      onNegotiationFailed: settle,
+      onNegotiationFailed: (err) => settle(plainHint(err, stream)),
       onNegotiation: (ind) => {
         if (ind.kind === 'associate-ac') {
           const negotiated = negotiatedFromAc(rq, ind.pdu);
@@ -264,7 +280,15 @@ export function requestAssociation(
           );
           settle(undefined);
         } else if (ind.kind === 'associate-rj') {
-          const err = new AssociationRejectedError(ind.pdu.result, ind.pdu.source, ind.pdu.reason);
+          const { result, source, reason } = ind.pdu;
+          // a TLS port of a dicomnet node answers a plaintext request so (tls/acceptor.ts)
+          const maybeTls = !(stream instanceof TLSSocket) && result === 1 && source === 1 && reason === 1;
+          const err = new AssociationRejectedError(
+            result,
+            source,
+            reason,
+            maybeTls ? 'if this is a TLS port, try --tls (or the tls option)' : undefined,
+          );
           // info, not warn: the rejection is what the caller gets; the CLI prints it once
           log.info({ result: ind.pdu.result, source: ind.pdu.source, reason: ind.pdu.reason }, err.message);
           settle(err);

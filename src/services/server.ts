@@ -23,6 +23,7 @@ import {
   NetworkError,
 } from '../network/index.js';
 import { createSecureAcceptor, type SecureAcceptor } from '../tls/acceptor.js';
+import { TlsError } from '../tls/errors.js';
 import type { SecureLinkInfo, TlsOptions } from '../tls/types.js';
 import { connect } from './client.js';
 import { type AdmissionRefusedError, ConnectionAdmission } from './admission.js';
@@ -503,7 +504,13 @@ export class DicomServer extends EventEmitter<DicomServerEvents> {
     socket.once('close', endPending);
     this.serve(socket, secure, endPending).catch((err: unknown) => {
       endPending();
-      this.log.warn({ err, remoteAddress: socket.remoteAddress }, describe(err));
+      // a peer's mistake (wrong title, bad PDU, rejected request) is routine: one line, at info,
+      // without a stack; TLS failures were logged by the TLS acceptor already
+      if (!(err instanceof TlsError))
+        this.log.info(
+          { remoteAddress: socket.remoteAddress, code: (err as { code?: string } | null)?.code },
+          describe(err),
+        );
       this.emit('connectionError', err instanceof Error ? err : new Error(String(err)), socket.remoteAddress);
       // end, not destroy: an A-ASSOCIATE-RJ or A-ABORT may still be on its way out
       socket.end();

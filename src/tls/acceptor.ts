@@ -103,6 +103,12 @@ function alertFor(verifyCode: string): number {
 }
 
 /** A fatal alert record as sent before the server's ChangeCipherSpec (TLS 1.2: still unencrypted). */
+/**
+ * A-ASSOCIATE-RJ (PS3.8 9.3.4): rejected-permanent, DICOM UL service-user, no reason given. Sent
+ * in plaintext to an A-ASSOCIATE-RQ that arrives on the TLS port.
+ */
+const PLAINTEXT_REJECT = Buffer.from([0x03, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x01, 0x01, 0x01]);
+
 function plaintextAlert(description: number): Buffer {
   return Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, description]);
 }
@@ -353,7 +359,12 @@ export async function createSecureAcceptor(
         throw handshakeError(err, { side: 'server', peer });
       }
       if (first !== TLS_HANDSHAKE_RECORD) {
-        socket.destroy();
+        if (first === A_ASSOCIATE_RQ) {
+          // answer in plaintext, so a DICOM peer without TLS (echoscu, storescu) sees a reason
+          // instead of a closed connection; then close
+          socket.end(PLAINTEXT_REJECT);
+          setTimeout(() => socket.destroy(), 1000).unref();
+        } else socket.destroy();
         const err =
           first === A_ASSOCIATE_RQ
             ? new TlsError(

@@ -17,6 +17,18 @@ function iso(date: string): string {
   return Number.isNaN(d.getTime()) ? date : d.toISOString();
 }
 
+/**
+ * `, issuer SHA-256 …` when the peer sent its issuer (development CAs all share one name: the
+ * fingerprint tells which one it is), else the certificate's own fingerprint.
+ */
+function issuerFingerprint(cert: X509Certificate | undefined): string {
+  if (!cert) return '';
+  const issuer = cert.issuerCertificate;
+  if (issuer && issuer.fingerprint256 !== cert.fingerprint256)
+    return `, issuer SHA-256 ${issuer.fingerprint256}`;
+  return `, certificate SHA-256 ${cert.fingerprint256}`;
+}
+
 const UNTRUSTED = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT',
@@ -47,7 +59,7 @@ export function verificationError(code: string, cert: X509Certificate | undefine
   if (UNTRUSTED.has(code))
     return new TlsError(
       'ERR_TLS_UNTRUSTED_ISSUER',
-      `TLS: ${who} certificate issuer is not trusted (${subject}, issuer ${cert ? dn(cert.issuer) : '?'}; ${code})`,
+      `TLS: ${who} certificate issuer is not trusted (${subject}, issuer ${cert ? dn(cert.issuer) : '?'}${issuerFingerprint(cert)}; ${code})`,
     );
   if (code === 'CERT_REVOKED')
     return new TlsError(

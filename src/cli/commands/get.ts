@@ -1,4 +1,4 @@
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Status } from '../../dimse/index.js';
@@ -30,8 +30,13 @@ export function registerGet(program: Command, ctx: CliContext): void {
         return Status.Success;
       },
     });
-    await runRetrieve(ctx, assoc, 'C-GET', opts.quiet, (onProgress) =>
-      assoc.get(query, { model, onProgress }),
-    );
+    try {
+      await runRetrieve(ctx, assoc, 'C-GET', opts.quiet, (onProgress) =>
+        assoc.get(query, { model, onProgress }),
+      );
+    } finally {
+      // the receive directory is ours: leave only the instances in DIR
+      await rmdir(join(opts.out, '.incoming')).catch(() => undefined);
+    }
   });
 }

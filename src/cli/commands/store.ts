@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DimseStatusError } from '../../dimse/index.js';
 import { storageContextsFor } from '../../services/presentation.js';
@@ -13,6 +14,7 @@ import {
   loggerFromCli,
 } from '../options.js';
 import { createProgress } from '../progress.js';
+import { usage } from '../main.js';
 
 interface StoreCliOptions extends CommonNetworkOptions, CliTlsOptions {
   asyncOps: number;
@@ -36,6 +38,11 @@ export function registerStore(program: Command, ctx: CliContext): void {
   addCommonNetworkOptions(cmd);
   addTlsOptions(cmd, 'client');
   cmd.action(async (host: string, port: string, paths: string[], opts: StoreCliOptions) => {
+    const last = paths[paths.length - 1] ?? '';
+    if (existsSync(host) && /^\d+$/.test(last) && !existsSync(last))
+      usage(
+        `the arguments are HOST PORT PATH...: '${host}' is a file and '${last}' looks like a port (dicomnet store ${port} ${last} ${host})`,
+      );
     const log = loggerFromCli(opts);
     const started = performance.now();
     let skipped = 0;
