@@ -85,7 +85,7 @@ async function main(): Promise<void> {
           '--log-level',
           'warn',
         ],
-        tls ? /DICOM over TLS on port/ : /plain DICOM on port/,
+        tls ? /DICOM over TLS on / : /plain DICOM on /,
       );
       try {
         return await storescu(

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
           '--log-level',
           'warn',
         ],
-        /DICOM over TLS on port/,
+        /DICOM over TLS on /,
       );
       try {
         return await send(port, ['-aec', 'DICOMNET']);

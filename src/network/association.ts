@@ -25,6 +25,7 @@ import {
 import { NetworkError, PduParseError } from './errors.js';
 import {
   answersCollisionItself,
+  awaitsAssociateResponse,
   awaitsAssociateRq,
   awaitsReleaseResponse,
   awaitsReleaseRp,
@@ -33,6 +34,7 @@ import {
   type Indication,
   InvalidPrimitiveError,
   isEstablished,
+  isIdle,
   isPastAbort,
   StateMachine,
   type State,
@@ -75,7 +77,8 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
   private negotiationListener: NegotiationListener | undefined;
   /** {@link AssociationOptions.onNegotiationFailed}, dropped once negotiation settled. */
   private negotiationFailed: ((err: Error) => void) | undefined;
-  private readonly providerCheckFn: ((rq: AssociateRqPdu) => AssociateRjPdu | undefined) | undefined;
+  /** AE-6: the provider's own check of an A-ASSOCIATE-RQ ({@link AssociationOptions.providerCheck}). */
+  readonly providerCheck: (rq: AssociateRqPdu) => AssociateRjPdu | undefined;
 
   constructor(
     readonly stream: Duplex,
@@ -99,7 +102,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     this.ownMaxPduLength = options.ownMaxPduLength;
     this.negotiationListener = options.onNegotiation;
     this.negotiationFailed = options.onNegotiationFailed;
-    this.providerCheckFn = options.providerCheck;
+    this.providerCheck = options.providerCheck ?? (() => undefined);
     this.fsm = new StateMachine(this);
     if (stream instanceof Socket) stream.setNoDelay(true);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -222,7 +225,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
 
   /** True while an A-ASSOCIATE-RQ waits for our answer (Sta3): false once the peer aborted or left. */
   get awaitingOurAnswer(): boolean {
-    return this.fsm.state === 'Sta3';
+    return awaitsAssociateResponse(this.fsm.state);
   }
 
   /** Evt7: accept the peer's A-ASSOCIATE-RQ with this AC; the association is established from now on. */
@@ -236,22 +239,17 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
     this.run({ event: 'Evt8', pdu: rj });
   }
 
-  /** AE-6: the provider's own check of an A-ASSOCIATE-RQ ({@link AssociationOptions.providerCheck}). */
-  providerCheck(rq: AssociateRqPdu): AssociateRjPdu | undefined {
-    return this.providerCheckFn?.(rq);
-  }
-
   // ---- transport input -------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
-    if (this.discarding || this.fsm.state === 'Sta1') return;
+    if (this.discarding || isIdle(this.fsm.state)) return;
     this.timers.noteActivity();
     this.reader.push(chunk);
     this.pump();
   }
 
   private pump(): void {
-    while (!this.paused && !this.held && !this.discarding && this.fsm.state !== 'Sta1') {
+    while (!this.paused && !this.held && !this.discarding && !isIdle(this.fsm.state)) {
       let pdu: Pdu;
       try {
         const next = this.reader.next(isEstablished(this.fsm.state));
@@ -279,7 +277,7 @@ export class Association extends EventEmitter implements AssociationChannel, Upp
 
   private onTransportClosed(cause: string): void {
     this.drain.settle(new NetworkError('ERR_CONNECTION_CLOSED', cause));
-    if (this.fsm.state === 'Sta1') {
+    if (isIdle(this.fsm.state)) {
       this.cleanup();
       return;
     }

@@ -106,6 +106,16 @@ export function answersCollisionItself(state: State): boolean {
   return state === 'Sta9' || state === 'Sta12';
 }
 
+/** Sta1: no transport connection and no association: nothing is read or sent any more. */
+export function isIdle(state: State): boolean {
+  return state === 'Sta1';
+}
+
+/** Sta3: the peer's A-ASSOCIATE-RQ waits for our answer (Evt7 accept or Evt8 reject). */
+export function awaitsAssociateResponse(state: State): boolean {
+  return state === 'Sta3';
+}
+
 /** Sta1, Sta13: nothing left to abort (idle, or only waiting for the transport to close). */
 export function isPastAbort(state: State): boolean {
   return state === 'Sta1' || state === 'Sta13';

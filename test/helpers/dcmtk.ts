@@ -136,6 +136,8 @@ export function run(
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
+    // a tool that exits before reading its stdin (it reads none) must not fail the caller with EPIPE
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }

@@ -9,12 +9,14 @@ import {
   type FsmEvent,
   type Indication,
   answersCollisionItself,
+  awaitsAssociateResponse,
   awaitsAssociateRq,
   awaitsReleaseResponse,
   awaitsReleaseRp,
   InvalidPrimitiveError,
   isBlankCell,
   isEstablished,
+  isIdle,
   isPastAbort,
   isDefinedByStandard,
   STATES,
@@ -259,6 +261,16 @@ describe('PS3.8 state machine table', () => {
     assert.deepEqual(where(answersCollisionItself), ['Sta9', 'Sta12']);
     assert.deepEqual(where(isPastAbort), ['Sta1', 'Sta13']);
     assert.deepEqual(where(awaitsAssociateRq), ['Sta2']);
+    assert.deepEqual(where(isIdle), ['Sta1']);
+    // awaiting our A-ASSOCIATE response: exactly the states where Evt7 and Evt8 are allowed
+    assert.deepEqual(
+      where(awaitsAssociateResponse),
+      states.filter((s) => isDefinedByStandard('Evt7', s)),
+    );
+    assert.deepEqual(
+      where(awaitsAssociateResponse),
+      states.filter((s) => isDefinedByStandard('Evt8', s)),
+    );
   });
 
   test('a transport closed without A-ABORT is a transport-closed indication, not an abort', () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { verifyAuditChain } from '../../src/audit/chain.js';
 import { AssociationRejectedError } from '../../src/network/errors.js';
 import { type Association, connect } from '../../src/services/client.js';
 import { freePort, hasDcmtk, run } from '../helpers/dcmtk.js';
@@ -172,6 +173,10 @@ describe('serve --workers 2', { skip }, () => {
       assert.equal(logins.length, senders + 1, 'one Login record per association');
       const transferred = audit.filter((a) => a.eventId.displayName === 'DICOM Instances Transferred');
       assert.equal(transferred.length, senders, 'one Instances Transferred record per storescu association');
+      // the primary is the one writer: the records of every worker form one hash chain
+      const chain = await verifyAuditChain([join(storage, 'audit.log')]);
+      assert.ok(chain.ok, chain.ok ? '' : chain.message);
+      assert.equal(chain.records, audit.length);
     } finally {
       await serve.stop('SIGKILL');
     }
