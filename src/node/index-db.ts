@@ -192,7 +192,8 @@ interface InstanceRow {
   study_uid: string;
 }
 
-type Param = string | number | null;
+/** A bound SQL parameter of the index rows. */
+export type Param = string | number | null;
 
 /** A trimmed text value, or NULL when absent or empty. */
 export function text(value: string | undefined): string | null {
@@ -213,6 +214,48 @@ export function dateText(value: string | undefined): string | null {
   const t = text(value);
   if (t === null) return null;
   return normalizeDate(t) ?? t;
+}
+
+/** The column values of an instance's patient, study and series rows, as both index backends store them. */
+export interface EntityValues {
+  /** patient_name, patient_name_norm, birth_date, sex, charset */
+  patientValues: Param[];
+  /** study_date, study_time, study_time_norm, accession, study_id, referring (and norm), description, charset */
+  studyValues: Param[];
+  /** modality, series_number, series_description */
+  seriesValues: Param[];
+  patientId: string;
+  issuer: string;
+  /** the instance's Specific Character Set, stored with each row */
+  charset: string | null;
+}
+
+/** Normalises an instance record into the row values of its patient, study and series. */
+export function entityValues(r: InstanceRecord): EntityValues {
+  const charset = text(r.specificCharacterSet);
+  const patientValues: Param[] = [
+    text(r.patientName),
+    r.patientName === undefined ? null : normalizePersonName(r.patientName),
+    dateText(r.patientBirthDate),
+    text(r.patientSex),
+    charset,
+  ];
+  const studyTime = text(r.studyTime);
+  const studyValues: Param[] = [
+    dateText(r.studyDate),
+    studyTime,
+    studyTime === null ? null : (normalizeTime(studyTime) ?? studyTime),
+    text(r.accessionNumber),
+    text(r.studyId),
+    text(r.referringPhysicianName),
+    r.referringPhysicianName === undefined ? null : normalizePersonName(r.referringPhysicianName),
+    text(r.studyDescription),
+    charset,
+  ];
+  const seriesValues: Param[] = [text(r.modality), integer(r.seriesNumber), text(r.seriesDescription)];
+  const patientId = text(r.patientId) ?? '';
+  const issuer = text(r.issuerOfPatientId) ?? '';
+  return { patientValues, studyValues, seriesValues, patientId, issuer, charset };
 }
 
 function toStored(row: InstanceRow): StoredInstance {
@@ -360,29 +403,7 @@ export class SqliteIndex implements Index {
 
   #insertRows(r: InstanceRecord): void {
     const s = this.#s;
-    const charset = text(r.specificCharacterSet);
-    const patientValues: Param[] = [
-      text(r.patientName),
-      r.patientName === undefined ? null : normalizePersonName(r.patientName),
-      dateText(r.patientBirthDate),
-      text(r.patientSex),
-      charset,
-    ];
-    const studyTime = text(r.studyTime);
-    const studyValues: Param[] = [
-      dateText(r.studyDate),
-      studyTime,
-      studyTime === null ? null : (normalizeTime(studyTime) ?? studyTime),
-      text(r.accessionNumber),
-      text(r.studyId),
-      text(r.referringPhysicianName),
-      r.referringPhysicianName === undefined ? null : normalizePersonName(r.referringPhysicianName),
-      text(r.studyDescription),
-      charset,
-    ];
-    const seriesValues: Param[] = [text(r.modality), integer(r.seriesNumber), text(r.seriesDescription)];
-    const patientId = text(r.patientId) ?? '';
-    const issuer = text(r.issuerOfPatientId) ?? '';
+    const { patientValues, studyValues, seriesValues, patientId, issuer, charset } = entityValues(r);
 
     // The hierarchy is decided bottom-up and the first arrival wins: an existing series
     // stays in its study and an existing study with its patient, whatever a later instance says.

@@ -5,7 +5,7 @@ import type { DicomJsonObject } from './dicom-json.js';
 import { IndexError, MissingDependencyError, QueryError } from './errors.js';
 import {
   checkRecord,
-  dateText,
+  entityValues,
   type Index,
   type IndexCounts,
   type InstanceRecord,
@@ -18,7 +18,7 @@ import {
   text,
 } from './index-db.js';
 import type { Logger } from '../log.js';
-import { normalizePersonName, normalizeTime, type QueryKey } from './matching.js';
+import type { QueryKey } from './matching.js';
 import type { MppsSteps } from './mpps.js';
 import type { QueryLevel, QueryModel } from './query-attributes.js';
 import { type BuiltQuery, buildFindQuery, buildRetrieveQuery, type FindOptions } from './query-builder.js';
@@ -471,33 +471,9 @@ async function migratePg(pool: Pool, where: string): Promise<void> {
   }
 }
 
-type Param = string | number | null;
-
 /** The rows of one instance and its parents, first arrival of each entity winning (as in SQLite). */
 async function insertRows(c: PoolClient, r: InstanceRecord): Promise<void> {
-  const charset = text(r.specificCharacterSet);
-  const patientValues: Param[] = [
-    text(r.patientName),
-    r.patientName === undefined ? null : normalizePersonName(r.patientName),
-    dateText(r.patientBirthDate),
-    text(r.patientSex),
-    charset,
-  ];
-  const studyTime = text(r.studyTime);
-  const studyValues: Param[] = [
-    dateText(r.studyDate),
-    studyTime,
-    studyTime === null ? null : (normalizeTime(studyTime) ?? studyTime),
-    text(r.accessionNumber),
-    text(r.studyId),
-    text(r.referringPhysicianName),
-    r.referringPhysicianName === undefined ? null : normalizePersonName(r.referringPhysicianName),
-    text(r.studyDescription),
-    charset,
-  ];
-  const seriesValues: Param[] = [text(r.modality), integer(r.seriesNumber), text(r.seriesDescription)];
-  const patientId = text(r.patientId) ?? '';
-  const issuer = text(r.issuerOfPatientId) ?? '';
+  const { patientValues, studyValues, seriesValues, patientId, issuer, charset } = entityValues(r);
   const one = async <T extends object>(sql: string, params: unknown[]): Promise<T | undefined> =>
     (await c.query<T>(sql, params)).rows[0];
 
