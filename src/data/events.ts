@@ -1,56 +1,12 @@
 import { pipeline, type Readable } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
 import { DicomParseError } from './errors.js';
-import { DatasetParser, type ElementHeader, type ParseHandler } from './parser.js';
+import { DatasetParser } from './parser.js';
+import { EventRecorder, type ParseEvent } from './recorder.js';
 import { transferSyntaxLayout } from './transfer-syntax.js';
 
 /** One parse event, as {@link parseEvents} yields them. */
-export type ParseEvent =
-  | { type: 'element'; header: ElementHeader; value: Buffer }
-  | { type: 'bulkStart'; header: ElementHeader }
-  | { type: 'bulkData'; chunk: Buffer }
-  | { type: 'bulkEnd' }
-  | { type: 'sequenceStart'; header: ElementHeader }
-  | { type: 'sequenceEnd' }
-  | { type: 'itemStart'; header: ElementHeader }
-  | { type: 'itemEnd' }
-  | { type: 'fragmentsStart'; header: ElementHeader }
-  | { type: 'fragmentsEnd' };
-
-class Collector implements ParseHandler {
-  events: ParseEvent[] = [];
-  element(header: ElementHeader, value: Buffer): void {
-    this.events.push({ type: 'element', header, value });
-  }
-  bulkStart(header: ElementHeader): boolean {
-    this.events.push({ type: 'bulkStart', header });
-    return true;
-  }
-  bulkData(chunk: Buffer): void {
-    this.events.push({ type: 'bulkData', chunk });
-  }
-  bulkEnd(): void {
-    this.events.push({ type: 'bulkEnd' });
-  }
-  sequenceStart(header: ElementHeader): void {
-    this.events.push({ type: 'sequenceStart', header });
-  }
-  sequenceEnd(): void {
-    this.events.push({ type: 'sequenceEnd' });
-  }
-  itemStart(header: ElementHeader): void {
-    this.events.push({ type: 'itemStart', header });
-  }
-  itemEnd(): void {
-    this.events.push({ type: 'itemEnd' });
-  }
-  fragmentsStart(header: ElementHeader): void {
-    this.events.push({ type: 'fragmentsStart', header });
-  }
-  fragmentsEnd(): void {
-    this.events.push({ type: 'fragmentsEnd' });
-  }
-}
+export type { ParseEvent } from './recorder.js';
 
 /**
  * Parse a data set stream into events as the chunks arrive: small values whole, values above
@@ -64,7 +20,7 @@ export async function* parseEvents(
   options: { bulkDataThreshold?: number; maxDepth?: number; allowOddLengths?: boolean } = {},
 ): AsyncGenerator<ParseEvent> {
   const ts = transferSyntaxLayout(transferSyntaxUid);
-  const collector = new Collector();
+  const collector = new EventRecorder();
   const parser = new DatasetParser(collector, {
     ...options,
     explicitVR: ts.explicitVR,

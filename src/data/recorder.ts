@@ -1,8 +1,11 @@
 import type { ElementHeader, ParseHandler } from './parser.js';
 
-/** One recorded parse handler call. */
-export type RecordedEvent =
+/** One recorded parse handler call (as {@link parseEvents} yields them). */
+export type ParseEvent =
   | { type: 'element'; header: ElementHeader; value: Buffer }
+  | { type: 'bulkStart'; header: ElementHeader }
+  | { type: 'bulkData'; chunk: Buffer }
+  | { type: 'bulkEnd' }
   | { type: 'sequenceStart'; header: ElementHeader }
   | { type: 'sequenceEnd' }
   | { type: 'itemStart'; header: ElementHeader }
@@ -11,21 +14,25 @@ export type RecordedEvent =
   | { type: 'fragmentsEnd' };
 
 /**
- * A {@link ParseHandler} that records what a parse of bytes already in memory reports, so that
- * it can be checked first and replayed to another handler (no bulk values: the parse that feeds
- * it has no bulk threshold).
+ * A {@link ParseHandler} that records every call, so that a parse can be checked first and
+ * replayed to another handler, or its events handed on in batches ({@link parseEvents}).
  */
 export class EventRecorder implements ParseHandler {
-  readonly events: RecordedEvent[] = [];
+  events: ParseEvent[] = [];
 
   element(header: ElementHeader, value: Buffer): void {
     this.events.push({ type: 'element', header, value });
   }
-  bulkStart(): boolean {
-    throw new Error('EventRecorder: no bulk values expected');
+  bulkStart(header: ElementHeader): boolean {
+    this.events.push({ type: 'bulkStart', header });
+    return true;
   }
-  bulkData(): void {}
-  bulkEnd(): void {}
+  bulkData(chunk: Buffer): void {
+    this.events.push({ type: 'bulkData', chunk });
+  }
+  bulkEnd(): void {
+    this.events.push({ type: 'bulkEnd' });
+  }
   sequenceStart(header: ElementHeader): void {
     this.events.push({ type: 'sequenceStart', header });
   }
@@ -71,6 +78,15 @@ export class EventRecorder implements ParseHandler {
       switch (e.type) {
         case 'element':
           handler.element(header!, e.value);
+          break;
+        case 'bulkStart':
+          handler.bulkStart(header!);
+          break;
+        case 'bulkData':
+          handler.bulkData(e.chunk);
+          break;
+        case 'bulkEnd':
+          handler.bulkEnd();
           break;
         case 'sequenceStart':
           handler.sequenceStart(header!);
